@@ -47,6 +47,7 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
     throw new RangeError(`ops server: readinessTimeoutMs must be a positive integer, got ${String(options.readinessTimeoutMs)}`);
   }
   const readiness = opts.readiness ?? (async () => ({ ready: true, checks: {} }));
+  const { registry } = options;
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -71,8 +72,8 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
         return send(res, result.ready ? 200 : 503, 'application/json', JSON.stringify(result) + '\n');
       }
       case '/metrics': {
-        const body = await opts.registry.metrics();
-        return send(res, 200, opts.registry.contentType, body);
+        const body = await registry.metrics();
+        return send(res, 200, registry.contentType, body);
       }
       default:
         return send(res, 404, 'text/plain; charset=utf-8', 'not found: try /healthz, /readyz or /metrics\n');

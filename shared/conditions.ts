@@ -1,0 +1,211 @@
+/**
+ * Stash's exact condition types, reasons and messages (DESIGN §5), and the upsert that writes them.
+ *
+ * The strings here are part of the product's contract: users' alerting matches on them, so they
+ * are copied from Stash (`apis/stash/v1beta1/constants.go`, `pkg/conditions`) and never reworded.
+ */
+import type { Condition, ConditionStatus } from './resources.js';
+
+export const HookName = {
+  preBackup: 'preBackup',
+  postBackup: 'postBackup',
+  preRestore: 'preRestore',
+  postRestore: 'postRestore',
+} as const;
+export type HookName = (typeof HookName)[keyof typeof HookName];
+
+export const HOOK_NAMES: readonly HookName[] = Object.values(HookName);
+
+export function isPostHook(hook: HookName): hook is 'postBackup' | 'postRestore' {
+  return hook === 'postBackup' || hook === 'postRestore';
+}
+
+export const ConditionType = {
+  PreBackupHookExecutionSucceeded: 'PreBackupHookExecutionSucceeded',
+  PostBackupHookExecutionSucceeded: 'PostBackupHookExecutionSucceeded',
+  PreRestoreHookExecutionSucceeded: 'PreRestoreHookExecutionSucceeded',
+  PostRestoreHookExecutionSucceeded: 'PostRestoreHookExecutionSucceeded',
+  GlobalPreBackupHookSucceeded: 'GlobalPreBackupHookSucceeded',
+  GlobalPostBackupHookSucceeded: 'GlobalPostBackupHookSucceeded',
+  DeadlineExceeded: 'DeadlineExceeded',
+  /** The gate (DESIGN §4): a target may be backed up. */
+  ReadyForBackup: 'ReadyForBackup',
+  /** The gate of a RestoreSession. */
+  ReadyForRestore: 'ReadyForRestore',
+} as const;
+export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
+
+export const ConditionReason = {
+  SuccessfullyExecutedPreBackupHook: 'SuccessfullyExecutedPreBackupHook',
+  FailedToExecutePreBackupHook: 'FailedToExecutePreBackupHook',
+  SuccessfullyExecutedPostBackupHook: 'SuccessfullyExecutedPostBackupHook',
+  FailedToExecutePostBackupHook: 'FailedToExecutePostBackupHook',
+  SuccessfullyExecutedPreRestoreHook: 'SuccessfullyExecutedPreRestoreHook',
+  FailedToExecutePreRestoreHook: 'FailedToExecutePreRestoreHook',
+  SuccessfullyExecutedPostRestoreHook: 'SuccessfullyExecutedPostRestoreHook',
+  FailedToExecutePostRestoreHook: 'FailedToExecutePostRestoreHook',
+  GlobalPreBackupHookExecutedSuccessfully: 'GlobalPreBackupHookExecutedSuccessfully',
+  GlobalPreBackupHookExecutionFailed: 'GlobalPreBackupHookExecutionFailed',
+  GlobalPostBackupHookExecutedSuccessfully: 'GlobalPostBackupHookExecutedSuccessfully',
+  GlobalPostBackupHookExecutionFailed: 'GlobalPostBackupHookExecutionFailed',
+  FailedToCompleteWithinDeadline: 'FailedToCompleteWithinDeadline',
+  /** Gate reasons (ours: Stash has no explicit gate). */
+  PreHookSucceeded: 'PreHookSucceeded',
+  NoPreHook: 'NoPreHook',
+  PreHookFailed: 'PreHookFailed',
+} as const;
+
+const LOCAL_HOOK: Record<HookName, { type: ConditionType; ok: string; failed: string }> = {
+  preBackup: {
+    type: ConditionType.PreBackupHookExecutionSucceeded,
+    ok: ConditionReason.SuccessfullyExecutedPreBackupHook,
+    failed: ConditionReason.FailedToExecutePreBackupHook,
+  },
+  postBackup: {
+    type: ConditionType.PostBackupHookExecutionSucceeded,
+    ok: ConditionReason.SuccessfullyExecutedPostBackupHook,
+    failed: ConditionReason.FailedToExecutePostBackupHook,
+  },
+  preRestore: {
+    type: ConditionType.PreRestoreHookExecutionSucceeded,
+    ok: ConditionReason.SuccessfullyExecutedPreRestoreHook,
+    failed: ConditionReason.FailedToExecutePreRestoreHook,
+  },
+  postRestore: {
+    type: ConditionType.PostRestoreHookExecutionSucceeded,
+    ok: ConditionReason.SuccessfullyExecutedPostRestoreHook,
+    failed: ConditionReason.FailedToExecutePostRestoreHook,
+  },
+};
+
+const GLOBAL_HOOK = {
+  preBackup: {
+    type: ConditionType.GlobalPreBackupHookSucceeded,
+    ok: ConditionReason.GlobalPreBackupHookExecutedSuccessfully,
+    failed: ConditionReason.GlobalPreBackupHookExecutionFailed,
+    label: 'PreBackup',
+  },
+  postBackup: {
+    type: ConditionType.GlobalPostBackupHookSucceeded,
+    ok: ConditionReason.GlobalPostBackupHookExecutedSuccessfully,
+    failed: ConditionReason.GlobalPostBackupHookExecutionFailed,
+    label: 'PostBackup',
+  },
+} as const;
+
+export type HookScope = 'global' | 'local';
+export type HookOutcome =
+  | { kind: 'succeeded' }
+  | { kind: 'failed'; error: string }
+  | { kind: 'skipped'; policy: string; phase: string };
+
+/** The condition type a hook records its result under. Global hooks exist for backups only. */
+export function hookConditionType(hook: HookName, scope: HookScope): ConditionType {
+  if (scope === 'global') return globalHook(hook).type;
+  return LOCAL_HOOK[hook].type;
+}
+
+function globalHook(hook: HookName) {
+  if (hook !== 'preBackup' && hook !== 'postBackup') {
+    throw new RangeError(`there are no global ${hook} hooks (global hooks belong to BackupBatch backups)`);
+  }
+  return GLOBAL_HOOK[hook];
+}
+
+/**
+ * The condition (without timestamps) that records a hook's outcome, with Stash's exact strings.
+ * A post hook skipped by its `executionPolicy` records the success reason with a "Skipping" message.
+ */
+export function hookCondition(hook: HookName, scope: HookScope, outcome: HookOutcome): Condition {
+  if (scope === 'global') {
+    const g = globalHook(hook);
+    switch (outcome.kind) {
+      case 'succeeded':
+        return { type: g.type, status: 'True', reason: g.ok, message: `Global ${g.label} hook has been executed successfully` };
+      case 'failed':
+        return { type: g.type, status: 'False', reason: g.failed, message: `Failed to execute global ${g.label} Hook. Reason: ${outcome.error}.` };
+      case 'skipped':
+        return { type: g.type, status: 'True', reason: g.ok, message: skippingMessage(hook, outcome.policy, outcome.phase) };
+    }
+  }
+  const l = LOCAL_HOOK[hook];
+  switch (outcome.kind) {
+    case 'succeeded':
+      return { type: l.type, status: 'True', reason: l.ok, message: `Successfully executed ${hook} hook.` };
+    case 'failed':
+      return { type: l.type, status: 'False', reason: l.failed, message: `Failed to execute ${hook} hook. Reason: ${outcome.error}` };
+    case 'skipped':
+      return { type: l.type, status: 'True', reason: l.ok, message: skippingMessage(hook, outcome.policy, outcome.phase) };
+  }
+}
+
+function skippingMessage(hook: HookName, policy: string, phase: string): string {
+  return `Skipping executing ${hook}. Reason: executionPolicy is "${policy}" but phase is "${phase}".`;
+}
+
+/** `DeadlineExceeded` on the session; `timeOut` is the invoker's duration string as written. */
+export function deadlineExceededCondition(kind: 'backup' | 'restore', timeOut: string): Condition {
+  return {
+    type: ConditionType.DeadlineExceeded,
+    status: 'True',
+    reason: ConditionReason.FailedToCompleteWithinDeadline,
+    message: `Failed to complete ${kind} within ${timeOut}.`,
+  };
+}
+
+/**
+ * The gate the executor waits for: target `ReadyForBackup` (RestoreSession: session
+ * `ReadyForRestore`). False carries why the backup or restore must not run.
+ */
+export function gateCondition(kind: 'backup' | 'restore', open: true, reason: 'PreHookSucceeded' | 'NoPreHook'): Condition;
+export function gateCondition(kind: 'backup' | 'restore', open: false, reason: 'PreHookFailed', detail: string): Condition;
+export function gateCondition(kind: 'backup' | 'restore', open: boolean, reason: string, detail?: string): Condition {
+  const type = kind === 'backup' ? ConditionType.ReadyForBackup : ConditionType.ReadyForRestore;
+  if (open) {
+    const why = reason === ConditionReason.NoPreHook ? 'no pre-' + kind + ' hook is set' : 'the pre-' + kind + ' hook succeeded';
+    return { type, status: 'True', reason, message: `Ready for ${kind}: ${why}.` };
+  }
+  return { type, status: 'False', reason, message: `Skipping ${kind}: ${detail}` };
+}
+
+export function findCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
+  return conditions?.find((c) => c.type === type);
+}
+
+/**
+ * Inserts or replaces the condition of `next.type`, Kubernetes-style (apimachinery
+ * `meta.SetStatusCondition`): `lastTransitionTime` moves only when `status` changes, so rewriting
+ * an identical condition — or one with a new message but the same status — keeps it.
+ * Returns a new array and whether anything changed; the input is not modified.
+ */
+export function upsertCondition(
+  conditions: readonly Condition[] | undefined,
+  next: Condition,
+  now: Date = new Date(),
+): { conditions: Condition[]; changed: boolean } {
+  const list = conditions ? [...conditions] : [];
+  const i = list.findIndex((c) => c.type === next.type);
+  const stamp = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  if (i < 0) {
+    list.push({ ...next, lastTransitionTime: next.lastTransitionTime ?? stamp });
+    return { conditions: list, changed: true };
+  }
+  const prev = list[i];
+  const merged: Condition = {
+    ...prev,
+    ...next,
+    lastTransitionTime: prev.status === next.status ? prev.lastTransitionTime ?? stamp : next.lastTransitionTime ?? stamp,
+  };
+  const changed =
+    prev.status !== merged.status ||
+    prev.reason !== merged.reason ||
+    prev.message !== merged.message ||
+    prev.observedGeneration !== merged.observedGeneration ||
+    prev.lastTransitionTime !== merged.lastTransitionTime;
+  list[i] = merged;
+  return { conditions: list, changed };
+}
+
+export function isConditionStatus(value: unknown): value is ConditionStatus {
+  return value === 'True' || value === 'False' || value === 'Unknown';
+}

@@ -1,0 +1,297 @@
+/**
+ * Configuration: every setting of every role, read from flags over environment variables, parsed
+ * and validated once at start-up (CONVENTIONS "Options and configuration"). This is the only
+ * module that knows environment variable names; callers pass `process.env` in, nothing is read
+ * at import time. Every problem names the flag, the variable, the value and what is accepted.
+ */
+import { isIP } from 'node:net';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+import { parseDuration } from './duration.js';
+import { LOG_LEVELS, type LogLevel } from './logger.js';
+import { HOOK_QUEUES, type HookQueueName } from './queues.js';
+import { parseRedisUrl, type RedisTarget } from './redis.js';
+
+export const ROLES = ['watcher', 'coordinator', 'worker', 'dashboard', 'all', 'devcluster', 'demo'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const ROLE_SUMMARY: Record<Role, string> = {
+  watcher: 'watch BackupSessions/RestoreSessions and publish lifecycle events (one active replica per cluster, by Lease)',
+  coordinator: 'consume lifecycle events and order hooks with BullMQ flows; write final phases',
+  worker: 'run hooks from the phase queues (pre-backup, post-backup, pre-restore, post-restore)',
+  dashboard: 'serve the bull-board queue dashboard',
+  all: 'every role in one process',
+  devcluster: 'run the embedded Kubernetes API server and backup executor simulator',
+  demo: 'start devcluster and every role, apply examples/, show the hooks run, exit 0 when all finished as expected',
+};
+
+const CLUSTER_ROLES: Role[] = ['watcher', 'coordinator', 'worker', 'dashboard', 'all', 'demo'];
+const KUBE_ROLES: Role[] = ['watcher', 'coordinator', 'worker', 'all'];
+const SERVED_ROLES: Role[] = ['watcher', 'coordinator', 'worker', 'dashboard', 'all'];
+
+/** Everything a role may be configured with, after parsing. */
+export interface Config {
+  kubeconfig?: string;
+  redisUrl: string;
+  redis: RedisTarget;
+  redisCaFile?: string;
+  prefix: string;
+  namespaces: string[];
+  queues: HookQueueName[];
+  concurrency: number;
+  httpHost: string;
+  httpPort: number;
+  dashboardHost: string;
+  dashboardPort: number;
+  allowActions: boolean;
+  dashboardAuth?: { user: string; password: string } | { token: string };
+  logLevel: LogLevel;
+  hookTimeoutSeconds: number;
+  sessionTimeout: string;
+  sessionTimeoutMs: number;
+  watchdogSeconds: number;
+  leaseName: string;
+  leaseNamespace: string;
+  identity: string;
+  shutdownGraceSeconds: number;
+  denyCidrs: string[];
+  allowCidrs: string[];
+}
+
+type Env = Record<string, string | undefined>;
+
+/** One setting: its flag, environment variable, default, what it accepts and which roles use it. */
+export interface Setting {
+  key: keyof Config;
+  flag: string;
+  env?: string;
+  description: string;
+  accepted: string;
+  roles: readonly Role[];
+  /** Shown in help; `defaultValue(env)` computes the effective default. */
+  defaultText: string;
+  defaultValue: (env: Env) => string | undefined;
+  /** Returns the parsed value, or throws `Error(reason)`. */
+  parse: (raw: string) => unknown;
+  boolean?: boolean;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function zodParse<T>(schema: z.ZodType<T>): (raw: string) => T {
+  return (raw) => {
+    const r = schema.safeParse(raw);
+    if (!r.success) throw new Error('invalid');
+    return r.data;
+  };
+}
+
+const intIn = (min: number, max: number) => zodParse(z.string().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(min).max(max)));
+const list = (raw: string) => raw.split(',').map((s) => s.trim()).filter(Boolean);
+const bool = zodParse(z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v)));
+
+function parseCidr(raw: string): string {
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(raw);
+  const family = m ? isIP(m[1]) : 0;
+  if (!m || family === 0 || Number(m[2]) > (family === 4 ? 32 : 128)) throw new Error(`"${raw}" is not a CIDR`);
+  return raw;
+}
+
+function parseHost(raw: string): string {
+  if (raw === 'localhost' || isIP(raw) !== 0 || /^[a-z0-9.-]+$/i.test(raw)) return raw;
+  throw new Error('invalid');
+}
+
+export const SETTINGS: readonly Setting[] = [
+  {
+    key: 'kubeconfig', flag: '--kubeconfig', env: 'KUBECONFIG', roles: KUBE_ROLES,
+    description: 'kubeconfig file of the cluster to act on', accepted: 'a path to a kubeconfig file',
+    defaultText: 'in-cluster service account, else ~/.kube/config', defaultValue: () => undefined,
+    parse: (raw) => { if (raw.trim() === '') throw new Error('empty'); return raw; },
+  },
+  {
+    key: 'redisUrl', flag: '--redis-url', env: 'REDIS_URL', roles: CLUSTER_ROLES,
+    description: 'Redis for the queues', accepted: 'redis://, rediss://, redis-sentinel://host:26379/master or redis-cluster://h1:p1,h2:p2',
+    defaultText: 'redis://127.0.0.1:6379', defaultValue: () => 'redis://127.0.0.1:6379',
+    parse: (raw) => raw,
+  },
+  {
+    key: 'redisCaFile', flag: '--redis-ca-file', env: 'REDIS_CA_FILE', roles: CLUSTER_ROLES,
+    description: 'CA certificate (PEM) for rediss:// with a private CA', accepted: 'a path to a PEM file',
+    defaultText: 'the system CAs', defaultValue: () => undefined, parse: (raw) => raw,
+  },
+  {
+    key: 'prefix', flag: '--prefix', env: 'STASH_HOOKS_PREFIX', roles: CLUSTER_ROLES,
+    description: 'BullMQ key prefix (hash-tagged automatically on Redis Cluster)', accepted: '1-64 characters of letters, digits, {}, "-", "_" or "."',
+    defaultText: 'stash-hooks', defaultValue: () => 'stash-hooks',
+    parse: zodParse(z.string().regex(/^[A-Za-z0-9{}_.-]{1,64}$/)),
+  },
+  {
+    key: 'namespaces', flag: '--namespaces', env: 'STASH_HOOKS_NAMESPACES', roles: ['watcher', 'all', 'demo'],
+    description: 'namespaces to watch, comma-separated', accepted: 'comma-separated namespace names (DNS labels)',
+    defaultText: 'all namespaces', defaultValue: () => '',
+    parse: (raw) => { const l = list(raw); if (!l.every((n) => DNS_LABEL.test(n) && n.length <= 63)) throw new Error('invalid'); return l; },
+  },
+  {
+    key: 'queues', flag: '--queues', env: 'STASH_HOOKS_QUEUES', roles: ['worker', 'all'],
+    description: 'hook queues this worker consumes, comma-separated', accepted: `a comma-separated subset of ${HOOK_QUEUES.join(', ')}`,
+    defaultText: HOOK_QUEUES.join(','), defaultValue: () => HOOK_QUEUES.join(','),
+    parse: (raw) => { const l = list(raw); if (l.length === 0 || !l.every((q) => (HOOK_QUEUES as readonly string[]).includes(q))) throw new Error('invalid'); return [...new Set(l)]; },
+  },
+  {
+    key: 'concurrency', flag: '--concurrency', env: 'STASH_HOOKS_CONCURRENCY', roles: ['worker', 'all', 'demo'],
+    description: 'hooks run at once per queue by this process', accepted: 'an integer 1-1000',
+    defaultText: '10', defaultValue: () => '10', parse: intIn(1, 1000),
+  },
+  {
+    key: 'httpHost', flag: '--http-host', env: 'STASH_HOOKS_HTTP_HOST', roles: SERVED_ROLES,
+    description: 'address of the /healthz, /readyz and /metrics server', accepted: 'an IP address or host name',
+    defaultText: '127.0.0.1', defaultValue: () => '127.0.0.1', parse: parseHost,
+  },
+  {
+    key: 'httpPort', flag: '--http-port', env: 'STASH_HOOKS_HTTP_PORT', roles: SERVED_ROLES,
+    description: 'port of the /healthz, /readyz and /metrics server (0: any free port)', accepted: 'an integer 0-65535',
+    defaultText: '9090', defaultValue: () => '9090', parse: intIn(0, 65535),
+  },
+  {
+    key: 'dashboardHost', flag: '--dashboard-host', env: 'STASH_HOOKS_DASHBOARD_HOST', roles: ['dashboard', 'all', 'demo'],
+    description: 'address the dashboard binds; non-loopback requires credentials', accepted: 'an IP address or host name',
+    defaultText: '127.0.0.1', defaultValue: () => '127.0.0.1', parse: parseHost,
+  },
+  {
+    key: 'dashboardPort', flag: '--dashboard-port', env: 'STASH_HOOKS_DASHBOARD_PORT', roles: ['dashboard', 'all', 'demo'],
+    description: 'dashboard port (0: any free port)', accepted: 'an integer 0-65535',
+    defaultText: '3000', defaultValue: () => '3000', parse: intIn(0, 65535),
+  },
+  {
+    key: 'allowActions', flag: '--allow-actions', env: 'STASH_HOOKS_DASHBOARD_ALLOW_ACTIONS', roles: ['dashboard', 'all'], boolean: true,
+    description: 'let dashboard users retry, clean and remove jobs', accepted: 'true or false',
+    defaultText: 'false (read-only)', defaultValue: () => 'false', parse: bool,
+  },
+  {
+    key: 'logLevel', flag: '--log-level', env: 'LOG_LEVEL', roles: ROLES,
+    description: 'log level (JSON logs on stdout)', accepted: `one of ${LOG_LEVELS.join(', ')}`,
+    defaultText: 'info', defaultValue: () => 'info', parse: zodParse(z.enum(LOG_LEVELS)),
+  },
+  {
+    key: 'hookTimeoutSeconds', flag: '--hook-timeout-seconds', env: 'STASH_HOOKS_HOOK_TIMEOUT_SECONDS', roles: ['worker', 'all', 'demo'],
+    description: 'timeout of a hook without timeoutSeconds', accepted: 'an integer 1-86400',
+    defaultText: '300', defaultValue: () => '300', parse: intIn(1, 86400),
+  },
+  {
+    key: 'sessionTimeout', flag: '--session-timeout', env: 'STASH_HOOKS_SESSION_TIMEOUT', roles: ['coordinator', 'all', 'demo'],
+    description: 'deadline of a session whose invoker has no spec.timeOut', accepted: 'a duration such as 30m, 2h or 1h30m (at least 1s)',
+    defaultText: '24h', defaultValue: () => '24h',
+    parse: (raw) => { const ms = parseDuration(raw); if (ms === undefined || ms < 1000) throw new Error('invalid'); return raw; },
+  },
+  {
+    key: 'watchdogSeconds', flag: '--watchdog-seconds', env: 'STASH_HOOKS_WATCHDOG_SECONDS', roles: ['watcher', 'all', 'demo'],
+    description: 'restart a watch that has been silent this long', accepted: 'an integer 5-3600',
+    defaultText: '120', defaultValue: () => '120', parse: intIn(5, 3600),
+  },
+  {
+    key: 'leaseName', flag: '--lease-name', env: 'STASH_HOOKS_LEASE_NAME', roles: ['watcher', 'all'],
+    description: 'coordination.k8s.io Lease that elects the active watcher', accepted: 'a DNS label',
+    defaultText: 'stash-hooks-watcher', defaultValue: () => 'stash-hooks-watcher',
+    parse: zodParse(z.string().max(63).regex(DNS_LABEL)),
+  },
+  {
+    key: 'leaseNamespace', flag: '--lease-namespace', env: 'STASH_HOOKS_LEASE_NAMESPACE', roles: ['watcher', 'all'],
+    description: 'namespace of the Lease', accepted: 'a DNS label',
+    defaultText: '$POD_NAMESPACE, else default', defaultValue: (env) => env.POD_NAMESPACE || 'default',
+    parse: zodParse(z.string().max(63).regex(DNS_LABEL)),
+  },
+  {
+    key: 'identity', flag: '--identity', env: 'POD_NAME', roles: ['watcher', 'all'],
+    description: 'this replica\'s identity in the Lease', accepted: 'a non-empty string',
+    defaultText: 'the host name', defaultValue: () => hostname(),
+    parse: zodParse(z.string().min(1).max(253)),
+  },
+  {
+    key: 'shutdownGraceSeconds', flag: '--shutdown-grace-seconds', env: 'STASH_HOOKS_SHUTDOWN_GRACE_SECONDS', roles: SERVED_ROLES,
+    description: 'on SIGTERM, how long in-flight hooks may finish before they are handed back', accepted: 'an integer 0-3600',
+    defaultText: '30', defaultValue: () => '30', parse: intIn(0, 3600),
+  },
+  {
+    key: 'denyCidrs', flag: '--deny-cidrs', env: 'STASH_HOOKS_DENY_CIDRS', roles: ['worker', 'all', 'demo'],
+    description: 'hook destinations refused after DNS resolution', accepted: 'comma-separated CIDRs such as 169.254.0.0/16,fe80::/10',
+    defaultText: '169.254.0.0/16,fe80::/10,fd00:ec2::254/128', defaultValue: () => '169.254.0.0/16,fe80::/10,fd00:ec2::254/128',
+    parse: (raw) => list(raw).map(parseCidr),
+  },
+  {
+    key: 'allowCidrs', flag: '--allow-cidrs', env: 'STASH_HOOKS_ALLOW_CIDRS', roles: ['worker', 'all', 'demo'],
+    description: 'if set, the only hook destinations allowed (loopback always is)', accepted: 'comma-separated CIDRs',
+    defaultText: 'any not denied', defaultValue: () => '',
+    parse: (raw) => list(raw).map(parseCidr),
+  },
+];
+
+/** Settings that only come from the environment, because they are secrets. */
+export const SECRET_ENV = {
+  dashboardUser: 'STASH_HOOKS_DASHBOARD_USER',
+  dashboardPassword: 'STASH_HOOKS_DASHBOARD_PASSWORD',
+  dashboardToken: 'STASH_HOOKS_DASHBOARD_TOKEN',
+} as const;
+
+export function settingsFor(role: Role): Setting[] {
+  return SETTINGS.filter((s) => s.roles.includes(role));
+}
+
+/** `--redis-url` → `redisUrl`, the key commander uses for a flag. */
+export function flagKey(flag: string): string {
+  return flag.replace(/^--/, '').replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/**
+ * Builds the configuration of `role` from parsed flags (commander's camel-cased keys) over `env`,
+ * over defaults. Throws one `ConfigError` listing every bad setting.
+ */
+export function loadConfig(role: Role, flags: Record<string, unknown>, env: Env): Config {
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const s of settingsFor(role)) {
+    const fromFlag = flags[flagKey(s.flag)];
+    const fromEnv = s.env ? env[s.env] : undefined;
+    let raw: string | undefined;
+    let source: string;
+    if (fromFlag !== undefined) {
+      raw = typeof fromFlag === 'boolean' ? String(fromFlag) : String(fromFlag);
+      source = s.flag;
+    } else if (fromEnv !== undefined && fromEnv !== '') {
+      raw = fromEnv;
+      source = s.env!;
+    } else {
+      raw = s.defaultValue(env);
+      source = 'default';
+    }
+    if (raw === undefined) continue;
+    try {
+      out[s.key] = s.parse(raw);
+    } catch {
+      const name = source === s.flag && s.env ? `${s.flag} (${s.env})` : source === 'default' ? s.flag : `${s.env} (${s.flag})`;
+      const shown = s.key === 'redisUrl' ? '<redacted>' : raw;
+      problems.push(`${name}: "${shown}" is not valid; expected ${s.accepted}`);
+    }
+  }
+  if (typeof out.redisUrl === 'string') {
+    try {
+      out.redis = parseRedisUrl(out.redisUrl, env.REDIS_URL !== undefined && flags.redisUrl === undefined ? 'REDIS_URL' : '--redis-url');
+    } catch (err) {
+      problems.push(...((err as ConfigError).problems ?? [String(err)]));
+    }
+  }
+  if (typeof out.sessionTimeout === 'string') out.sessionTimeoutMs = parseDuration(out.sessionTimeout);
+
+  const user = env[SECRET_ENV.dashboardUser];
+  const password = env[SECRET_ENV.dashboardPassword];
+  const token = env[SECRET_ENV.dashboardToken];
+  if (token) out.dashboardAuth = { token };
+  else if (user || password) {
+    if (!user || !password) {
+      problems.push(`${SECRET_ENV.dashboardUser} and ${SECRET_ENV.dashboardPassword}: set both for basic auth, or ${SECRET_ENV.dashboardToken} for a bearer token`);
+    } else out.dashboardAuth = { user, password };
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out as unknown as Config;
+}

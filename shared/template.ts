@@ -204,10 +204,10 @@ function unknownPath(segments: ReadonlyArray<unknown>): string | undefined {
 
 /**
  * Checks `source` without rendering it: syntax, unknown filters and tags, and variables that
- * name nothing in the summary. Returns the first problem as a {@link TemplateError}, else
- * undefined. For the spec validator and the dashboard.
+ * name nothing in the summary. Returns the first problem's message (`template error in <field>,
+ * line N: …`), else undefined: the `TemplateChecker` shape `shared/hook-spec.ts` takes.
  */
-export function checkTemplate(source: string, field: string): TemplateError | undefined {
+export function checkTemplate(source: string, field: string): string | undefined {
   if (!hasTags(source)) return undefined;
   const engine = createEngine();
   try {
@@ -222,8 +222,8 @@ export function checkTemplate(source: string, field: string): TemplateError | un
     problems.sort((a, b) => a.row - b.row || a.col - b.col);
     const first = problems[0];
     if (!first) return undefined;
-    return new TemplateError(`template error in ${field}, line ${first.row}: unknown variable ${first.path}${didYouMean(first.path)}`);
+    return `template error in ${field}, line ${first.row}: unknown variable ${first.path}${didYouMean(first.path)}`;
   } catch (err) {
-    return toTemplateError(err, field);
+    return toTemplateError(err, field).message;
   }
 }

@@ -1,0 +1,189 @@
+/**
+ * httpGet / httpPost (DESIGN §5): got 14, one attempt, bounded by `timeoutSeconds`.
+ *
+ * Stash's probe semantics (kubelet's `probe/http`): success is a status 200–399; redirects to the
+ * same host name are followed (at most 10), a redirect to another host is not followed and the
+ * 3xx counts as success. Our deviations (§10): an empty scheme is HTTP, TLS is verified unless
+ * `insecureSkipTLSVerify`, a user Content-Type is kept.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { isIP } from 'node:net';
+import got, { type Response } from 'got';
+import { HookFailedError, HookTimeoutError, NetworkDeniedError } from '../../shared/errors.js';
+import type { FormEntry, HTTPPostAction } from '../../shared/resources.js';
+import type { NetworkGuard } from './network-guard.js';
+import { CappedBuffer, redact } from './output.js';
+import type { ActionOptions, HostResult } from './types.js';
+
+/** Kubelet's cap (`probe/http`: "stopped after 10 redirects"). */
+const MAX_REDIRECTS = 10;
+
+/** A rendered HTTP action with its destination resolved. */
+export interface HttpRequestSpec {
+  action: 'httpGet' | 'httpPost';
+  host: string;
+  port: number;
+  scheme?: string;
+  path?: string;
+  /** Headers in the order given; values already rendered or read from Secrets. */
+  headers: Array<{ name: string; value: string }>;
+  body?: string;
+  form?: FormEntry[];
+  insecureSkipTLSVerify?: boolean;
+}
+
+/** `scheme://host:port/path`, with IPv6 hosts bracketed and the path made absolute. */
+export function buildUrl(spec: Pick<HttpRequestSpec, 'host' | 'port' | 'scheme' | 'path'>): URL {
+  const scheme = (spec.scheme ?? '').toUpperCase() === 'HTTPS' ? 'https' : 'http';
+  const host = isIP(spec.host) === 6 ? `[${spec.host}]` : spec.host;
+  const path = spec.path ? (spec.path.startsWith('/') ? spec.path : `/${spec.path}`) : '/';
+  return new URL(`${scheme}://${host}:${spec.port}${path}`);
+}
+
+/** Go's `url.QueryEscape`: only `A-Za-z0-9-_.~` stay, spaces become `+`. */
+function goQueryEscape(s: string): string {
+  return encodeURIComponent(s)
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%20/g, '+');
+}
+
+/** Go's `url.Values.Encode()`: keys sorted, each key's values in order. */
+export function encodeForm(form: readonly FormEntry[]): string {
+  const byKey = new Map<string, string[]>();
+  for (const f of form) byKey.set(f.key, [...(byKey.get(f.key) ?? []), ...(f.values ?? [])]);
+  return [...byKey.keys()]
+    .sort()
+    .flatMap((k) => byKey.get(k)!.map((v) => `${goQueryEscape(k)}=${goQueryEscape(v)}`))
+    .join('&');
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The body and Content-Type to send; `form` wins over `body`, a user Content-Type wins over ours. */
+export function requestBody(spec: Pick<HTTPPostAction, 'body' | 'form'>, userContentType: boolean): { body?: string; contentType?: string } {
+  if (spec.form && spec.form.length > 0) {
+    return { body: encodeForm(spec.form), contentType: userContentType ? undefined : 'application/x-www-form-urlencoded' };
+  }
+  if (spec.body === undefined || spec.body === '') return {};
+  if (userContentType) return { body: spec.body };
+  return { body: spec.body, contentType: isJson(spec.body) ? 'application/json' : 'text/plain; charset=utf-8' };
+}
+
+function seconds(n: number): string {
+  return `${n}s`;
+}
+
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+function describeFailure(err: NodeJS.ErrnoException & { name?: string }, host: string): string {
+  const code = err.code ?? '';
+  if (code === 'ECONNREFUSED') return 'connection refused (ECONNREFUSED)';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `host ${host} not found (${code})`;
+  if (code === 'ECONNRESET') return 'connection reset by the server (ECONNRESET)';
+  if (code === 'ERR_TOO_MANY_REDIRECTS' || err.name === 'MaxRedirectsError') return `stopped after ${MAX_REDIRECTS} redirects`;
+  if (TLS_CODES.has(code)) {
+    return `TLS certificate not trusted: ${err.message} (${code}); set insecureSkipTLSVerify: true to skip verification`;
+  }
+  return code ? `${err.message} (${code})` : err.message;
+}
+
+/**
+ * Sends one request and returns the host result, or throws {@link HookFailedError} (status,
+ * connection), {@link HookTimeoutError} or {@link NetworkDeniedError}.
+ */
+export async function runHttp(spec: HttpRequestSpec, guard: NetworkGuard, opts: ActionOptions): Promise<HostResult> {
+  const started = Date.now();
+  const url = buildUrl(spec);
+  const method = spec.action === 'httpPost' ? 'POST' : 'GET';
+  const label = `HTTP ${method} ${redact(url.toString(), opts.secrets)}`;
+  const fail = (msg: string, cause?: unknown) => new HookFailedError(redact(msg, opts.secrets), { action: spec.action, cause });
+
+  // IP literals never reach a lookup function, so they are checked here; names are checked in dnsLookup.
+  if (isIP(url.hostname.replace(/^\[|\]$/g, ''))) await guard.resolve(url.hostname);
+  let denied: NetworkDeniedError | undefined;
+
+  const headers: Record<string, string> = {};
+  for (const h of spec.headers) {
+    const key = h.name.toLowerCase();
+    headers[key] = headers[key] === undefined ? h.value : `${headers[key]}, ${h.value}`;
+  }
+  const { body, contentType } = method === 'POST' ? requestBody(spec, headers['content-type'] !== undefined) : {};
+  if (contentType) headers['content-type'] = contentType;
+
+  const originalHost = url.hostname;
+  const output = new CappedBuffer();
+  let response: Response | undefined;
+  try {
+    const stream = got.stream(url, {
+      method,
+      headers,
+      body,
+      throwHttpErrors: false,
+      retry: { limit: 0 },
+      timeout: { request: opts.timeoutSeconds * 1000 },
+      followRedirect: (res) => {
+        const next = new URL(String(res.headers.location ?? ''), res.url);
+        return next.hostname === originalHost;
+      },
+      maxRedirects: MAX_REDIRECTS,
+      methodRewriting: true,
+      https: { rejectUnauthorized: !spec.insecureSkipTLSVerify },
+      dnsLookup: guard.lookupFunction((err) => (denied = err)) as never,
+      // A fresh agent per request: no pooled socket skips the guard's lookup or outlives the hook.
+      agent: { http: new http.Agent({ keepAlive: false }), https: new https.Agent({ keepAlive: false }) },
+      hooks: {
+        beforeRedirect: [
+          async (options) => {
+            const next = options.url instanceof URL ? options.url.hostname : '';
+            if (isIP(next.replace(/^\[|\]$/g, ''))) await guard.resolve(next);
+          },
+        ],
+      },
+      signal: opts.signal,
+    });
+    stream.on('response', (res: Response) => (response = res));
+    for await (const chunk of stream) {
+      output.push(chunk as Buffer);
+      if (output.full) break;
+    }
+  } catch (err) {
+    if (denied) throw denied;
+    if (err instanceof NetworkDeniedError) throw err;
+    const e = err as NodeJS.ErrnoException & { name?: string };
+    if (e.name === 'TimeoutError' || e.code === 'ETIMEDOUT') {
+      throw new HookTimeoutError(`${label} timed out after ${seconds(opts.timeoutSeconds)}`, { action: spec.action, cause: err });
+    }
+    if (e.name === 'AbortError' || e.code === 'ABORT_ERR') throw fail(`${label} was cancelled`, err);
+    throw fail(`${label} failed: ${describeFailure(e, originalHost)}`, err);
+  }
+  if (!response) throw fail(`${label} failed: no response`);
+  const statusCode = response.statusCode;
+  const finalUrl = redact(String(response.url), opts.secrets);
+  if (statusCode < 200 || statusCode >= 400) {
+    const via = finalUrl !== url.toString() ? ` (after redirect to ${finalUrl})` : '';
+    throw fail(`${label} returned ${statusCode}${via}`);
+  }
+  return {
+    action: spec.action,
+    where: redact(url.toString(), opts.secrets),
+    statusCode,
+    durationMs: Date.now() - started,
+    output: redact(output.toString(), opts.secrets),
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * What a hook may keep of its output: the first 10 KiB, with secret values redacted. Results go
+ * to Redis and the dashboard, and secrets must never reach either (DESIGN §10).
+ */
+
+/** Bytes of output kept per host (DESIGN §6: "first 10 KiB"). */
+export const OUTPUT_CAP_BYTES = 10 * 1024;
+
+export const REDACTED = '[REDACTED]';
+
+/** Collects a stream's first {@link OUTPUT_CAP_BYTES} bytes; later bytes are counted, not kept. */
+export class CappedBuffer {
+  private readonly chunks: Buffer[] = [];
+  private kept = 0;
+  /** Total bytes seen, kept or not. */
+  total = 0;
+
+  constructor(private readonly cap = OUTPUT_CAP_BYTES) {}
+
+  push(chunk: Buffer | string): void {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    this.total += buf.length;
+    const room = this.cap - this.kept;
+    if (room <= 0) return;
+    const part = buf.length > room ? buf.subarray(0, room) : buf;
+    this.chunks.push(Buffer.from(part));
+    this.kept += part.length;
+  }
+
+  get full(): boolean {
+    return this.kept >= this.cap;
+  }
+
+  toString(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+/** Replaces every occurrence of every secret value in `text`. Longest first, so overlaps vanish whole. */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of [...secrets].filter((x) => x.length > 0).sort((a, b) => b.length - a.length)) {
+    out = out.split(s).join(REDACTED);
+  }
+  return out;
+}
+
+/** The last `maxChars` characters of `text`, trimmed: the useful end of a stderr. */
+export function tail(text: string, maxChars = 500): string {
+  const t = text.trim();
+  return t.length > maxChars ? `…${t.slice(t.length - maxChars)}` : t;
+}

@@ -1,0 +1,85 @@
+/**
+ * The contract of the hook execution engine: what a caller passes in ({@link HookContext},
+ * {@link ExecutionDeps}) and what it gets back ({@link HookResult}) or throws (shared/errors.ts).
+ */
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, Exec, KubeConfig } from '@kubernetes/client-node';
+import type { HookName, HookScope } from '../../shared/conditions.js';
+import type { HookAction } from '../../shared/errors.js';
+import type { TargetRef } from '../../shared/resources.js';
+import type { Summary } from '../../shared/summary.js';
+import type { NetworkGuardOptions } from './network-guard.js';
+
+/** Where and for what a hook runs, resolved by the worker from the session. */
+export interface HookContext {
+  hookName: HookName;
+  scope: HookScope;
+  /** The session's namespace: Secrets, `executor.pod` and targets default to it. */
+  namespace: string;
+  /** Absent for global hooks. */
+  target?: TargetRef;
+  summary: Summary;
+  /** Aborts every action still running (worker shutdown). */
+  signal?: AbortSignal;
+}
+
+/** The Kubernetes clients the engine uses; build one with {@link kubeAccessFromConfig}. */
+export interface KubeAccess {
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  custom: CustomObjectsApi;
+  exec: Exec;
+}
+
+/** The Kubernetes clients of `kubeConfig`. */
+export function kubeAccessFromConfig(kubeConfig: KubeConfig): KubeAccess {
+  return {
+    core: kubeConfig.makeApiClient(CoreV1Api),
+    apps: kubeConfig.makeApiClient(AppsV1Api),
+    custom: kubeConfig.makeApiClient(CustomObjectsApi),
+    exec: new Exec(kubeConfig),
+  };
+}
+
+export type ExecutionLogLevel = 'debug' | 'info' | 'warn';
+/** Receives only redacted text. */
+export type ExecutionLog = (level: ExecutionLogLevel, msg: string, fields?: Record<string, unknown>) => void;
+
+/** I/O and limits the engine needs, passed in by the worker. */
+export interface ExecutionDeps {
+  kube: KubeAccess;
+  /** Deny/allow CIDRs for HTTP and TCP; default deny-list when absent. */
+  network?: NetworkGuardOptions;
+  /** Hosts run at once when a hook fans out over pods. Default 10. */
+  maxParallel?: number;
+  /** Timeout of a hook without `timeoutSeconds`. Default 300. */
+  defaultTimeoutSeconds?: number;
+  log?: ExecutionLog;
+}
+
+/** One host's outcome: a pod/container for exec, a URL for HTTP, `host:port` for TCP. */
+export interface HostResult {
+  action: HookAction;
+  where: string;
+  statusCode?: number;
+  exitCode?: number;
+  durationMs: number;
+  /** The first 10 KiB of the body or of stdout+stderr, secrets redacted. */
+  output: string;
+}
+
+/** A hook that succeeded everywhere. Failures are thrown, never returned. */
+export interface HookResult {
+  ok: true;
+  /** The actions run, in Stash's order. */
+  actions: HookAction[];
+  hosts: HostResult[];
+  durationMs: number;
+}
+
+/** What every action runner gets besides its own spec. */
+export interface ActionOptions {
+  timeoutSeconds: number;
+  /** Values that must never appear in a result, message or log. */
+  secrets: readonly string[];
+  signal?: AbortSignal;
+}

@@ -1,0 +1,161 @@
+/**
+ * The queue dashboard: bull-board over every queue of one prefix (DESIGN §9), served by
+ * `stash-hooks dashboard` and inside `all`/`demo`.
+ *
+ * Safe by default: open only on loopback, credentials required anywhere else, read-only unless
+ * `allowActions`, readable job names, and every job redacted before it leaves the process.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { createBullBoard } from '@bull-board/api';
+import { ExpressAdapter } from '@bull-board/express';
+import { Queue } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import { ALL_QUEUES, HOOK_QUEUES } from '../shared/queues.js';
+import type { Logger } from '../shared/logger.js';
+import { authMiddleware, validateDashboardAuth, type DashboardAuth } from './auth.js';
+import { SafeBullMQAdapter } from './job-view.js';
+import { discoverQueueNames } from './queue-discovery.js';
+
+export type { DashboardAuth } from './auth.js';
+
+export interface DashboardOptions {
+  /** Redis: a URL (`redis://`, `rediss://`) or ioredis options. */
+  connection: string | RedisOptions;
+  /** BullMQ key prefix; default `stash-hooks`. */
+  prefix?: string;
+  /** Address to bind; default `127.0.0.1`. Anything but loopback requires `auth`. */
+  host?: string;
+  /** Port to bind; default 3000; 0 picks a free port. */
+  port?: number;
+  /** Basic-auth user and password, or a bearer token. */
+  auth?: DashboardAuth;
+  /** Allow retry, clean, remove, pause …; default false (read-only). */
+  allowActions?: boolean;
+  /** How often to look for queues that appeared under the prefix; default 30 000 ms, 0 = never. */
+  discoverIntervalMs?: number;
+  /** Board title; default `stash-hooks`. */
+  title?: string;
+  logger?: Logger;
+}
+
+export interface Dashboard {
+  /** `http://host:port/` as bound. */
+  readonly url: string;
+  /** Queue names on the board, sorted as shown. */
+  queueNames(): string[];
+  /** Stops the server, the queues and the Redis connection; idempotent. */
+  close(): Promise<void>;
+}
+
+const QUEUE_DESCRIPTIONS: Record<string, string> = {
+  lifecycle: 'session events from the watcher',
+  coordinator: 'flow control: release targets, finalize sessions',
+  'pre-backup': 'preBackup hooks',
+  'post-backup': 'postBackup hooks',
+  'pre-restore': 'preRestore hooks',
+  'post-restore': 'postRestore hooks',
+};
+
+/** Starts the dashboard; resolves once it listens. Throws `ConfigError` on unsafe settings. */
+export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
+  const opts = {
+    prefix: 'stash-hooks',
+    host: '127.0.0.1',
+    port: 3000,
+    allowActions: false,
+    discoverIntervalMs: 30_000,
+    title: 'stash-hooks',
+    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+  } as Required<Omit<DashboardOptions, 'auth' | 'logger'>> & Pick<DashboardOptions, 'auth' | 'logger'>;
+  validateDashboardAuth(opts.host, opts.auth);
+  if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) {
+    throw new RangeError(`dashboard: port must be an integer 0-65535, got ${String(options.port)}`);
+  }
+  if (!opts.prefix) throw new RangeError('dashboard: prefix must not be empty');
+  const log = opts.logger?.child({ component: 'dashboard' });
+
+  const redis = typeof opts.connection === 'string' ? new Redis(opts.connection) : new Redis(opts.connection);
+  redis.on('error', (err) => log?.warn({ err: err.message }, 'dashboard redis error'));
+
+  const queues = new Map<string, Queue>();
+  const serverAdapter = new ExpressAdapter();
+  serverAdapter.setBasePath('');
+  const board = createBullBoard({
+    queues: [],
+    serverAdapter,
+    options: {
+      uiConfig: { boardTitle: opts.title, hideDocsLink: true },
+    },
+  });
+
+  function addQueue(name: string): void {
+    if (queues.has(name)) return;
+    const queue = new Queue(name, { connection: redis, prefix: opts.prefix });
+    queue.on('error', (err) => log?.warn({ queue: name, err: err.message }, 'dashboard queue error'));
+    queues.set(name, queue);
+    board.addQueue(new SafeBullMQAdapter(queue, { allowActions: opts.allowActions, description: QUEUE_DESCRIPTIONS[name] }));
+  }
+
+  let discoverTimer: NodeJS.Timeout | undefined;
+  let server: Server | undefined;
+  try {
+    for (const name of [...HOOK_QUEUES, ...ALL_QUEUES]) addQueue(name);
+    for (const name of await discoverQueueNames(redis, opts.prefix)) addQueue(name);
+
+    const app = express();
+    app.disable('x-powered-by');
+    app.use(authMiddleware(opts.auth));
+    app.use('/', serverAdapter.getRouter());
+    server = createServer(app);
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject);
+      server!.listen(opts.port, opts.host, () => {
+        server!.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    await Promise.allSettled([...queues.values()].map((q) => q.close()));
+    redis.disconnect();
+    throw err;
+  }
+
+  if (opts.discoverIntervalMs > 0) {
+    discoverTimer = setInterval(() => {
+      discoverQueueNames(redis, opts.prefix).then(
+        (names) => names.forEach(addQueue),
+        (err: Error) => log?.warn({ err: err.message }, 'dashboard queue discovery failed'),
+      );
+    }, opts.discoverIntervalMs);
+    discoverTimer.unref();
+  }
+
+  const address = server.address() as AddressInfo;
+  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${hostForUrl}:${address.port}/`;
+  log?.info({ url, readOnly: !opts.allowActions, auth: opts.auth ? ('token' in opts.auth ? 'bearer' : 'basic') : 'none' }, 'dashboard listening');
+
+  let closing: Promise<void> | undefined;
+  const listening = server;
+  return {
+    url,
+    queueNames: () => [...queues.keys()],
+    close() {
+      closing ??= (async () => {
+        clearInterval(discoverTimer);
+        // Every step runs even if an earlier one fails, so nothing is left holding the process.
+        await Promise.allSettled([
+          new Promise<void>((resolve) => {
+            listening.close(() => resolve());
+            listening.closeAllConnections();
+          }),
+          ...[...queues.values()].map((q) => q.close()),
+        ]);
+        await redis.quit().catch(() => redis.disconnect());
+      })();
+      return closing;
+    },
+  };
+}

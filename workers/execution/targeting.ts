@@ -1,0 +1,221 @@
+/**
+ * Where a hook runs (DESIGN §5 "Where a hook runs"), Stash's sidecar and job models:
+ * - `executor.pod`: the pods its selector matches (one or all, by strategy);
+ * - a workload target: its running pods, by the workload's own selector;
+ * - an AppBinding target: its Service → Endpoints → first ready pod (else first not-ready);
+ *   HTTP/TCP without `host` go to the Service's DNS name; a URL-only AppBinding has no pod;
+ * - anything else: nowhere, and the error says what to set.
+ * Missing objects are {@link TargetError}s naming what is missing; API trouble is infrastructure.
+ */
+import type { V1Container, V1LabelSelector, V1Pod, V1Service } from '@kubernetes/client-node';
+import { TargetError } from '../../shared/errors.js';
+import type { AppBinding, Handler, IntOrString } from '../../shared/resources.js';
+import { APPCATALOG_GROUP, isWorkloadKind, type WorkloadKind } from '../../shared/resources.js';
+import type { ExecTarget } from './exec-action.js';
+import { readOrUndefined } from './kube-read.js';
+import type { HookContext, KubeAccess } from './types.js';
+
+/** A pod a hook may run in or connect to. */
+export interface PodRef {
+  namespace: string;
+  name: string;
+  ip?: string;
+  containers: V1Container[];
+}
+
+/** The resolved home of a hook. */
+export type Placement =
+  | { kind: 'pods'; pods: PodRef[] }
+  | { kind: 'service'; host: string; service: V1Service; pod: PodRef; appBinding: string }
+  | { kind: 'url'; url: string; appBinding: string }
+  | { kind: 'none'; what: string };
+
+/** A host and numeric port for an HTTP or TCP action. */
+export interface Destination {
+  host: string;
+  port: number;
+}
+
+/** `matchLabels` and `matchExpressions` as a label-selector string. */
+export function selectorString(sel: V1LabelSelector | undefined): string {
+  const parts = Object.entries(sel?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const e of sel?.matchExpressions ?? []) {
+    const values = (e.values ?? []).join(',');
+    if (e.operator === 'In') parts.push(`${e.key} in (${values})`);
+    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${values})`);
+    else if (e.operator === 'Exists') parts.push(e.key);
+    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
+  }
+  return parts.join(',');
+}
+
+function podRef(p: V1Pod, fallbackNamespace: string): PodRef {
+  return {
+    namespace: p.metadata?.namespace ?? fallbackNamespace,
+    name: p.metadata?.name ?? '',
+    ip: p.status?.podIP || undefined,
+    containers: p.spec?.containers ?? [],
+  };
+}
+
+async function runningPods(kube: KubeAccess, namespace: string, selector: string): Promise<PodRef[]> {
+  const list = await readOrUndefined(
+    () => kube.core.listNamespacedPod({ namespace, labelSelector: selector }),
+    `pods in namespace ${namespace} with selector ${selector}`,
+  );
+  return (list?.items ?? [])
+    .filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp)
+    .map((p) => podRef(p, namespace))
+    .sort((x, y) => x.name.localeCompare(y.name));
+}
+
+async function readWorkload(kube: KubeAccess, kind: WorkloadKind, namespace: string, name: string) {
+  const params = { namespace, name };
+  const what = `${kind} ${namespace}/${name}`;
+  switch (kind) {
+    case 'Deployment':
+      return readOrUndefined(() => kube.apps.readNamespacedDeployment(params), what);
+    case 'StatefulSet':
+      return readOrUndefined(() => kube.apps.readNamespacedStatefulSet(params), what);
+    case 'DaemonSet':
+      return readOrUndefined(() => kube.apps.readNamespacedDaemonSet(params), what);
+    case 'ReplicaSet':
+      return readOrUndefined(() => kube.apps.readNamespacedReplicaSet(params), what);
+  }
+}
+
+async function appBindingPlacement(kube: KubeAccess, namespace: string, name: string): Promise<Placement> {
+  const label = `AppBinding ${namespace}/${name}`;
+  const ab = (await readOrUndefined(
+    () => kube.custom.getNamespacedCustomObject({ group: APPCATALOG_GROUP, version: 'v1alpha1', namespace, plural: 'appbindings', name }),
+    label,
+  )) as AppBinding | undefined;
+  if (!ab) throw new TargetError(`${label} not found`);
+  const cc = ab.spec?.clientConfig;
+  const svcName = cc?.service?.name;
+  if (!svcName) {
+    if (cc?.url) return { kind: 'url', url: cc.url, appBinding: label };
+    throw new TargetError(`${label} has neither clientConfig.service nor clientConfig.url`);
+  }
+  const svcLabel = `Service ${namespace}/${svcName}`;
+  const service = await readOrUndefined(() => kube.core.readNamespacedService({ namespace, name: svcName }), svcLabel);
+  if (!service) throw new TargetError(`${svcLabel} (clientConfig.service of ${label}) not found`);
+  const endpoints = await readOrUndefined(() => kube.core.readNamespacedEndpoints({ namespace, name: svcName }), `Endpoints ${namespace}/${svcName}`);
+  const subsets = endpoints?.subsets ?? [];
+  const podOf = (addrs: Array<{ targetRef?: { kind?: string; name?: string } }> | undefined) =>
+    addrs?.find((a) => a.targetRef?.kind === 'Pod' && a.targetRef.name)?.targetRef?.name;
+  // Stash's job model: the first ready endpoint, else the first not-ready one.
+  const podName =
+    subsets.map((s) => podOf(s.addresses)).find((n) => n !== undefined) ??
+    subsets.map((s) => podOf(s.notReadyAddresses)).find((n) => n !== undefined);
+  if (!podName) throw new TargetError(`${svcLabel} (clientConfig.service of ${label}) has no endpoints backed by a pod`);
+  const pod = await readOrUndefined(() => kube.core.readNamespacedPod({ namespace, name: podName }), `pod ${namespace}/${podName}`);
+  if (!pod) throw new TargetError(`pod ${namespace}/${podName} (endpoint of ${svcLabel}) not found`);
+  return { kind: 'service', host: `${svcName}.${namespace}.svc`, service, pod: podRef(pod, namespace), appBinding: label };
+}
+
+/** Resolves where `handler` runs for `ctx`. Reads the API server; call only when a pod or host is needed. */
+export async function resolvePlacement(handler: Handler, ctx: HookContext, kube: KubeAccess): Promise<Placement> {
+  const exe = handler.executor?.pod;
+  if (exe) {
+    const namespace = exe.namespace || ctx.namespace;
+    const pods = await runningPods(kube, namespace, exe.selector);
+    if (pods.length === 0) throw new TargetError(`no running pod matches executor.pod selector "${exe.selector}" in namespace ${namespace}`);
+    return { kind: 'pods', pods: exe.strategy === 'ExecuteOnAll' ? pods : pods.slice(0, 1) };
+  }
+  const t = ctx.target;
+  if (!t) return { kind: 'none', what: `a global ${ctx.hookName} hook` };
+  const namespace = t.namespace || ctx.namespace;
+  const label = `${t.kind} ${namespace}/${t.name}`;
+  if (isWorkloadKind(t.kind)) {
+    const workload = await readWorkload(kube, t.kind, namespace, t.name);
+    if (!workload) throw new TargetError(`${label} not found`);
+    const selector = selectorString(workload.spec?.selector);
+    if (!selector) throw new TargetError(`${label} has an empty selector, so its pods cannot be found`);
+    const pods = await runningPods(kube, namespace, selector);
+    if (pods.length === 0) throw new TargetError(`no running pod of ${label} (selector ${selector})`);
+    return { kind: 'pods', pods };
+  }
+  if (t.kind === 'AppBinding') return appBindingPlacement(kube, namespace, t.name);
+  return { kind: 'none', what: label };
+}
+
+/** The container an exec runs in: `containerName`, else the pod's first container. */
+function containerIn(pod: PodRef, containerName: string | undefined): string {
+  const names = pod.containers.map((c) => c.name);
+  if (containerName) {
+    if (!names.includes(containerName)) {
+      throw new TargetError(`container "${containerName}" not found in pod ${pod.namespace}/${pod.name} (containers: ${names.join(', ') || 'none'})`);
+    }
+    return containerName;
+  }
+  if (names.length === 0) throw new TargetError(`pod ${pod.namespace}/${pod.name} has no containers`);
+  return names[0];
+}
+
+/** The pods and containers an exec action runs in. */
+export function execTargets(placement: Placement, containerName: string | undefined): ExecTarget[] {
+  switch (placement.kind) {
+    case 'pods':
+      return placement.pods.map((p) => ({ namespace: p.namespace, pod: p.name, container: containerIn(p, containerName) }));
+    case 'service':
+      return [{ namespace: placement.pod.namespace, pod: placement.pod.name, container: containerIn(placement.pod, containerName) }];
+    case 'url':
+      throw new TargetError(
+        `${placement.appBinding} has only clientConfig.url (${placement.url}), so an exec hook has no pod to run in; set executor.pod to choose one`,
+      );
+    case 'none':
+      throw new TargetError(`exec: ${placement.what} runs in no pod; set executor.pod to choose the pods`);
+  }
+}
+
+/** A named port through the pod's container ports, `containerName`'s first. */
+function podPort(pod: PodRef, name: string, containerName: string | undefined, field: string): number {
+  const ordered = [...pod.containers].sort((a, b) => Number(b.name === containerName) - Number(a.name === containerName));
+  for (const c of ordered) {
+    const hit = c.ports?.find((p) => p.name === name);
+    if (hit) return hit.containerPort;
+  }
+  const known = pod.containers.flatMap((c) => (c.ports ?? []).map((p) => p.name).filter((n): n is string => !!n));
+  throw new TargetError(`${field} "${name}" not found in pod ${pod.namespace}/${pod.name} (named ports: ${known.join(', ') || 'none'})`);
+}
+
+/**
+ * Where an HTTP/TCP action connects: its `host`, else each pod's IP, else the Service name, else
+ * the AppBinding URL's host. `field` (e.g. `httpGet.port`) names the action in messages.
+ */
+export function networkDestinations(
+  spec: { host?: string; port: IntOrString },
+  placement: Placement | undefined,
+  containerName: string | undefined,
+  field: string,
+): Destination[] {
+  const action = field.split('.')[0];
+  const named = typeof spec.port === 'string' && !/^\d+$/.test(spec.port) ? spec.port : undefined;
+  const numeric = named ? 0 : Number(spec.port);
+  if (spec.host) {
+    if (!named) return [{ host: spec.host, port: numeric }];
+    const pod = placement?.kind === 'pods' ? placement.pods[0] : placement?.kind === 'service' ? placement.pod : undefined;
+    if (!pod) throw new TargetError(`${field} "${named}" is a port name, but this hook has no pod to look it up in; use a number`);
+    return [{ host: spec.host, port: podPort(pod, named, containerName, field) }];
+  }
+  if (!placement) throw new TargetError(`${action}: no host`);
+  switch (placement.kind) {
+    case 'pods':
+      return placement.pods.map((p) => {
+        if (!p.ip) throw new TargetError(`${action}: pod ${p.namespace}/${p.name} has no IP yet`);
+        return { host: p.ip, port: named ? podPort(p, named, containerName, field) : numeric };
+      });
+    case 'service': {
+      if (!named) return [{ host: placement.host, port: numeric }];
+      const svcPort = placement.service.spec?.ports?.find((p) => p.name === named)?.port;
+      return [{ host: placement.host, port: svcPort ?? podPort(placement.pod, named, containerName, field) }];
+    }
+    case 'url': {
+      if (named) throw new TargetError(`${field} "${named}" is a port name, but ${placement.appBinding} has only a URL; use a number`);
+      return [{ host: new URL(placement.url).hostname.replace(/^\[|\]$/g, ''), port: numeric }];
+    }
+    case 'none':
+      throw new TargetError(`${action}: ${placement.what} has no pod or service to connect to; set ${action}.host or executor.pod`);
+  }
+}

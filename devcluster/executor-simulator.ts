@@ -1,0 +1,262 @@
+/**
+ * The backup executor simulator: plays Stash's sidecar/Job by the protocol of DESIGN §4, through
+ * the HTTP API only (client-node informers and status writes), as a real executor would.
+ *
+ * BackupSession: for each `status.targets[i]` in phase Pending whose `ReadyForBackup` condition
+ * is True, set the target Running with `totalHosts`, wait `backupSeconds`, then write `stats[]`
+ * and Succeeded — or Failed with the host error when the target object carries the annotation
+ * `devcluster.stash-hooks.dev/backup-result: Failed` (message from
+ * `devcluster.stash-hooks.dev/backup-error`). RestoreSession: when `ReadyForRestore` is True and
+ * `stats` is empty, write `totalHosts`, wait, then `stats[]`. A gate that is False or absent
+ * leaves the session untouched; the session `phase` is never written (stash-hooks owns it).
+ */
+import {
+  ApiException,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubernetesObjectApi,
+  makeInformer,
+  type Informer,
+  type KubeConfig,
+  type KubernetesObject,
+  type ObjectCache,
+} from '@kubernetes/client-node';
+import { formatDuration } from '../shared/duration.js';
+import type { BackupSession, BackupTargetStatus, HostStats, RestoreSession, TargetRef } from '../shared/resources.js';
+import { isWorkloadKind } from '../shared/resources.js';
+import { labelSelectorToString, type LabelSelectorSpec } from './selectors.js';
+
+export const RESULT_ANNOTATION = 'devcluster.stash-hooks.dev/backup-result';
+export const ERROR_ANNOTATION = 'devcluster.stash-hooks.dev/backup-error';
+
+const GROUP = 'stash.appscode.com';
+const VERSION = 'v1beta1';
+const FINAL_PHASES = new Set(['Succeeded', 'Failed', 'Skipped']);
+const MAX_CONFLICT_RETRIES = 20;
+
+export interface ExecutorSimulatorOptions {
+  kubeConfig: KubeConfig;
+  backupSeconds: number;
+  log: (line: string) => void;
+  /** Delay before an informer that failed (e.g. CRDs not installed yet) starts again. */
+  restartDelayMs?: number;
+}
+
+type Conditions = Array<{ type: string; status: string }> | undefined;
+
+function conditionTrue(conds: Conditions, type: string): boolean {
+  return (conds ?? []).some((c) => c.type === type && c.status === 'True');
+}
+
+function sameRef(a: TargetRef | undefined, b: TargetRef): boolean {
+  return !!a && a.kind === b.kind && a.name === b.name && (a.apiVersion ?? '') === (b.apiVersion ?? '');
+}
+
+function isStatus(err: unknown, code: number): boolean {
+  return err instanceof ApiException && err.code === code;
+}
+
+class Closed extends Error {}
+
+export class ExecutorSimulator {
+  private readonly custom: CustomObjectsApi;
+  private readonly core: CoreV1Api;
+  private readonly objects: KubernetesObjectApi;
+  private readonly informers: Array<Informer<KubernetesObject> & ObjectCache<KubernetesObject>> = [];
+  private readonly handled = new Set<string>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly inflight = new Set<Promise<void>>();
+  private closed = false;
+
+  constructor(private readonly options: ExecutorSimulatorOptions) {
+    this.custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.core = options.kubeConfig.makeApiClient(CoreV1Api);
+    this.objects = KubernetesObjectApi.makeApiClient(options.kubeConfig);
+  }
+
+  start(): void {
+    this.watch('backupsessions', (o) => this.onBackupSession(o as unknown as BackupSession));
+    this.watch('restoresessions', (o) => this.onRestoreSession(o as unknown as RestoreSession));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    await Promise.all(this.informers.map((i) => i.stop().catch(() => {})));
+    await Promise.allSettled([...this.inflight]);
+  }
+
+  private watch(plural: string, onObject: (o: KubernetesObject) => void): void {
+    const informer = makeInformer(
+      this.options.kubeConfig,
+      `/apis/${GROUP}/${VERSION}/${plural}`,
+      () => this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural }) as never,
+    );
+    informer.on('add', onObject);
+    informer.on('update', onObject);
+    let lastReported = '';
+    informer.on('error', (err: unknown) => {
+      if (this.closed) return;
+      // Until the Stash CRDs are applied the list is a 404; keep trying, and say so once.
+      const text = isStatus(err, 404) ? `${plural} not served yet (Stash CRDs not applied); waiting` : `${plural} watch failed, restarting: ${(err as Error)?.message ?? String(err)}`;
+      if (text !== lastReported) this.options.log(`devcluster executor: ${text}`);
+      lastReported = text;
+      this.later(this.options.restartDelayMs ?? 500, () => {
+        informer.start().catch(() => {});
+      });
+    });
+    this.informers.push(informer);
+    informer.start().catch(() => {});
+  }
+
+  private later(ms: number, fn: () => void): void {
+    if (this.closed) return;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (!this.closed) fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new Closed());
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        if (this.closed) reject(new Closed());
+        else resolve();
+      }, ms);
+      this.timers.add(t);
+    });
+  }
+
+  private track(name: string, work: () => Promise<void>): void {
+    const p = work()
+      .catch((err) => {
+        if (!(err instanceof Closed) && !this.closed) this.options.log(`devcluster executor: ${name}: ${(err as Error)?.message ?? String(err)}`);
+      })
+      .finally(() => this.inflight.delete(p));
+    this.inflight.add(p);
+  }
+
+  private onBackupSession(bs: BackupSession): void {
+    if (this.closed || FINAL_PHASES.has(bs.status?.phase ?? '')) return;
+    (bs.status?.targets ?? []).forEach((t, i) => {
+      if (t.phase !== 'Pending' || !conditionTrue(t.conditions, 'ReadyForBackup') || !t.ref) return;
+      const key = `backup/${bs.metadata.uid}/${i}/${t.ref.kind}/${t.ref.name}`;
+      if (this.handled.has(key)) return;
+      this.handled.add(key);
+      this.track(`BackupSession ${bs.metadata.namespace}/${bs.metadata.name} target ${i}`, () => this.runBackupTarget(bs, i, t.ref));
+    });
+  }
+
+  private onRestoreSession(rs: RestoreSession): void {
+    if (this.closed || FINAL_PHASES.has(rs.status?.phase ?? '')) return;
+    if (!conditionTrue(rs.status?.conditions, 'ReadyForRestore') || (rs.status?.stats ?? []).length > 0) return;
+    const key = `restore/${rs.metadata.uid}`;
+    if (this.handled.has(key)) return;
+    this.handled.add(key);
+    this.track(`RestoreSession ${rs.metadata.namespace}/${rs.metadata.name}`, () => this.runRestore(rs));
+  }
+
+  /** The hosts of a target and the result the annotations ask for. */
+  private async plan(ref: TargetRef | undefined, namespace: string): Promise<{ hosts: string[]; failed: boolean; error: string }> {
+    if (!ref?.kind || !ref.name) return { hosts: ['host-0'], failed: false, error: '' };
+    const ns = ref.namespace || namespace;
+    let target: KubernetesObject | undefined;
+    try {
+      target = await this.objects.read({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ns } });
+    } catch (err) {
+      // A target that does not exist as an object (e.g. a PVC kind we do not serve) backs up as one host.
+      if (!isStatus(err, 404) && !/unrecognized|not found|resource .* not/i.test(String((err as Error)?.message))) throw err;
+    }
+    const annotations = target?.metadata?.annotations ?? {};
+    const failed = annotations[RESULT_ANNOTATION] === 'Failed';
+    const error = annotations[ERROR_ANNOTATION] || 'backup failed';
+    if (!target || !isWorkloadKind(ref.kind)) return { hosts: ['host-0'], failed, error };
+    const selector = ((target as { spec?: { selector?: LabelSelectorSpec } }).spec?.selector ?? {}) as LabelSelectorSpec;
+    const pods = await this.core.listNamespacedPod({ namespace: ns, labelSelector: labelSelectorToString(selector) });
+    const hosts = pods.items
+      .filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp)
+      .map((p) => p.metadata!.name!)
+      .sort();
+    if (hosts.length === 0) return { hosts: ['host-0'], failed: true, error: `no running pods for ${ref.kind} ${ns}/${ref.name}` };
+    return { hosts, failed, error };
+  }
+
+  /** Reads the session fresh, lets `change` edit its status, writes `/status`; retries on 409. */
+  private async updateStatus<T extends BackupSession | RestoreSession>(plural: string, namespace: string, name: string, change: (obj: T) => boolean): Promise<boolean> {
+    for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
+      if (this.closed) throw new Closed();
+      const obj = (await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural, name })) as T;
+      obj.status ??= {};
+      if (!change(obj)) return false;
+      try {
+        await this.custom.replaceNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace, plural, name, body: obj });
+        return true;
+      } catch (err) {
+        if (!isStatus(err, 409)) throw err;
+      }
+    }
+    throw new Error(`gave up writing ${plural} ${namespace}/${name} after ${MAX_CONFLICT_RETRIES} conflicts`);
+  }
+
+  private hostStats(plan: { hosts: string[]; failed: boolean; error: string }, ms: number): HostStats[] {
+    return plan.hosts.map((hostname) =>
+      plan.failed ? { hostname, phase: 'Failed', duration: formatDuration(ms), error: plan.error } : { hostname, phase: 'Succeeded', duration: formatDuration(ms) },
+    );
+  }
+
+  private async runBackupTarget(bs: BackupSession, index: number, ref: TargetRef): Promise<void> {
+    const namespace = bs.metadata.namespace!;
+    const name = bs.metadata.name!;
+    const uid = bs.metadata.uid;
+    const plan = await this.plan(ref, namespace);
+    const pick = (obj: BackupSession): BackupTargetStatus | undefined => {
+      const t = obj.status?.targets?.[index];
+      return obj.metadata.uid === uid && sameRef(t?.ref, ref) ? t : undefined;
+    };
+    const started = await this.updateStatus<BackupSession>('backupsessions', namespace, name, (obj) => {
+      const t = pick(obj);
+      if (!t || t.phase !== 'Pending' || FINAL_PHASES.has(obj.status?.phase ?? '')) return false;
+      t.phase = 'Running';
+      t.totalHosts = plan.hosts.length;
+      return true;
+    });
+    if (!started) return;
+    this.options.log(`devcluster executor: backing up ${ref.kind}/${ref.name} for BackupSession ${namespace}/${name} (${plan.hosts.length} host(s))`);
+    const t0 = Date.now();
+    await this.sleep(this.options.backupSeconds * 1000);
+    await this.updateStatus<BackupSession>('backupsessions', namespace, name, (obj) => {
+      const t = pick(obj);
+      // stash-hooks may have failed the target meanwhile (deadline); its word stands.
+      if (!t || t.phase !== 'Running') return false;
+      t.stats = this.hostStats(plan, Date.now() - t0);
+      t.phase = plan.failed ? 'Failed' : 'Succeeded';
+      return true;
+    });
+    this.options.log(`devcluster executor: ${ref.kind}/${ref.name} of BackupSession ${namespace}/${name} ${plan.failed ? 'Failed' : 'Succeeded'}`);
+  }
+
+  private async runRestore(rs: RestoreSession): Promise<void> {
+    const namespace = rs.metadata.namespace!;
+    const name = rs.metadata.name!;
+    const uid = rs.metadata.uid;
+    const plan = await this.plan(rs.spec?.target?.ref, namespace);
+    const started = await this.updateStatus<RestoreSession>('restoresessions', namespace, name, (obj) => {
+      if (obj.metadata.uid !== uid || (obj.status?.stats ?? []).length > 0 || FINAL_PHASES.has(obj.status?.phase ?? '')) return false;
+      obj.status!.totalHosts = plan.hosts.length;
+      return true;
+    });
+    if (!started) return;
+    const t0 = Date.now();
+    await this.sleep(this.options.backupSeconds * 1000);
+    await this.updateStatus<RestoreSession>('restoresessions', namespace, name, (obj) => {
+      if (obj.metadata.uid !== uid || (obj.status?.stats ?? []).length > 0 || FINAL_PHASES.has(obj.status?.phase ?? '')) return false;
+      obj.status!.stats = this.hostStats(plan, Date.now() - t0);
+      return true;
+    });
+    this.options.log(`devcluster executor: restore of RestoreSession ${namespace}/${name} ${plan.failed ? 'Failed' : 'Succeeded'}`);
+  }
+}

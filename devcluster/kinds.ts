@@ -1,0 +1,171 @@
+/**
+ * Built-in kind behaviour that kube-apiserver plus a kubelet would provide: namespaces become
+ * `Active` and take their contents with them on delete; a Pod is scheduled and running at once
+ * (DESIGN §8: status `Running`, `Ready`, a distinct loopback `podIP` 127.0.0.x); Secret
+ * `stringData` folds into `data`; Services get a cluster IP.
+ */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { invalid } from './api-error.js';
+import type { KindHooks, ObjectApi } from './crud.js';
+import type { Registry } from './registry.js';
+import type { KubeObject, Store } from './store.js';
+
+/** Hands out distinct loopback addresses 127.0.x.y (from 127.0.0.2), reusing released ones last. */
+export class IpPool {
+  private next = 2;
+  private readonly inUse = new Set<number>();
+  private static readonly SIZE = 256 * 256;
+
+  allocate(): string {
+    for (let tries = 0; tries < IpPool.SIZE; tries++) {
+      const n = this.next;
+      this.next = this.next + 1 >= IpPool.SIZE ? 2 : this.next + 1;
+      const low = n & 255;
+      if (low === 0 || low === 255 || this.inUse.has(n)) continue;
+      this.inUse.add(n);
+      return `127.0.${n >> 8}.${low}`;
+    }
+    throw new Error('devcluster: no free pod IP');
+  }
+
+  release(ip: unknown): void {
+    if (typeof ip !== 'string') return;
+    const m = /^127\.0\.(\d+)\.(\d+)$/.exec(ip);
+    if (m) this.inUse.delete(Number(m[1]) * 256 + Number(m[2]));
+  }
+}
+
+function now(): string {
+  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+type Container = { name?: unknown; image?: unknown };
+
+/** The status a kubelet reports for a pod whose containers all started. */
+export function runningPodStatus(pod: KubeObject, ip: string, startTime = now()): Record<string, unknown> {
+  const containers = (((pod.spec ?? {}) as Record<string, unknown>).containers ?? []) as Container[];
+  const cond = (type: string): Record<string, string> => ({ type, status: 'True', lastProbeTime: null as unknown as string, lastTransitionTime: startTime });
+  return {
+    phase: 'Running',
+    conditions: [cond('PodReadyToStartContainers'), cond('Initialized'), cond('Ready'), cond('ContainersReady'), cond('PodScheduled')],
+    hostIP: '127.0.0.1',
+    hostIPs: [{ ip: '127.0.0.1' }],
+    podIP: ip,
+    podIPs: [{ ip }],
+    startTime,
+    qosClass: 'BestEffort',
+    containerStatuses: containers.map((c) => ({
+      name: c.name,
+      image: c.image,
+      imageID: '',
+      containerID: `devcluster://${pod.metadata.uid}/${String(c.name)}`,
+      ready: true,
+      started: true,
+      restartCount: 0,
+      state: { running: { startedAt: startTime } },
+    })),
+  };
+}
+
+export interface KindHooksContext {
+  api: ObjectApi;
+  store: Store;
+  registry: Registry;
+  ips: IpPool;
+  /** Directory holding each pod's working directory (`<podsDir>/<ns>/<name>`). */
+  podsDir: string;
+}
+
+function podHooks(ctx: KindHooksContext): KindHooks {
+  return {
+    prepareCreate(pod) {
+      const spec = (pod.spec ?? {}) as Record<string, unknown>;
+      const containers = spec.containers;
+      const causes: Array<{ field: string; message: string }> = [];
+      if (!Array.isArray(containers) || containers.length === 0) causes.push({ field: 'spec.containers', message: 'Required value' });
+      else {
+        containers.forEach((c: Container, i) => {
+          if (typeof c?.name !== 'string' || !c.name) causes.push({ field: `spec.containers[${i}].name`, message: 'Required value' });
+          if (typeof c?.image !== 'string' || !c.image) causes.push({ field: `spec.containers[${i}].image`, message: 'Required value' });
+        });
+      }
+      if (causes.length) throw invalid('Pod', pod.metadata.name ?? '', causes);
+      pod.spec = { restartPolicy: 'Always', dnsPolicy: 'ClusterFirst', schedulerName: 'default-scheduler', ...spec, nodeName: spec.nodeName ?? 'devcluster' };
+      pod.status = runningPodStatus(pod, ctx.ips.allocate());
+    },
+    prepareUpdate(pod, old) {
+      // The pod IP is the kubelet's; a status write that drops it does not free it.
+      const oldIp = (old.status as Record<string, unknown> | undefined)?.podIP;
+      const st = pod.status as Record<string, unknown> | undefined;
+      if (st && oldIp && !st.podIP) st.podIP = oldIp;
+    },
+    afterDelete(pod) {
+      ctx.ips.release((pod.status as Record<string, unknown> | undefined)?.podIP);
+      rm(join(ctx.podsDir, pod.metadata.namespace ?? '', pod.metadata.name ?? ''), { recursive: true, force: true }).catch(() => {});
+    },
+  };
+}
+
+function namespaceHooks(ctx: KindHooksContext): KindHooks {
+  return {
+    prepareCreate(ns) {
+      ns.spec = { finalizers: ['kubernetes'] };
+      ns.status = { phase: 'Active' };
+      ns.metadata.labels = { ...(ns.metadata.labels ?? {}), 'kubernetes.io/metadata.name': ns.metadata.name! };
+    },
+    afterDelete(ns) {
+      // Namespace deletion takes every object in it (finalization is immediate here).
+      for (const key of ctx.store.keysInNamespace(ns.metadata.name!)) {
+        const [group, resource] = splitKey(key);
+        const def = ctx.registry.anyVersion(group, resource);
+        for (const obj of ctx.store.list(key, ns.metadata.name)) {
+          if (def) ctx.api.forceDelete(def, obj);
+          else ctx.store.delete(key, obj.metadata.namespace, obj.metadata.name!);
+        }
+      }
+    },
+  };
+}
+
+function splitKey(key: string): [string, string] {
+  const i = key.lastIndexOf('/');
+  return [key.slice(0, i), key.slice(i + 1)];
+}
+
+const secretHooks: KindHooks = {
+  prepareCreate: foldStringData,
+  prepareUpdate: foldStringData,
+};
+
+function foldStringData(secret: KubeObject): void {
+  const stringData = secret.stringData as Record<string, string> | undefined;
+  if (stringData && typeof stringData === 'object') {
+    const data = { ...((secret.data ?? {}) as Record<string, string>) };
+    for (const [k, v] of Object.entries(stringData)) data[k] = Buffer.from(String(v)).toString('base64');
+    secret.data = data;
+  }
+  delete secret.stringData;
+  if (!secret.type) secret.type = 'Opaque';
+}
+
+function serviceHooks(): KindHooks {
+  let next = 1;
+  return {
+    prepareCreate(svc) {
+      const spec = (svc.spec ?? {}) as Record<string, unknown>;
+      const type = spec.type ?? 'ClusterIP';
+      const clusterIP = spec.clusterIP ?? `10.96.${(next >> 8) & 255}.${next++ & 255}`;
+      svc.spec = { ...spec, type, clusterIP, clusterIPs: [clusterIP], sessionAffinity: spec.sessionAffinity ?? 'None' };
+      svc.status = { loadBalancer: {} };
+    },
+  };
+}
+
+/** Installs the built-in kind hooks on `ctx.api`. */
+export function installKindHooks(ctx: KindHooksContext): void {
+  ctx.api.setHooks('', 'pods', podHooks(ctx));
+  ctx.api.setHooks('', 'namespaces', namespaceHooks(ctx));
+  ctx.api.setHooks('', 'secrets', secretHooks);
+  ctx.api.setHooks('', 'services', serviceHooks());
+}

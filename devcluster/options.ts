@@ -1,0 +1,66 @@
+/**
+ * Options of `startDevCluster`, with defaults merged and validated once.
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/** Options of {@link startDevCluster}. Every field is optional. */
+export interface DevClusterOptions {
+  /** TCP port on 127.0.0.1; 0 (default) picks a free one. */
+  port?: number;
+  /** Where to write the kubeconfig; default a new file in `os.tmpdir()`, removed on close. */
+  kubeconfigPath?: string;
+  /** When set, every request must carry `Authorization: Bearer <token>` (else 401). */
+  token?: string;
+  /** Run the backup executor simulator (DESIGN §4); default true. */
+  executor?: boolean;
+  /** How long the simulated backup or restore of one target takes; default 1. */
+  backupSeconds?: number;
+  /** Receives log lines; default: discard. */
+  logger?: (line: string) => void;
+  /** Change events kept for watch resumption; older resourceVersions get 410. Default 1000. */
+  historySize?: number;
+  /** Interval of BOOKMARK events on watches that allow them; default 10000 ms. */
+  bookmarkIntervalMs?: number;
+}
+
+/** Options with every default applied. */
+export interface ResolvedDevClusterOptions {
+  port: number;
+  kubeconfigPath: string;
+  /** True when the kubeconfig path is ours to delete on close. */
+  ownsKubeconfig: boolean;
+  token?: string;
+  executor: boolean;
+  backupSeconds: number;
+  logger: (line: string) => void;
+  historySize: number;
+  bookmarkIntervalMs: number;
+}
+
+/** Merges defaults and validates; throws an Error naming the bad option. */
+export function resolveOptions(options: DevClusterOptions = {}): ResolvedDevClusterOptions {
+  const problems: string[] = [];
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`port must be an integer 0-65535, got ${String(options.port)}`);
+  const backupSeconds = options.backupSeconds ?? 1;
+  if (typeof backupSeconds !== 'number' || !Number.isFinite(backupSeconds) || backupSeconds < 0) problems.push(`backupSeconds must be a number >= 0, got ${String(options.backupSeconds)}`);
+  const historySize = options.historySize ?? 1000;
+  if (!Number.isInteger(historySize) || historySize < 1) problems.push(`historySize must be a positive integer, got ${String(options.historySize)}`);
+  const bookmarkIntervalMs = options.bookmarkIntervalMs ?? 10_000;
+  if (!Number.isFinite(bookmarkIntervalMs) || bookmarkIntervalMs < 10) problems.push(`bookmarkIntervalMs must be >= 10, got ${String(options.bookmarkIntervalMs)}`);
+  if (options.token !== undefined && (options.token === '' || /\s/.test(options.token))) problems.push('token must be a non-empty string without whitespace');
+  if (problems.length) throw new Error(`devcluster: invalid options: ${problems.join('; ')}`);
+  return {
+    port,
+    kubeconfigPath: options.kubeconfigPath ?? join(tmpdir(), `devcluster-${process.pid}-${randomBytes(4).toString('hex')}.kubeconfig`),
+    ownsKubeconfig: options.kubeconfigPath === undefined,
+    token: options.token,
+    executor: options.executor ?? true,
+    backupSeconds,
+    logger: options.logger ?? (() => {}),
+    historySize,
+    bookmarkIntervalMs,
+  };
+}

@@ -36,6 +36,11 @@ export function mergePatch(target: unknown, patch: unknown): Json {
 /** Applies an RFC 6902 patch; a failing `test` or bad path is a 422 like kube-apiserver's. */
 export function applyJsonPatch(target: unknown, ops: unknown): Json {
   if (!Array.isArray(ops)) throw badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
+  for (const op of ops) {
+    if (!isObject(op) || typeof op.op !== 'string' || typeof op.path !== 'string') {
+      throw badRequest('json: cannot unmarshal into Go value of type jsonpatch.Operation: every operation needs "op" and "path"');
+    }
+  }
   try {
     const doc = structuredClone(target);
     return jsonPatch.applyPatch(doc, ops as jsonPatch.Operation[], true, true).newDocument as Json;

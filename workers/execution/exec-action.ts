@@ -5,7 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import type { V1Status } from '@kubernetes/client-node';
-import { HookFailedError, HookTimeoutError, KubernetesApiError } from '../../shared/errors.js';
+import { HookFailedError, HookTimeoutError, KubernetesApiError, TargetError } from '../../shared/errors.js';
 import { CappedBuffer, redact, tail } from './output.js';
 import type { ActionOptions, HostResult, KubeAccess } from './types.js';
 
@@ -91,8 +91,12 @@ export async function runExec(kube: KubeAccess, target: ExecTarget, command: str
           });
         },
         (err: unknown) => {
-          const msg = err instanceof Error ? err.message : String(err);
-          finish(new KubernetesApiError(`${label}: could not open the exec stream: ${clean(msg)}`, { cause: err }));
+          // client-node rejects with ws's ErrorEvent, which is not an Error but has a message.
+          const msg = clean(String((err as { message?: unknown })?.message ?? err));
+          const status = /Unexpected server response: (\d+)/.exec(msg)?.[1];
+          // The pod was there when we chose it; a 404 now means it went away in between.
+          if (status === '404') finish(new TargetError(`pod ${target.namespace}/${target.pod} not found (it went away before exec started)`, { cause: err }));
+          else finish(new KubernetesApiError(`${label}: could not open the exec stream: ${msg}`, { statusCode: status ? Number(status) : undefined, cause: err }));
         },
       );
   });

@@ -1,0 +1,242 @@
+// runHandler against devcluster pods and loopback servers: targeting (workloads, AppBinding,
+// executor.pod, named ports), exec (exit 0, exit 3, timeout, unknown container, missing pod),
+// fan-out failures, secret headers, templates, action order, the guard.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Handler } from '../../shared/resources.js';
+import type { Summary } from '../../shared/summary.js';
+import { runHandler } from '../../workers/execution/run-handler.js';
+import type { ExecutionDeps, HookContext } from '../../workers/execution/types.js';
+import { NS, SLACK_TOKEN, startExecutionCluster, type ExecutionCluster } from '../fixtures/execution/cluster.js';
+import { startHttpServer, startTcpServer, type TestServer } from '../fixtures/execution/servers.js';
+
+const summary: Summary = {
+  name: 'db-backup-1700000000',
+  namespace: NS,
+  invoker: { apiGroup: 'stash.appscode.com', kind: 'BackupConfiguration', name: 'db-backup' },
+  target: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', namespace: NS },
+  status: { phase: 'Failed', duration: '1m5s', error: 'failed to backup host-0. Reason: path not found' },
+  retryLeft: 0,
+};
+
+let env: ExecutionCluster;
+let anchorHttp: TestServer; // holds port P on 127.0.0.1 while pods' servers bind P on their IPs
+let anchorSql: TestServer;
+const podServers: Record<string, TestServer> = {};
+let dbSql: TestServer;
+const logLines: string[] = [];
+let deps: ExecutionDeps;
+
+const ip = (pod: string) => env.pods[pod].status!.podIP!;
+function ctx(over: Partial<HookContext> = {}): HookContext {
+  return { hookName: 'preBackup', scope: 'local', namespace: NS, target: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db' }, summary, ...over };
+}
+const target = (kind: string, name: string, apiVersion = 'apps/v1') => ({ target: { apiVersion, kind, name } });
+async function failure(p: Promise<unknown>): Promise<{ message: string; code: string; name: string }> {
+  try {
+    await p;
+  } catch (err) {
+    return err as { message: string; code: string; name: string };
+  }
+  throw new Error('expected a failure');
+}
+
+test.before(async () => {
+  anchorHttp = await startHttpServer('127.0.0.1');
+  anchorSql = await startHttpServer('127.0.0.1');
+  env = await startExecutionCluster({ http: anchorHttp.port, mysql: 1, sql: anchorSql.port });
+  for (const pod of ['web-0', 'web-1']) {
+    podServers[pod] = await startHttpServer(ip(pod), anchorHttp.port);
+    podServers[pod].routes.set('/who', (_r, res) => res.writeHead(200).end(pod));
+  }
+  dbSql = await startHttpServer(ip('db-0'), anchorSql.port);
+  dbSql.routes.set('/echo', (r, res) => res.writeHead(200).end(JSON.stringify(r.headers)));
+  deps = {
+    kube: env.kube,
+    // The Service name resolves to the pod behind it; nothing leaves loopback.
+    network: { deny: ['127.0.0.99/32'], lookup: async (h) => [{ address: h === `db.${NS}.svc` ? ip('db-0') : '127.0.0.1', family: 4 }] },
+    maxParallel: 4,
+    log: (_level, msg, fields) => logLines.push(`${msg} ${JSON.stringify(fields ?? {})}`),
+  };
+});
+test.after(async () => {
+  for (const s of [...Object.values(podServers), dbSql, anchorHttp, anchorSql]) await s?.close();
+  await env?.close();
+});
+
+test('exec runs in every running pod of a StatefulSet, in the first container by default', async () => {
+  const r = await runHandler({ exec: { command: ['sh', '-c', 'echo "$POD_NAME/$CONTAINER_NAME"'] } }, ctx(target('StatefulSet', 'web')), deps);
+  assert.equal(r.actions, ['exec']);
+  assert.equal(r.hosts.map((h) => [h.where, h.exitCode, h.output]), [
+    [`pod ${NS}/web-0 container app`, 0, 'web-0/app\n'],
+    [`pod ${NS}/web-1 container app`, 0, 'web-1/app\n'],
+  ]);
+});
+
+test('exec runs in every pod of a Deployment', async () => {
+  const r = await runHandler({ exec: { command: ['sh', '-c', 'echo $POD_NAME'] } }, ctx(target('Deployment', 'api')), deps);
+  assert.is(r.hosts.length, 2);
+  assert.ok(r.hosts.every((h) => /^pod demo\/api-[a-z0-9]+-[a-z0-9]+ container app$/.test(h.where) && h.output.startsWith('api-')));
+});
+
+test('exec exit code 3 fails with the stderr tail', async () => {
+  const err = await failure(runHandler({ exec: { command: ['sh', '-c', 'echo starting; echo "table locked" >&2; exit 3'] }, containerName: 'mysql' }, ctx(), deps));
+  assert.is(err.message, `exec in pod ${NS}/db-0 container mysql exited with code 3: table locked`);
+  assert.is(err.code, 'ERR_HOOK_FAILED');
+});
+
+test('one failing pod of two fails the hook and the message names it', async () => {
+  const err = await failure(
+    runHandler({ exec: { command: ['sh', '-c', 'if [ "$POD_NAME" = web-1 ]; then echo bad >&2; exit 5; fi; echo fine'] } }, ctx(target('StatefulSet', 'web')), deps),
+  );
+  assert.is(err.message, `exec failed on 1 of 2 hosts: exec in pod ${NS}/web-1 container app exited with code 5: bad`);
+});
+
+test('a hanging exec is ended by timeoutSeconds', async () => {
+  const err = await failure(runHandler({ exec: { command: ['sleep', '30'] }, timeoutSeconds: 1 }, ctx(), deps));
+  assert.is(err.message, `exec in pod ${NS}/db-0 container mysql timed out after 1s`);
+  assert.is(err.code, 'ERR_HOOK_TIMEOUT');
+});
+
+test('an unknown container is named with the ones that exist', async () => {
+  const err = await failure(runHandler({ exec: { command: ['true'] }, containerName: 'postgres' }, ctx(), deps));
+  assert.is(err.message, `container "postgres" not found in pod ${NS}/db-0 (containers: mysql, metrics)`);
+  assert.is(err.code, 'ERR_TARGET');
+});
+
+test('missing pods and workloads are named', async () => {
+  const noPod = await failure(runHandler({ exec: { command: ['true'] }, executor: { pod: { selector: 'app=ghost' } } }, ctx(), deps));
+  assert.is(noPod.message, `no running pod matches executor.pod selector "app=ghost" in namespace ${NS}`);
+  assert.is(noPod.code, 'ERR_TARGET');
+  const noWorkload = await failure(runHandler({ exec: { command: ['true'] } }, ctx(target('Deployment', 'ghost')), deps));
+  assert.is(noWorkload.message, `Deployment ${NS}/ghost not found`);
+});
+
+test('executor.pod: ExecuteOnOne picks one pod, ExecuteOnAll every one', async () => {
+  const one = await runHandler({ exec: { command: ['sh', '-c', 'echo $POD_NAME'] }, executor: { pod: { selector: 'app=web', strategy: 'ExecuteOnOne' } } }, ctx({ scope: 'global', target: undefined }), deps);
+  assert.equal(one.hosts.map((h) => h.output), ['web-0\n']);
+  const all = await runHandler({ exec: { command: ['sh', '-c', 'echo $POD_NAME'] }, executor: { pod: { selector: 'app=web', strategy: 'ExecuteOnAll', namespace: NS } } }, ctx({ scope: 'global', target: undefined }), deps);
+  assert.equal(all.hosts.map((h) => h.output), ['web-0\n', 'web-1\n']);
+});
+
+test('AppBinding with a Service: exec runs in the endpoint pod', async () => {
+  const r = await runHandler({ exec: { command: ['sh', '-c', 'echo $POD_NAME/$CONTAINER_NAME'] } }, ctx(target('AppBinding', 'db', 'appcatalog.appscode.com/v1alpha1')), deps);
+  assert.equal(r.hosts.map((h) => [h.where, h.output]), [[`pod ${NS}/db-0 container mysql`, 'db-0/mysql\n']]);
+});
+
+test('AppBinding with only a URL cannot take an exec hook, and the message names it', async () => {
+  const err = await failure(runHandler({ exec: { command: ['true'] } }, ctx(target('AppBinding', 'external', 'appcatalog.appscode.com/v1alpha1')), deps));
+  assert.is(err.message, `AppBinding ${NS}/external has only clientConfig.url (mysql://db.example.com:3306/), so an exec hook has no pod to run in; set executor.pod to choose one`);
+  assert.is(err.code, 'ERR_TARGET');
+  const missing = await failure(runHandler({ exec: { command: ['true'] } }, ctx(target('AppBinding', 'nope', 'appcatalog.appscode.com/v1alpha1')), deps));
+  assert.is(missing.message, `AppBinding ${NS}/nope not found`);
+});
+
+test('AppBinding HTTP without host goes to the Service, a named port through the Service ports', async () => {
+  const before = dbSql.received.length;
+  const r = await runHandler({ httpGet: { port: 'sql', path: '/health' } }, ctx(target('AppBinding', 'db', 'appcatalog.appscode.com/v1alpha1')), deps);
+  assert.equal(r.hosts.map((h) => [h.where, h.statusCode]), [[`http://db.${NS}.svc:${anchorSql.port}/health`, 200]]);
+  assert.is(dbSql.received[before].url, '/health');
+});
+
+test('workload HTTP without host goes to each pod IP; a named port resolves through the container ports', async () => {
+  const r = await runHandler({ httpGet: { port: 'http', path: '/who' } }, ctx(target('StatefulSet', 'web')), deps);
+  assert.equal(r.hosts.map((h) => [h.where, h.output]), [
+    [`http://${ip('web-0')}:${anchorHttp.port}/who`, 'web-0'],
+    [`http://${ip('web-1')}:${anchorHttp.port}/who`, 'web-1'],
+  ]);
+  const tcp = await runHandler({ tcpSocket: { port: 'http' } }, ctx(target('StatefulSet', 'web')), deps);
+  assert.equal(tcp.hosts.map((h) => h.where), [`${ip('web-0')}:${anchorHttp.port}`, `${ip('web-1')}:${anchorHttp.port}`]);
+  const missing = await failure(runHandler({ httpGet: { port: 'metrics' } }, ctx(target('StatefulSet', 'web')), deps));
+  assert.is(missing.message, `httpGet.port "metrics" not found in pod ${NS}/web-0 (named ports: http, admin)`);
+});
+
+test('secret headers: read at run time, sent, and redacted from result, messages and logs', async () => {
+  const before = dbSql.received.length;
+  logLines.length = 0;
+  const h: Handler = {
+    httpPost: {
+      host: ip('db-0'),
+      port: anchorSql.port,
+      path: '/echo',
+      body: '{"text": "{{ .Status.Error }}"}',
+      httpHeaders: [{ name: 'Authorization', valueFrom: { secretKeyRef: { name: 'slack', key: 'token' } } }, { name: 'X-Session', value: '{{ .Name }}' }],
+    },
+  };
+  const r = await runHandler(h, ctx(), deps);
+  const got = dbSql.received[before];
+  assert.is(got.headers.authorization, SLACK_TOKEN, 'the server got the value without the trailing newline');
+  assert.is(got.headers['x-session'], summary.name);
+  assert.is(got.body, '{"text": "failed to backup host-0. Reason: path not found"}');
+  assert.is(got.headers['content-type'], 'application/json');
+  assert.ok(r.hosts[0].output.includes('"authorization":"[REDACTED]"'));
+  assert.not.ok(JSON.stringify(r).includes(SLACK_TOKEN));
+  assert.ok(logLines.length > 0);
+  assert.not.ok(logLines.join('\n').includes(SLACK_TOKEN));
+
+  dbSql.routes.set('/reflect', (r2, res) => res.writeHead(302, { location: `/echo?t=${r2.headers.authorization}` }).end());
+  const reflected = await runHandler({ ...h, httpPost: { ...h.httpPost!, path: '/reflect' } }, ctx(), deps);
+  assert.not.ok(JSON.stringify(reflected).includes(SLACK_TOKEN), 'a URL echoing the secret is redacted too');
+  assert.ok(reflected.hosts[0].output.includes('[REDACTED]'));
+});
+
+test('secret header problems name the Secret and key', async () => {
+  const noSecret = await failure(
+    runHandler({ httpGet: { host: '127.0.0.1', port: 1, httpHeaders: [{ name: 'Authorization', valueFrom: { secretKeyRef: { name: 'nope', key: 'token' } } }] } }, ctx(), deps),
+  );
+  assert.is(noSecret.message, `httpGet.httpHeaders[0] (Authorization): Secret ${NS}/nope not found`);
+  const noKey = await failure(
+    runHandler({ httpGet: { host: '127.0.0.1', port: 1, httpHeaders: [{ name: 'Authorization', valueFrom: { secretKeyRef: { name: 'slack', key: 'pass' } } }] } }, ctx(), deps),
+  );
+  assert.is(noKey.message, `httpGet.httpHeaders[0] (Authorization): Secret ${NS}/slack has no key "pass"`);
+});
+
+test('actions run in Stash order exec → httpGet → httpPost → tcpSocket and stop at the first failure', async () => {
+  const tcp = await startTcpServer(ip('web-0'));
+  try {
+    const s = podServers['web-0'];
+    const before = s.received.length;
+    const all: Handler = {
+      tcpSocket: { host: ip('web-0'), port: tcp.port },
+      httpPost: { host: ip('web-0'), port: anchorHttp.port, path: '/post', body: 'x' },
+      httpGet: { host: ip('web-0'), port: anchorHttp.port, path: '/get' },
+      exec: { command: ['true'] },
+    };
+    const r = await runHandler(all, ctx(), deps);
+    assert.equal(r.actions, ['exec', 'httpGet', 'httpPost', 'tcpSocket']);
+    assert.equal(r.hosts.map((h) => h.action), ['exec', 'httpGet', 'httpPost', 'tcpSocket']);
+    assert.equal(s.received.slice(before).map((x) => `${x.method} ${x.url}`), ['GET /get', 'POST /post']);
+    const mid = s.received.length;
+    const err = await failure(runHandler({ ...all, exec: { command: ['false'] } }, ctx(), deps));
+    assert.is(err.message, `exec in pod ${NS}/db-0 container mysql exited with code 1`);
+    assert.is(s.received.length, mid, 'no HTTP action ran after the failed exec');
+  } finally {
+    await tcp.close();
+  }
+});
+
+test('templates render in exec commands; a bad one fails before anything runs', async () => {
+  const r = await runHandler({ exec: { command: ['echo', '{{ .Namespace }}/{{ target.name }}', '{{ RetryLeft }}'] } }, ctx(), deps);
+  assert.is(r.hosts[0].output, `${NS}/db 0\n`);
+  const err = await failure(runHandler({ exec: { command: ['echo', 'a', 'line1\n{{ .Status.Eror }}'] } }, ctx(), deps));
+  assert.is(err.message, 'template error in exec.command[2], line 2: unknown variable Status.Eror');
+  assert.is(err.code, 'ERR_TEMPLATE');
+});
+
+test('other targets and global hooks need executor.pod or host', async () => {
+  const pvc = await failure(runHandler({ exec: { command: ['true'] } }, ctx({ target: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: 'data' } }), deps));
+  assert.is(pvc.message, `exec: PersistentVolumeClaim ${NS}/data runs in no pod; set executor.pod to choose the pods`);
+  const pvcHttp = await failure(runHandler({ httpGet: { port: 80 } }, ctx({ target: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: 'data' } }), deps));
+  assert.is(pvcHttp.message, `httpGet: PersistentVolumeClaim ${NS}/data has no pod or service to connect to; set httpGet.host or executor.pod`);
+  const global = await failure(runHandler({ httpGet: { port: 80 } }, ctx({ scope: 'global', target: undefined }), deps));
+  assert.is(global.message, 'preBackup.httpGet.host: a global hook needs host (or executor.pod)');
+  assert.is(global.code, 'ERR_HOOK_SPEC');
+});
+
+test('the network guard applies to hooks', async () => {
+  const err = await failure(runHandler({ tcpSocket: { host: '127.0.0.99', port: 80 } }, ctx(), deps));
+  assert.is(err.message, 'network guard refused address 127.0.0.99: it matches deny rule 127.0.0.99/32');
+  assert.is(err.code, 'ERR_NETWORK_DENIED');
+});
+
+test.run();

@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Redis, Cluster, type RedisOptions, type ClusterOptions } from 'ioredis';
-import { ConfigError } from './errors.js';
+import { ConfigError, RedisError } from './errors.js';
 import { redactUrl } from './logger.js';
 
 export type RedisMode = 'standalone' | 'sentinel' | 'cluster';
@@ -148,4 +148,38 @@ export function createRedisClient(target: RedisTarget, options: RedisClientOptio
 export function bullPrefix(prefix: string, target: Pick<RedisTarget, 'mode'>): string {
   if (target.mode !== 'cluster' || /\{[^}]+\}/.test(prefix)) return prefix;
   return `{${prefix}}`;
+}
+
+/** `redis://127.0.0.1:6379`, `redis-cluster://a:1,b:2` … for messages: never credentials. */
+export function describeRedisTarget(target: RedisTarget): string {
+  const scheme = (target.tls ? 'rediss' : 'redis') + (target.mode === 'standalone' ? '' : `-${target.mode}`);
+  const hosts = target.nodes.map((n) => `${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.port}`).join(',');
+  return `${scheme}://${hosts}${target.masterName ? `/${target.masterName}` : ''}`;
+}
+
+/**
+ * Creates a client and waits until it is ready, so a fail-fast producer never sees its first
+ * command rejected for a connection still in progress. Fails with a `RedisError` naming the
+ * server (without credentials) and the cause after `timeoutMs`.
+ */
+export async function connectRedis(target: RedisTarget, options: RedisClientOptions, timeoutMs = 5000): Promise<RedisClient> {
+  const client = createRedisClient(target, options);
+  let lastError: Error | undefined;
+  const onError = (err: Error) => (lastError = err);
+  client.on('error', onError);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(lastError?.message ?? `no answer within ${timeoutMs} ms`)), timeoutMs);
+      client.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  } catch (err) {
+    client.disconnect();
+    throw new RedisError(`cannot connect to Redis at ${describeRedisTarget(target)}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    client.off('error', onError);
+  }
+  return client;
 }

@@ -1,0 +1,152 @@
+// The backup executor simulator (DESIGN §4), driven only through session status as stash-hooks
+// would drive it: gate True → Running, totalHosts, stats, Succeeded; the result annotation →
+// Failed with the host error; gate False → untouched; RestoreSessions likewise; the session
+// phase is never written.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { AppsV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { ERROR_ANNOTATION, RESULT_ANNOTATION, startDevCluster, type DevCluster } from '../../devcluster/index.js';
+import { eventually, installStashCrds } from '../fixtures/devcluster/helpers.js';
+
+let cluster: DevCluster;
+let custom: CustomObjectsApi;
+let apps: AppsV1Api;
+const G = { group: 'stash.appscode.com', version: 'v1beta1', namespace: 'default' };
+const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+test.before(async () => {
+  cluster = await startDevCluster({ backupSeconds: 0.2 });
+  custom = cluster.kubeConfig.makeApiClient(CustomObjectsApi);
+  apps = cluster.kubeConfig.makeApiClient(AppsV1Api);
+  await installStashCrds(cluster);
+  const deployment = (name: string, annotations?: Record<string, string>) =>
+    apps.createNamespacedDeployment({
+      namespace: 'default',
+      body: {
+        metadata: { name, annotations },
+        spec: { replicas: 2, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'i' }] } } },
+      },
+    });
+  await deployment('good');
+  await deployment('broken', { [RESULT_ANNOTATION]: 'Failed', [ERROR_ANNOTATION]: 'disk full on /data' });
+  await custom.createNamespacedCustomObject({ ...G, plural: 'backupconfigurations', body: { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupConfiguration', metadata: { name: 'bc' }, spec: { target: { ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'good' } } } } });
+});
+
+test.after(async () => {
+  await cluster.close();
+});
+
+const ref = (kind: string, name: string, apiVersion = 'apps/v1') => ({ apiVersion, kind, name });
+
+/** Creates a BackupSession and initiates its targets the way stash-hooks does. */
+async function initiate(name: string, targets: Array<{ ref: ReturnType<typeof ref>; gate: 'True' | 'False' }>): Promise<void> {
+  await custom.createNamespacedCustomObject({ ...G, plural: 'backupsessions', body: { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: { name }, spec: { invoker: { apiGroup: 'stash.appscode.com', kind: 'BackupConfiguration', name: 'bc' } } } });
+  await custom.patchNamespacedCustomObjectStatus(
+    {
+      ...G,
+      plural: 'backupsessions',
+      name,
+      body: { status: { phase: 'Running', targets: targets.map((t) => ({ ref: t.ref, phase: 'Pending', conditions: [{ type: 'ReadyForBackup', status: t.gate, reason: t.gate === 'True' ? 'PreBackupHookSucceeded' : 'PreBackupHookFailed' }] })) } },
+    },
+    merge,
+  );
+}
+
+async function session(name: string, plural = 'backupsessions'): Promise<any> {
+  return custom.getNamespacedCustomObject({ ...G, plural, name });
+}
+
+async function targetDone(name: string, i = 0): Promise<any> {
+  return eventually(`${name} target ${i} complete`, async () => {
+    const t = (await session(name)).status.targets[i];
+    return t.phase === 'Succeeded' || t.phase === 'Failed' ? t : undefined;
+  });
+}
+
+test('gate True on a workload: Running with totalHosts, then stats per pod and Succeeded; session phase untouched', async () => {
+  await initiate('bs-good', [{ ref: ref('Deployment', 'good'), gate: 'True' }]);
+  const running = await eventually('Running', async () => {
+    const t = (await session('bs-good')).status.targets[0];
+    return t.phase !== 'Pending' ? t : undefined;
+  });
+  assert.ok(running.phase === 'Running' || running.phase === 'Succeeded');
+  const t = await targetDone('bs-good');
+  assert.is(t.phase, 'Succeeded');
+  assert.is(t.totalHosts, 2);
+  assert.is(t.stats.length, 2);
+  for (const s of t.stats) {
+    assert.match(s.hostname, /^good-/);
+    assert.is(s.phase, 'Succeeded');
+    assert.match(s.duration, /^\d+s$/);
+  }
+  const bs = await session('bs-good');
+  assert.is(bs.status.phase, 'Running', 'the executor never writes the session phase');
+  assert.is(bs.status.targets[0].conditions[0].type, 'ReadyForBackup', 'conditions are kept');
+});
+
+test('the result annotation on the target makes every host Failed with its error', async () => {
+  await initiate('bs-broken', [{ ref: ref('Deployment', 'broken'), gate: 'True' }]);
+  const t = await targetDone('bs-broken');
+  assert.is(t.phase, 'Failed');
+  assert.is(t.totalHosts, 2);
+  assert.ok(t.stats.every((s: any) => s.phase === 'Failed' && s.error === 'disk full on /data'));
+});
+
+test('gate False leaves the target untouched; a target that is not an object backs up as one host', async () => {
+  // Sessions are handled in event order, so once the later one completes the earlier was seen.
+  await initiate('bs-gated', [{ ref: ref('Deployment', 'good'), gate: 'False' }]);
+  await initiate('bs-pvc', [{ ref: ref('PersistentVolumeClaim', 'data', 'v1'), gate: 'True' }]);
+  const pvc = await targetDone('bs-pvc');
+  assert.is(pvc.phase, 'Succeeded');
+  assert.is(pvc.totalHosts, 1);
+  assert.is(pvc.stats[0].hostname, 'host-0');
+  const gated = (await session('bs-gated')).status.targets[0];
+  assert.is(gated.phase, 'Pending');
+  assert.is(gated.totalHosts, undefined);
+  assert.is(gated.stats, undefined);
+});
+
+test('a batch: only targets whose gate is True run, each once', async () => {
+  await initiate('bs-batch', [
+    { ref: ref('Deployment', 'good'), gate: 'True' },
+    { ref: ref('Deployment', 'broken'), gate: 'False' },
+  ]);
+  const first = await targetDone('bs-batch', 0);
+  assert.is(first.phase, 'Succeeded');
+  // Opening the second gate later starts it; rewriting status must not re-run the first.
+  const bs = await session('bs-batch');
+  bs.status.targets[1].conditions[0].status = 'True';
+  bs.status.conditions = [{ type: 'Poke', status: 'True' }];
+  await custom.replaceNamespacedCustomObjectStatus({ ...G, plural: 'backupsessions', name: 'bs-batch', body: bs });
+  const second = await targetDone('bs-batch', 1);
+  assert.is(second.phase, 'Failed');
+  const after = await session('bs-batch');
+  assert.is(after.status.targets[0].stats.length, 2);
+  assert.equal(after.status.targets[0].stats, first.stats, 'the finished target was not touched again');
+});
+
+test('RestoreSession: ReadyForRestore True → totalHosts and host stats; False → untouched', async () => {
+  const mk = async (name: string, target: string, gate: 'True' | 'False') => {
+    await custom.createNamespacedCustomObject({ ...G, plural: 'restoresessions', body: { apiVersion: 'stash.appscode.com/v1beta1', kind: 'RestoreSession', metadata: { name }, spec: { target: { ref: ref('Deployment', target) } } } });
+    await custom.patchNamespacedCustomObjectStatus({ ...G, plural: 'restoresessions', name, body: { status: { phase: 'Running', conditions: [{ type: 'ReadyForRestore', status: gate }] } } }, merge);
+  };
+  await mk('rs-gated', 'good', 'False');
+  await mk('rs-good', 'good', 'True');
+  await mk('rs-broken', 'broken', 'True');
+  const done = (name: string) =>
+    eventually(`${name} stats`, async () => {
+      const s = (await session(name, 'restoresessions')).status;
+      return s.stats?.length ? s : undefined;
+    });
+  const good = await done('rs-good');
+  assert.is(good.totalHosts, 2);
+  assert.ok(good.stats.every((s: any) => s.phase === 'Succeeded'));
+  assert.is(good.phase, 'Running');
+  const broken = await done('rs-broken');
+  assert.ok(broken.stats.every((s: any) => s.phase === 'Failed' && s.error === 'disk full on /data'));
+  const gated = (await session('rs-gated', 'restoresessions')).status;
+  assert.is(gated.totalHosts, undefined);
+  assert.is(gated.stats, undefined);
+});
+
+test.run();

@@ -42,7 +42,7 @@ test('an informer sees ADDED, MODIFIED and DELETED', async () => {
   }
 });
 
-function collect(path: string, query: Record<string, unknown>): Promise<{ events: Array<{ type: string; obj: any }>; done: Promise<unknown>; stop: () => void }> {
+function collect(path: string, query: Record<string, string | number | boolean | undefined>): Promise<{ events: Array<{ type: string; obj: any }>; done: Promise<unknown>; stop: () => void }> {
   const events: Array<{ type: string; obj: any }> = [];
   let resolveDone!: (v: unknown) => void;
   const done = new Promise((r) => (resolveDone = r));
@@ -90,7 +90,8 @@ test('an informer whose resourceVersion expired relists and catches up', async (
   try {
     // Cut the informer's watch by flooding another resource past the history while it is down.
     await informer.stop();
-    const rvBefore = informer.latestResourceVersion();
+    // ListWatch keeps its resourceVersion; the typed Informer does not expose it.
+    const rvBefore = (informer as unknown as { latestResourceVersion(): string }).latestResourceVersion();
     for (let i = 0; i < 25; i++) await core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: `flood-${i}` } } });
     await core.createNamespacedConfigMap({ namespace: 'relist', body: { metadata: { name: 'while-away' } } });
     assert.ok(rvBefore !== '');

@@ -11,7 +11,10 @@ import { startDevCluster, type DevCluster } from '../../devcluster/index.js';
 import { APP_PATH, eventually, STASH_CRDS_PATH } from '../fixtures/devcluster/helpers.js';
 
 const hasKubectl = !spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).error;
-const it = hasKubectl ? test : test.skip;
+// Without kubectl the suite registers nothing (uvu's Total leaves skipped tests out, which
+// test/run.mjs would count as negative failures) and says why.
+const it: typeof test = hasKubectl ? test : ((() => {}) as unknown as typeof test);
+if (!hasKubectl) process.stdout.write('kubectl not on PATH: kubectl suite skipped\n');
 
 let cluster: DevCluster;
 let dir: string;

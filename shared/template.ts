@@ -150,7 +150,10 @@ interface LiquidLikeError {
   token?: { getPosition?: () => [number, number] };
 }
 
-function toTemplateError(err: unknown, field: string): TemplateError {
+/** Go/Sprig constructs a Stash user may paste: `$vars`, `{{ toJson x }}`, `{{ if … }}` in output tags. */
+const GO_SYNTAX = /\{\{-?\s*(\$\w|(toJson|printf|dict|index|len|eq|ne|if|else|end|range|with|define|template|block)\s)|\{\{-?[^}]*\s\$\w/;
+
+function toTemplateError(err: unknown, field: string, source: string): TemplateError {
   const e = (err ?? {}) as LiquidLikeError;
   const raw = e.message ?? String(err);
   const pos = /, line:(\d+), col:(\d+)$/.exec(raw);
@@ -166,7 +169,10 @@ function toTemplateError(err: unknown, field: string): TemplateError {
   else if (/limit exceeded/i.test(bare)) what = `template too expensive (${bare})`;
   else what = bare;
   const where = line !== undefined ? `, line ${line}` : '';
-  return new TemplateError(`template error in ${field}${where}: ${what}`, { cause: err });
+  const goWord = /^unknown variable (toJson|printf|dict|index|len|eq|ne|if|else|end|range|with)\b/.test(what);
+  const syntax = goWord || ((e.name === 'TokenizationError' || e.name === 'ParseError') && !what.startsWith('unknown filter'));
+  const hint = syntax && GO_SYNTAX.test(source) ? ' (this looks like a Go template; hooks use Liquid: write {{ x | toJson }} for {{ toJson x }}, see docs/templating.md)' : '';
+  return new TemplateError(`template error in ${field}${where}: ${what}${hint}`, { cause: err });
 }
 
 function hasTags(source: string): boolean {
@@ -184,7 +190,7 @@ export function renderTemplate(source: string, field: string, summary: Summary):
     const out: unknown = engine.parseAndRenderSync(rewriteLeadingDots(source), templateScope(summary));
     return String(out).trim();
   } catch (err) {
-    throw toTemplateError(err, field);
+    throw toTemplateError(err, field, source);
   }
 }
 
@@ -224,6 +230,6 @@ export function checkTemplate(source: string, field: string): string | undefined
     if (!first) return undefined;
     return `template error in ${field}, line ${first.row}: unknown variable ${first.path}${didYouMean(first.path)}`;
   } catch (err) {
-    return toTemplateError(err, field).message;
+    return toTemplateError(err, field, source).message;
   }
 }

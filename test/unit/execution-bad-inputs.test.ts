@@ -115,7 +115,9 @@ test('the table is long enough to matter', () => {
 test('loopback stays allowed by the default guard and by an allow-list', () => {
   guard.checkAddress('localhost', '127.0.0.1');
   guard.checkAddress('localhost', '::1');
-  new NetworkGuard({ allow: ['127.0.0.0/8'] }).checkAddress('pod', '127.0.0.7');
+  new NetworkGuard({ allow: ['10.0.0.0/8'] }).checkAddress('pod', '127.0.0.7');
+  new NetworkGuard({ allow: ['10.0.0.0/8'] }).checkAddress('localhost', '::1');
+  new NetworkGuard({ allow: ['10.0.0.0/8'] }).checkAddress('svc', '10.1.2.3');
 });
 
 test.run();

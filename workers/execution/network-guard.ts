@@ -18,7 +18,10 @@ export type LookupAll = (hostname: string) => Promise<LookupAddress[]>;
 export interface NetworkGuardOptions {
   /** CIDRs never connected to. Default {@link DEFAULT_DENY_CIDRS}. */
   deny?: readonly string[];
-  /** When non-empty, only these CIDRs may be connected to (deny still applies). Default empty. */
+  /**
+   * When non-empty, only these CIDRs (and loopback, where devcluster pods live) may be connected
+   * to; the deny-list still applies to everything. Default empty: no allow-list.
+   */
   allow?: readonly string[];
   /** Resolver; default `dns.lookup(host, {all: true})`. */
   lookup?: LookupAll;
@@ -51,6 +54,10 @@ function unmap(address: string): string {
   return m ? m[1] : address;
 }
 
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
 const defaultLookup: LookupAll = (hostname) =>
   new Promise((resolve, reject) => {
     dnsLookup(hostname, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses)));
@@ -75,7 +82,7 @@ export class NetworkGuard {
     const shown = host === ip ? `address ${ip}` : `host ${host} (address ${ip})`;
     const denied = this.deny.find((r) => r.list.check(ip, family));
     if (denied) throw new NetworkDeniedError(`network guard refused ${shown}: it matches deny rule ${denied.cidr}`);
-    if (this.allow.length > 0 && !this.allow.some((r) => r.list.check(ip, family))) {
+    if (this.allow.length > 0 && !LOOPBACK.check(ip, family) && !this.allow.some((r) => r.list.check(ip, family))) {
       throw new NetworkDeniedError(
         `network guard refused ${shown}: it is not in the allow-list (${this.allow.map((r) => r.cidr).join(', ')})`,
       );

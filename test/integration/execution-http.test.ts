@@ -59,7 +59,9 @@ test('200 and 399 succeed with status and output; 400 and 503 fail with the exac
   assert.is(ok.where, `http://127.0.0.1:${a.port}/status?code=200`);
   assert.is((await runHttp(get(a, '/status?code=399'), guard, opts)).statusCode, 399);
   for (const code of [400, 404, 500, 503]) {
+    const before = a.received.length;
     const err = await failure(runHttp(get(a, `/status?code=${code}`), guard, opts));
+    assert.is(a.received.length, before + 1, 'exactly one attempt: no hidden retries');
     assert.is(err.message, `HTTP GET http://127.0.0.1:${a.port}/status?code=${code} returned ${code}`);
     assert.is(err.code, 'ERR_HOOK_FAILED');
   }
@@ -205,16 +207,17 @@ test('guard: a host name is checked after resolution (no bypass through DNS)', a
   assert.is(r.output, 'b landed');
 });
 
-test('guard: a followed redirect to a denied name is refused', async () => {
-  const lookup = async (h: string) => [{ address: h === 'evil.example' ? '127.0.0.9' : '127.0.0.1', family: 4 }];
+test('guard: a name re-resolving to a denied address on a followed redirect is refused (rebinding)', async () => {
+  let lookups = 0;
+  const lookup = async () => [{ address: lookups++ === 0 ? '127.0.0.1' : '127.0.0.9', family: 4 }];
   const strict = new NetworkGuard({ deny: ['127.0.0.9/32'], lookup });
-  a.routes.set('/to-evil', (_r, res) => res.writeHead(302, { location: `http://evil.example:${a.port}/landing` }).end());
-  // Same host name → followed → resolved → refused.
-  a.routes.set('/to-evil-same', (_r, res) => res.writeHead(302, { location: `http://good.example:${a.port}/landing` }).end());
-  const ok = await runHttp({ action: 'httpGet', host: 'good.example', port: a.port, path: '/to-evil-same', headers: [] }, strict, opts);
-  assert.is(ok.output, 'landed GET ');
-  const notFollowed = await runHttp({ action: 'httpGet', host: 'good.example', port: a.port, path: '/to-evil', headers: [] }, strict, opts);
-  assert.is(notFollowed.statusCode, 302);
+  a.routes.set('/rebind', (_r, res) => res.writeHead(302, { location: '/landing' }).end());
+  const before = a.received.length;
+  const err = await failure(runHttp({ action: 'httpGet', host: 'rebind.example', port: a.port, path: '/rebind', headers: [] }, strict, opts));
+  assert.is(err.message, 'network guard refused host rebind.example (address 127.0.0.9): it matches deny rule 127.0.0.9/32');
+  assert.is(err.code, 'ERR_NETWORK_DENIED');
+  assert.equal(a.received.slice(before).map((r) => r.url), ['/rebind'], 'the redirect target was never requested');
+  assert.is(lookups, 2);
 });
 
 test('TCP: an open port succeeds, a closed port is refused, a black hole times out', async () => {

@@ -7,7 +7,8 @@ import type { Handler } from '../../shared/resources.js';
 import type { Summary } from '../../shared/summary.js';
 import { runHandler } from '../../workers/execution/run-handler.js';
 import type { ExecutionDeps, HookContext } from '../../workers/execution/types.js';
-import { NS, SLACK_TOKEN, startExecutionCluster, type ExecutionCluster } from '../fixtures/execution/cluster.js';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { NS, SLACK_TOKEN, setPodReady, startExecutionCluster, waitForEndpoints, type ExecutionCluster } from '../fixtures/execution/cluster.js';
 import { startHttpServer, startTcpServer, type TestServer } from '../fixtures/execution/servers.js';
 
 const summary: Summary = {
@@ -124,6 +125,20 @@ test('AppBinding with a Service: exec runs in the endpoint pod', async () => {
   assert.equal(r.hosts.map((h) => [h.where, h.output]), [[`pod ${NS}/db-0 container mysql`, 'db-0/mysql\n']]);
 });
 
+test('AppBinding: the first ready endpoint pod, else the first not-ready one', async () => {
+  const core = env.cluster.kubeConfig.makeApiClient(CoreV1Api);
+  const cache = ctx(target('AppBinding', 'cache', 'appcatalog.appscode.com/v1alpha1'));
+  const whereRuns = async () => (await runHandler({ exec: { command: ['sh', '-c', 'echo $POD_NAME'] } }, cache, deps)).hosts.map((h) => h.output);
+  await waitForEndpoints(core, 'cache', ['cache-0', 'cache-1'], []);
+  assert.equal(await whereRuns(), ['cache-0\n']);
+  await setPodReady(core, 'cache-0', false);
+  await waitForEndpoints(core, 'cache', ['cache-1'], ['cache-0']);
+  assert.equal(await whereRuns(), ['cache-1\n'], 'a ready pod wins over an earlier not-ready one');
+  await setPodReady(core, 'cache-1', false);
+  await waitForEndpoints(core, 'cache', [], ['cache-0', 'cache-1']);
+  assert.equal(await whereRuns(), ['cache-0\n'], 'no ready pod: the first not-ready one');
+});
+
 test('AppBinding with only a URL cannot take an exec hook, and the message names it', async () => {
   const err = await failure(runHandler({ exec: { command: ['true'] } }, ctx(target('AppBinding', 'external', 'appcatalog.appscode.com/v1alpha1')), deps));
   assert.is(err.message, `AppBinding ${NS}/external has only clientConfig.url (mysql://db.example.com:3306/), so an exec hook has no pod to run in; set executor.pod to choose one`);
@@ -231,6 +246,14 @@ test('other targets and global hooks need executor.pod or host', async () => {
   const global = await failure(runHandler({ httpGet: { port: 80 } }, ctx({ scope: 'global', target: undefined }), deps));
   assert.is(global.message, 'preBackup.httpGet.host: a global hook needs host (or executor.pod)');
   assert.is(global.code, 'ERR_HOOK_SPEC');
+});
+
+test('an aborted hook rejects with the abort reason (retried), not as a failed hook', async () => {
+  const controller = new AbortController();
+  const reason = new Error('worker shutting down');
+  const running = runHandler({ exec: { command: ['sleep', '30'] }, timeoutSeconds: 20 }, ctx({ signal: controller.signal }), deps);
+  setTimeout(() => controller.abort(reason), 200);
+  assert.is(await failure(running), reason);
 });
 
 test('the network guard applies to hooks', async () => {

@@ -2,8 +2,7 @@
 // playwright-core): log in, find the hook queues, open a completed hook job and read its result.
 // Saves the screenshot used in docs/operations.md (UPDATE_DOCS_SCREENSHOT=1 refreshes docs/dashboard.png).
 //
-// Skipped (counted as skipped, not passed) when no Chromium binary is installed; `.ci/run`
-// installs it with `apt-get install -y chromium`.
+// Skipped when no Chromium binary is installed (`apt-get install -y chromium`; .ci/run installs it).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
@@ -150,7 +149,10 @@ async function newContext(credentials?: { username: string; password: string }) 
   return { context, offHost };
 }
 
-const run = haveChromium ? test : test.skip;
+// Without Chromium the browser tests register nothing and the file says why (uvu leaves skipped
+// tests out of its Total, which test/run.mjs would turn into negative failures).
+const run: typeof test = haveChromium ? test : ((() => {}) as unknown as typeof test);
+if (!haveChromium) process.stdout.write(`no Chromium at ${CHROMIUM}: browser tests skipped (apt-get install -y chromium)\n`);
 
 run('without or with wrong credentials the browser is refused and sees no board', async () => {
   for (const credentials of [undefined, { username: USER, password: 'wrong' }]) {

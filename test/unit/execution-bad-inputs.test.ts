@@ -81,6 +81,9 @@ const cases: Case[] = [
   ['HTTP on a PVC without host', () => networkDestinations({ port: 80 }, none, undefined, 'httpPost.port'), G, 'httpPost: PersistentVolumeClaim demo/data has no pod or service to connect to; set httpPost.host or executor.pod'],
   ['named port missing on the Service and pod', () => networkDestinations({ port: 'admin' }, service, undefined, 'httpGet.port'), G, 'httpGet.port "admin" not found in pod demo/db-0 (named ports: none)'],
 
+  // Infrastructure: the API server is unreachable (a closed loopback port), retried by the worker
+  ['API server down', run({ exec: { command: ['true'] } }), 'ERR_KUBERNETES', 'reading Deployment demo/web: request to http://127.0.0.1:1/apis/apps/v1/namespaces/demo/deployments/web failed, reason: connect ECONNREFUSED 127.0.0.1:1'],
+
   // Network guard
   ['metadata address', () => guard.checkAddress('169.254.169.254', '169.254.169.254'), N, 'network guard refused address 169.254.169.254: it matches deny rule 169.254.0.0/16'],
   ['metadata behind a name', () => guard.checkAddress('metadata.google.internal', '169.254.169.254'), N, 'network guard refused host metadata.google.internal (address 169.254.169.254): it matches deny rule 169.254.0.0/16'],

@@ -58,7 +58,7 @@ export async function runHandler(handler: Handler, ctx: HookContext, deps: Execu
     actions.push(action);
     let results: HostResult[];
     try {
-      results = await runAction(action, rendered, ctx, deps, guard, opts, where, maxParallel);
+      results = await runAction(action, rendered, ctx, deps, guard, opts, secrets, where, maxParallel);
     } catch (err) {
       // A hook cut short by shutdown is not the hook's failure: hand back the abort reason so it is retried.
       ctx.signal?.throwIfAborted();
@@ -78,6 +78,7 @@ async function runAction(
   deps: ExecutionDeps,
   guard: NetworkGuard,
   opts: ActionOptions,
+  secrets: string[],
   where: () => Promise<Placement>,
   maxParallel: number,
 ): Promise<HostResult[]> {
@@ -92,7 +93,7 @@ async function runAction(
     return fanOut('tcpSocket', dests, maxParallel, (d) => runTcp(d.host, d.port, guard, opts));
   }
   const spec: HTTPPostAction = action === 'httpGet' ? h.httpGet! : h.httpPost!;
-  const headers = await resolveHeaders(spec.httpHeaders, action, ctx.namespace, deps.kube, opts.secrets as string[]);
+  const headers = await resolveHeaders(spec.httpHeaders, action, ctx.namespace, deps.kube, secrets);
   const placement = needsPlacement(spec) ? await where() : undefined;
   const dests = networkDestinations(spec, placement, h.containerName, `${action}.port`);
   return fanOut(action, dests, maxParallel, (d) =>

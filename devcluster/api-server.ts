@@ -35,7 +35,12 @@ export interface ParsedPath {
 
 /** Splits `/api/v1/...` or `/apis/<g>/<v>/...`; undefined for anything else. */
 export function parseResourcePath(pathname: string): ParsedPath | undefined {
-  const segs = pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+  let segs: string[];
+  try {
+    segs = pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+  } catch {
+    throw badRequest(`malformed path: ${pathname}`);
+  }
   let group: string;
   let version: string;
   let rest: string[];
@@ -84,14 +89,13 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new ApiError(413, 'RequestEntityTooLarge', 'the request entity is too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
+      // Past the cap the rest is drained and dropped, so the client still reads the 413.
+      if (size <= MAX_BODY_BYTES) chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => {
+      if (size > MAX_BODY_BYTES) reject(new ApiError(413, 'RequestEntityTooLarge', `the request entity is too large: ${size} bytes, limit ${MAX_BODY_BYTES}`));
+      else resolve(Buffer.concat(chunks));
+    });
     req.on('error', reject);
   });
 }

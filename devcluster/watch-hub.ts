@@ -35,11 +35,15 @@ interface Watcher {
   res: ServerResponse;
   apiVersion: string;
   timer?: NodeJS.Timeout;
+  /** True while writes are corked until the end of this event-loop turn. */
+  corked: boolean;
 }
 
 export class WatchHub {
   private readonly byKey = new Map<string, Set<Watcher>>();
   private readonly serialized = new WeakMap<KubeObject, string>();
+  /** Encoded event lines of the event being fanned out, shared by every watcher that gets it. */
+  private lines: Map<string, Buffer> | undefined;
   private readonly bookmarkTimer: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
 
@@ -78,7 +82,7 @@ export class WatchHub {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
     res.socket?.setNoDelay(true);
-    const watcher: Watcher = { req, res, apiVersion: apiVersionOf(req.def) };
+    const watcher: Watcher = { req, res, apiVersion: apiVersionOf(req.def), corked: false };
     for (const obj of initial ?? []) this.send(watcher, 'ADDED', obj);
     for (const ev of replay ?? []) this.deliver(watcher, ev);
     let set = this.byKey.get(key);
@@ -118,7 +122,12 @@ export class WatchHub {
   private dispatch(ev: StoreEvent): void {
     const set = this.byKey.get(ev.key);
     if (!set || set.size === 0) return;
-    for (const w of set) this.deliver(w, ev);
+    this.lines = new Map();
+    try {
+      for (const w of set) this.deliver(w, ev);
+    } finally {
+      this.lines = undefined;
+    }
   }
 
   private deliver(w: Watcher, ev: StoreEvent): void {
@@ -147,7 +156,25 @@ export class WatchHub {
 
   private send(w: Watcher, type: string, obj: KubeObject): void {
     if (w.res.writableEnded || w.res.destroyed) return;
-    w.res.write(`{"type":"${type}","object":${this.objectJson(w, obj)}}\n`);
+    if (!w.corked) {
+      // Events of one loop turn go out in one syscall per watcher: with many watchers and many
+      // writes a write(2) per event per watcher is what limits throughput.
+      w.corked = true;
+      w.res.cork();
+      setImmediate(() => {
+        w.corked = false;
+        w.res.uncork();
+      });
+    }
+    let line: Buffer | undefined;
+    // Only during one event's fan-out may watchers share lines (replays send many objects).
+    const shared = w.req.table === undefined && obj.apiVersion === w.apiVersion ? this.lines : undefined;
+    line = shared?.get(type);
+    if (!line) {
+      line = Buffer.from(`{"type":"${type}","object":${this.objectJson(w, obj)}}\n`);
+      shared?.set(type, line);
+    }
+    w.res.write(line);
     if (w.res.writableLength > this.options.maxBufferedBytes) {
       // A consumer this far behind would only fall further; cut it so it relists.
       w.res.destroy();

@@ -157,6 +157,11 @@ test('errors are Status bodies with the right code and reason; bad requests neve
     ['PUT', '/api/v1/namespaces/default/configmaps', {}, 405, 'MethodNotAllowed'],
     ['GET', '/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=abc', undefined, 400, 'BadRequest'],
     ['GET', '/api/v1/namespaces/default/pods/none/exec?command=ls', undefined, 404, 'NotFound'],
+    ['GET', '/api/v1/namespaces/%E0%A4%A/configmaps', undefined, 400, 'BadRequest'],
+    ['GET', '/api/v1/namespaces/default/configmaps?limit=1&continue=garbage', undefined, 400, 'BadRequest'],
+    ['POST', '/api/v1/namespaces/default/configmaps', JSON.stringify({ metadata: { name: 'big' }, data: { x: 'y'.repeat(4 * 1024 * 1024) } }), 413, 'RequestEntityTooLarge'],
+    ['POST', '/api/v1/namespaces/default/configmaps', 'null', 400, 'BadRequest'],
+    ['POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'lbl', labels: { a: 1 } } }, 422, 'Invalid'],
   ];
   for (const [method, path, body, code, reason, headers] of cases) {
     const res = await raw(cluster, method, path, body, headers);

@@ -1,11 +1,12 @@
 // httpGet / httpPost / tcpSocket against real loopback servers: status rules, every redirect
 // rule, TLS, bodies and forms, headers, timeouts and the network guard.
-import { spawn } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { failure } from '../fixtures/execution/expect-failure.js';
 import { runHttp, type HttpRequestSpec } from '../../workers/execution/http-action.js';
 import { runTcp } from '../../workers/execution/tcp-action.js';
 import { NetworkGuard } from '../../workers/execution/network-guard.js';
+import { startBlackhole } from '../fixtures/execution/blackhole.js';
 import { closedPort, selfSignedCertificate, startHttpServer, startHttpsServer, startTcpServer, type TestServer } from '../fixtures/execution/servers.js';
 
 const guard = new NetworkGuard();
@@ -19,14 +20,6 @@ function get(server: TestServer, path: string, extra: Partial<HttpRequestSpec> =
 }
 function post(server: TestServer, path: string, extra: Partial<HttpRequestSpec> = {}): HttpRequestSpec {
   return { ...get(server, path), action: 'httpPost', ...extra };
-}
-async function failure(p: Promise<unknown>): Promise<{ message: string; code: string; name: string }> {
-  try {
-    await p;
-  } catch (err) {
-    return err as { message: string; code: string; name: string };
-  }
-  throw new Error('expected a failure');
 }
 
 test.before(async () => {
@@ -223,7 +216,7 @@ test('guard: a name re-resolving to a denied address on a followed redirect is r
 test('TCP: an open port succeeds, a closed port is refused, a black hole times out', async () => {
   const t = await startTcpServer();
   const port = await closedPort();
-  const hole = spawn('python3', ['test/fixtures/execution/blackhole.py'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const hole = await startBlackhole();
   try {
     const ok = await runTcp('127.0.0.1', t.port, guard, opts);
     assert.is(ok.where, `127.0.0.1:${t.port}`);
@@ -231,9 +224,8 @@ test('TCP: an open port succeeds, a closed port is refused, a black hole times o
     const refused = await failure(runTcp('127.0.0.1', port, guard, opts));
     assert.is(refused.message, `TCP connect to 127.0.0.1:${port} refused (ECONNREFUSED)`);
     assert.is(refused.code, 'ERR_HOOK_FAILED');
-    const holePort = await new Promise<number>((resolve) => hole.stdout!.once('data', (d) => resolve(Number(String(d).trim()))));
-    const timedOut = await failure(runTcp('127.0.0.1', holePort, guard, { ...opts, timeoutSeconds: 0.5 }));
-    assert.is(timedOut.message, `TCP connect to 127.0.0.1:${holePort} timed out after 0.5s`);
+    const timedOut = await failure(runTcp('127.0.0.1', hole.port, guard, { ...opts, timeoutSeconds: 0.5 }));
+    assert.is(timedOut.message, `TCP connect to 127.0.0.1:${hole.port} timed out after 0.5s`);
     assert.is(timedOut.code, 'ERR_HOOK_TIMEOUT');
     const named = new NetworkGuard({ lookup: async () => [{ address: '127.0.0.1', family: 4 }] });
     const viaName = await runTcp('db.demo.svc', t.port, named, opts);
@@ -242,8 +234,7 @@ test('TCP: an open port succeeds, a closed port is refused, a black hole times o
     assert.is(denied.message, 'network guard refused host db.demo.svc (address 127.0.0.1): it matches deny rule 127.0.0.0/30');
     assert.ok(t.connections() >= 2);
   } finally {
-    hole.stdin!.end();
-    hole.kill();
+    hole.close();
     await t.close();
   }
 });

@@ -3,6 +3,7 @@
 // fan-out failures, secret headers, templates, action order, the guard.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { failure } from '../fixtures/execution/expect-failure.js';
 import type { Handler } from '../../shared/resources.js';
 import type { Summary } from '../../shared/summary.js';
 import { runHandler } from '../../workers/execution/run-handler.js';
@@ -33,14 +34,6 @@ function ctx(over: Partial<HookContext> = {}): HookContext {
   return { hookName: 'preBackup', scope: 'local', namespace: NS, target: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db' }, summary, ...over };
 }
 const target = (kind: string, name: string, apiVersion = 'apps/v1') => ({ target: { apiVersion, kind, name } });
-async function failure(p: Promise<unknown>): Promise<{ message: string; code: string; name: string }> {
-  try {
-    await p;
-  } catch (err) {
-    return err as { message: string; code: string; name: string };
-  }
-  throw new Error('expected a failure');
-}
 
 test.before(async () => {
   anchorHttp = await startHttpServer('127.0.0.1');

@@ -23,9 +23,7 @@ LABEL org.opencontainers.image.title="stash-hooks" \
       org.opencontainers.image.description="Event-driven runner for Stash backup and restore hooks on BullMQ" \
       org.opencontainers.image.licenses="Apache-2.0"
 WORKDIR /app
-ENV NODE_ENV=production \
-    # Fail fast instead of swapping when a limit is set (k8s-manifests sets memory limits).
-    NODE_OPTIONS=--max-old-space-size=384
+ENV NODE_ENV=production
 COPY --from=deps /app/node_modules ./node_modules
 # .dockerignore lets through only the sources the CLI loads (bin, cli, shared, producers,
 # workers, devcluster, dashboard, examples) and package.json.

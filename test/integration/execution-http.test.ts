@@ -85,6 +85,8 @@ test('a redirect to another host is not followed and counts as success', async (
   assert.is(r.statusCode, 302);
   assert.is(r.output, 'moved');
   assert.is(b.received.length, before, 'the other host received nothing');
+  a.routes.set('/to-garbage', (_r, res) => res.writeHead(301, { location: 'http://[not-a-host' }).end());
+  assert.is((await runHttp(get(a, '/to-garbage'), guard, opts)).statusCode, 301, 'an unparseable Location is not followed');
 });
 
 test('a followed redirect that lands on a failure fails and says where it landed', async () => {

@@ -137,9 +137,13 @@ export async function runHttp(spec: HttpRequestSpec, guard: NetworkGuard, opts: 
       throwHttpErrors: false,
       retry: { limit: 0 },
       timeout: { request: opts.timeoutSeconds * 1000 },
+      // Kubelet's rule: follow only while the host name stays the first request's.
       followRedirect: (res) => {
-        const next = new URL(String(res.headers.location ?? ''), res.url);
-        return next.hostname === originalHost;
+        try {
+          return new URL(String(res.headers.location ?? ''), res.url).hostname === originalHost;
+        } catch {
+          return false; // an unparseable Location is not followed; the 3xx stands
+        }
       },
       maxRedirects: MAX_REDIRECTS,
       methodRewriting: true,

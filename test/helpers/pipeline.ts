@@ -1,0 +1,187 @@
+// The whole pipeline in one test process: devcluster (with its executor simulator), the watcher,
+// the coordinator and the hook worker pools on real Redis under a private prefix, plus an HTTP
+// sink that records every hook request with its arrival time.
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { CustomObjectsApi, CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
+import { Queue } from 'bullmq';
+import { startDevCluster, type DevCluster } from '../../devcluster/index.js';
+import { applyObjects, parseManifests, readManifests } from '../../cli/apply.js';
+import { Watcher } from '../../producers/watcher.js';
+import { Coordinator } from '../../workers/coordinator.js';
+import { HookWorkerPool } from '../../workers/hook-worker.js';
+import { silentLogger, createLogger } from '../../shared/logger.js';
+import { parseRedisUrl, connectRedis } from '../../shared/redis.js';
+import { ALL_QUEUES, HOOK_QUEUES } from '../../shared/queues.js';
+import type { Session } from '../../shared/resources.js';
+
+export const CRD_DIR = fileURLToPath(new URL('../../k8s-manifests/base/crds/', import.meta.url));
+export const CRD_FILES = ['backupconfigurations', 'backupbatches', 'backupsessions', 'restoresessions', 'appbindings'].map((n) => `${CRD_DIR}${n}.yaml`);
+
+export interface SinkRequest {
+  at: number;
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+export interface Sink {
+  url: string;
+  port: number;
+  requests: SinkRequest[];
+  /** Respond with this status to paths starting with the key. */
+  statusFor: Map<string, number>;
+  close(): Promise<void>;
+}
+
+export async function startSink(): Promise<Sink> {
+  const requests: SinkRequest[] = [];
+  const statusFor = new Map<string, number>();
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      requests.push({ at: Date.now(), method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
+      const status = [...statusFor.entries()].find(([p]) => (req.url ?? '').startsWith(p))?.[1] ?? 200;
+      res.writeHead(status, { 'content-type': 'text/plain' }).end('ok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    requests,
+    statusFor,
+    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+export interface PipelineOptions {
+  backupSeconds?: number;
+  sessionTimeoutMs?: number;
+  verbose?: boolean;
+  /** Start the watcher/coordinator/workers (default true); tests that manage roles pass false. */
+  roles?: boolean;
+}
+
+export interface Pipeline {
+  cluster: DevCluster;
+  prefix: string;
+  sink: Sink;
+  custom: CustomObjectsApi;
+  core: CoreV1Api;
+  watcher?: Watcher;
+  coordinator?: Coordinator;
+  workers?: HookWorkerPool;
+  apply(yamlOrObjects: string | KubernetesObject[]): Promise<KubernetesObject[]>;
+  getSession(kind: 'BackupSession' | 'RestoreSession', namespace: string, name: string): Promise<Session>;
+  waitForPhase(kind: 'BackupSession' | 'RestoreSession', namespace: string, name: string, timeoutMs?: number): Promise<Session>;
+  startRoles(): { watcher: Watcher; coordinator: Coordinator; workers: HookWorkerPool };
+  stopRoles(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
+  const cluster = await startDevCluster({ backupSeconds: options.backupSeconds ?? 0.2 });
+  const kubeConfig = cluster.kubeConfig;
+  await applyObjects(kubeConfig, readManifests(...CRD_FILES));
+  const sink = await startSink();
+  const prefix = `sh-test-${randomUUID().slice(0, 8)}`;
+  const redis = parseRedisUrl(process.env.REDIS_URL || 'redis://127.0.0.1:6379');
+  const logger = options.verbose ? createLogger({ level: 'debug' }) : silentLogger();
+  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  let roles: { watcher: Watcher; coordinator: Coordinator; workers: HookWorkerPool } | undefined;
+
+  const p: Pipeline = {
+    cluster,
+    prefix,
+    sink,
+    custom,
+    core,
+    async apply(input) {
+      return applyObjects(kubeConfig, typeof input === 'string' ? parseManifests(input) : input);
+    },
+    async getSession(kind, namespace, name) {
+      const plural = kind === 'BackupSession' ? 'backupsessions' : 'restoresessions';
+      return (await custom.getNamespacedCustomObject({ group: 'stash.appscode.com', version: 'v1beta1', namespace, plural, name })) as Session;
+    },
+    async waitForPhase(kind, namespace, name, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      let last: Session | undefined;
+      while (Date.now() < deadline) {
+        last = await p.getSession(kind, namespace, name);
+        if (last.status?.phase === 'Succeeded' || last.status?.phase === 'Failed') return last;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`${kind} ${namespace}/${name} did not finish within ${timeoutMs} ms; last status: ${JSON.stringify(last?.status)}`);
+    },
+    startRoles() {
+      const common = { kubeConfig, redis, prefix, logger };
+      const watcher = new Watcher({ ...common, namespaces: [], watchdogSeconds: 60, resyncIntervalMs: 2000 });
+      const coordinator = new Coordinator({ ...common, sessionTimeoutMs: options.sessionTimeoutMs ?? 60_000 });
+      const workers = new HookWorkerPool({ ...common, queues: HOOK_QUEUES, concurrency: 10, defaultHookTimeoutSeconds: 30, sessionTimeoutMs: options.sessionTimeoutMs ?? 60_000 });
+      coordinator.start();
+      workers.start();
+      watcher.start();
+      roles = { watcher, coordinator, workers };
+      Object.assign(p, roles);
+      return roles;
+    },
+    async stopRoles() {
+      if (!roles) return;
+      const r = roles;
+      roles = undefined;
+      await Promise.all([r.watcher.close(), r.coordinator.close(), r.workers.close(1000)]);
+    },
+    async close() {
+      await p.stopRoles();
+      const client = await connectRedis(redis, { purpose: 'producer' });
+      try {
+        for (const name of ALL_QUEUES) {
+          const q = new Queue(name, { connection: client, prefix });
+          await q.obliterate({ force: true }).catch(() => {});
+          await q.close();
+        }
+        const left = await client.keys(`${prefix}:*`);
+        if (left.length) await client.del(...left);
+      } finally {
+        client.disconnect();
+      }
+      await sink.close();
+      await cluster.close();
+    },
+  };
+  if (options.roles !== false) p.startRoles();
+  return p;
+}
+
+/** A namespace, a Deployment with `replicas` pods, and the YAML for a BackupConfiguration. */
+export function appYaml(ns: string, name: string, opts: { replicas?: number; annotations?: Record<string, string> } = {}): string {
+  const ann = opts.annotations ? `\n  annotations:\n${Object.entries(opts.annotations).map(([k, v]) => `    ${k}: "${v}"`).join('\n')}` : '';
+  return `
+apiVersion: v1
+kind: Namespace
+metadata: {name: ${ns}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${name}
+  namespace: ${ns}${ann}
+spec:
+  replicas: ${opts.replicas ?? 1}
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata: {labels: {app: ${name}}}
+    spec:
+      containers:
+        - name: app
+          image: busybox
+          ports: [{name: http, containerPort: 8080}]
+`;
+}

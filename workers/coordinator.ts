@@ -1,0 +1,243 @@
+/**
+ * The coordinator (DESIGN §6): consumes lifecycle events and the coordinator's own flow jobs.
+ *
+ * - *session observed* → build the session's two flows once (workers/flow-plan.ts).
+ * - *target completed* → promote the target's delayed local post job so it runs now.
+ * - *session deleted* → promote every post job so the flow drains instead of waiting a day.
+ * - `release` (after the global pre hook, if any) → initiate targets, enqueue local pre hooks or
+ *   open gates; a failed global pre settles the session at once.
+ * - `release-target` → the next member of a Sequential batch.
+ * - `finalize` (after every post hook) → the final phase, `sessionDuration` and an Event.
+ */
+import { FlowProducer, Job, Queue, Worker } from 'bullmq';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { errorMessage } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { HOOK_QUEUE_OF, LifecycleEventType, QueueName, type LifecycleEvent } from '../shared/queues.js';
+import { createRedisClient, bullPrefix, type RedisClient, type RedisTarget } from '../shared/redis.js';
+import type { BackupBatch, Session } from '../shared/resources.js';
+import { deadlineOf, finalPhase, hookSpec, isTargetComplete, isTerminal, kindOf, targetRefs, type Invoker } from '../shared/session-state.js';
+import { CoordinatorJob, finalizeJobId, localPostJobIds, localPreJob, postFlow, preFlow, type CoordinatorJobData, type SessionPlan } from './flow-plan.js';
+import { promoteJob } from './promote.js';
+import { SessionStore } from './session-store.js';
+import { globalPreFailed, initiateSession, openGate, setFinalPhase } from './status-writes.js';
+
+export interface CoordinatorOptions {
+  kubeConfig: KubeConfig;
+  redis: RedisTarget;
+  prefix: string;
+  sessionTimeoutMs: number;
+  /** Lifecycle and coordinator jobs processed at once. Default 20. */
+  concurrency?: number;
+  logger: Logger;
+}
+
+/** Thrown when an event arrived before the flow it refers to; BullMQ retries it with backoff. */
+class NotYetError extends Error {}
+
+export class Coordinator {
+  private readonly opts: CoordinatorOptions;
+  private readonly store: SessionStore;
+  private readonly connections: RedisClient[] = [];
+  private readonly queues = new Map<string, Queue>();
+  private readonly flows: FlowProducer;
+  private readonly workers: Worker[] = [];
+  private state: 'idle' | 'running' | 'closed' = 'idle';
+
+  constructor(options: CoordinatorOptions) {
+    this.opts = options;
+    this.store = new SessionStore(options.kubeConfig);
+    const producer = this.connection('stash-hooks-coordinator');
+    this.flows = new FlowProducer({ connection: producer, prefix: this.prefix });
+    this.flows.on('error', (err) => options.logger.warn({ err: err.message }, 'flow producer error'));
+  }
+
+  private get prefix(): string {
+    return bullPrefix(this.opts.prefix, this.opts.redis);
+  }
+
+  private connection(name: string): RedisClient {
+    const c = createRedisClient(this.opts.redis, { purpose: 'worker', connectionName: name });
+    c.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'redis connection error (coordinator)'));
+    this.connections.push(c);
+    return c;
+  }
+
+  private queue(name: string): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.connections[0], prefix: this.prefix });
+      q.on('error', (err) => this.opts.logger.warn({ queue: name, err: err.message }, 'queue error'));
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  start(): void {
+    if (this.state !== 'idle') return;
+    this.state = 'running';
+    const concurrency = this.opts.concurrency ?? 20;
+    const lifecycle = new Worker<LifecycleEvent>(QueueName.lifecycle, (job) => this.onLifecycle(job), { connection: this.connection('stash-hooks-lifecycle'), prefix: this.prefix, concurrency });
+    const coordinator = new Worker<CoordinatorJobData>(QueueName.coordinator, (job) => this.onCoordinatorJob(job), { connection: this.connection('stash-hooks-coordinator-jobs'), prefix: this.prefix, concurrency });
+    for (const w of [lifecycle, coordinator]) {
+      w.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'coordinator worker error'));
+      w.on('failed', (job, err) => {
+        if (!(err instanceof NotYetError)) this.opts.logger.warn({ job: job?.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'coordinator job attempt failed; retrying');
+      });
+      this.workers.push(w);
+    }
+  }
+
+  private async onLifecycle(job: Job<LifecycleEvent>): Promise<string> {
+    const event = job.data;
+    switch (event.type) {
+      case LifecycleEventType.SessionObserved:
+        return this.buildFlows(event);
+      case LifecycleEventType.TargetCompleted: {
+        const post = event.session.kind === 'BackupSession' ? 'postBackup' : 'postRestore';
+        const [id] = localPostJobIds(event.session, post, event.targetIndex + 1).slice(event.targetIndex);
+        const r = await promoteJob(this.queue(HOOK_QUEUE_OF[post]), id, this.opts.logger);
+        if (r === 'missing' && !(await Job.fromId(this.queue(QueueName.coordinator), finalizeJobId(event.session)))) {
+          throw new NotYetError(`the flow of ${event.session.namespace}/${event.session.name} is not built yet`);
+        }
+        return r;
+      }
+      case LifecycleEventType.SessionDeleted: {
+        const post = event.session.kind === 'BackupSession' ? 'postBackup' : 'postRestore';
+        // Target count is unknown once the session is gone; promote until ids run out.
+        for (let i = 0; ; i++) {
+          const [id] = localPostJobIds(event.session, post, i + 1).slice(i);
+          if ((await promoteJob(this.queue(HOOK_QUEUE_OF[post]), id)) === 'missing') break;
+        }
+        return 'drained';
+      }
+    }
+  }
+
+  private plan(session: Session, invoker: Invoker, observedAt?: number): SessionPlan {
+    const ref = { kind: kindOf(session), namespace: session.metadata.namespace!, name: session.metadata.name!, uid: session.metadata.uid! };
+    const backup = ref.kind === 'BackupSession';
+    const targets = targetRefs(invoker, ref.namespace);
+    const completed = new Set(targets.map((_t, i) => i).filter((i) => isTargetComplete(session, i)));
+    return {
+      session: ref,
+      targets,
+      pre: backup ? 'preBackup' : 'preRestore',
+      post: backup ? 'postBackup' : 'postRestore',
+      hasGlobalPre: backup && hookSpec(invoker, 'preBackup', 'global') !== undefined,
+      hasGlobalPost: backup && hookSpec(invoker, 'postBackup', 'global') !== undefined,
+      deadlineMs: deadlineOf(session, invoker, this.opts.sessionTimeoutMs).deadlineMs,
+      completed,
+      observedAt,
+    };
+  }
+
+  private async buildFlows(event: Extract<LifecycleEvent, { type: 'SessionObserved' }>): Promise<string> {
+    if (await Job.fromId(this.queue(QueueName.coordinator), finalizeJobId(event.session))) return 'flow exists';
+    const session = await this.store.getSession(event.session);
+    if (!session || isTerminal(session)) return 'nothing to do';
+    const invoker = await this.store.getInvoker(session);
+    if (!invoker) return this.failWithoutInvoker(session);
+    const plan = this.plan(session, invoker, event.observedAt);
+    if (plan.targets.length === 0) {
+      await this.store.updateStatus(event.session, (s) => setFinalPhase(s, 'Failed'));
+      await this.store.emitEvent(event.session, 'Warning', 'SessionFailed', `${invoker.kind} ${event.session.namespace}/${invoker.metadata.name} has no target`);
+      return 'no target';
+    }
+    // Post side first: by the time any target completes, its post job exists.
+    await this.flows.add(postFlow(plan, Date.now()));
+    await this.flows.add(preFlow(plan));
+    return 'flow built';
+  }
+
+  private async failWithoutInvoker(session: Session): Promise<string> {
+    const ref = { kind: kindOf(session), namespace: session.metadata.namespace!, name: session.metadata.name!, uid: session.metadata.uid! };
+    const inv = (session as { spec: { invoker?: { kind?: string; name?: string } } }).spec.invoker;
+    const message = `${inv?.kind ?? 'invoker'} ${ref.namespace}/${inv?.name ?? '(none)'} not found: no hook can run`;
+    await this.store.updateStatus(ref, (s) => setFinalPhase(s, 'Failed'));
+    await this.store.emitEvent(ref, 'Warning', 'SessionFailed', message);
+    this.opts.logger.warn({ session: `${ref.namespace}/${ref.name}` }, message);
+    return 'invoker missing';
+  }
+
+  private async onCoordinatorJob(job: Job<CoordinatorJobData>): Promise<string> {
+    const session = await this.store.getSession(job.data.session);
+    if (!session || isTerminal(session)) return 'session gone or finished';
+    const invoker = await this.store.getInvoker(session);
+    if (!invoker) return this.failWithoutInvoker(session);
+    const plan = this.plan(session, invoker, job.data.observedAt);
+    switch (job.name) {
+      case CoordinatorJob.release:
+        return this.release(session, invoker, plan);
+      case CoordinatorJob.releaseTarget:
+        return this.releaseTarget(session, invoker, plan, job.data.targetIndex ?? 0);
+      case CoordinatorJob.finalize:
+        return this.finalize(session, plan);
+      default:
+        return `unknown job ${job.name}`;
+    }
+  }
+
+  private async release(session: Session, invoker: Invoker, plan: SessionPlan): Promise<string> {
+    if (globalPreFailed(session)) {
+      // DESIGN §5: no member is initiated, no post runs, the session ends Failed at once.
+      await this.store.updateStatus(plan.session, (s) => setFinalPhase(s, 'Failed'));
+      await this.store.emitEvent(plan.session, 'Warning', 'SessionFailed', 'The global preBackup hook failed; no target was backed up.');
+      await this.drainPosts(plan);
+      return 'settled: global pre failed';
+    }
+    const updated = await this.store.updateStatus(plan.session, (s) => initiateSession(s, plan.targets, plan.deadlineMs));
+    if (!updated) return 'session gone';
+    const sequential = invoker.kind === 'BackupBatch' && (invoker as BackupBatch).spec.executionOrder === 'Sequential';
+    const first = sequential ? [0] : plan.targets.map((_t, i) => i);
+    for (const i of first) await this.releaseTarget(updated, invoker, plan, i);
+    return `released ${first.length} of ${plan.targets.length} targets`;
+  }
+
+  private async releaseTarget(session: Session, invoker: Invoker, plan: SessionPlan, i: number): Promise<string> {
+    if (i >= plan.targets.length || Date.now() >= plan.deadlineMs) return 'nothing to release';
+    if (hookSpec(invoker, plan.pre, 'local', i)) {
+      const job = localPreJob(plan, plan.pre, i);
+      await this.queue(HOOK_QUEUE_OF[plan.pre]).add(job.name, job.data, job.opts);
+      return `enqueued ${plan.pre} of target ${i}`;
+    }
+    await this.store.updateStatus(plan.session, (s) => openGate(s, i, false));
+    return `opened the gate of target ${i}`;
+  }
+
+  private async drainPosts(plan: SessionPlan): Promise<void> {
+    const q = this.queue(HOOK_QUEUE_OF[plan.post]);
+    for (const id of localPostJobIds(plan.session, plan.post, plan.targets.length)) await promoteJob(q, id);
+  }
+
+  private async finalize(session: Session, plan: SessionPlan): Promise<string> {
+    const phase = globalPreFailed(session) ? 'Failed' : finalPhase(session, plan.targets.length);
+    const written = await this.store.updateStatus(plan.session, (s) => setFinalPhase(s, phase));
+    if (written) {
+      const what = plan.session.kind === 'BackupSession' ? 'Backup' : 'Restore';
+      const message = `${what} session ${phase === 'Succeeded' ? 'succeeded' : 'failed'} after ${written.status?.sessionDuration ?? '?'}.`;
+      const err = await this.store.emitEvent(plan.session, phase === 'Succeeded' ? 'Normal' : 'Warning', phase === 'Succeeded' ? 'SessionSucceeded' : 'SessionFailed', message);
+      if (err) this.opts.logger.warn({ err: err.message }, 'could not record the Event');
+    }
+    this.opts.logger.info({ session: `${plan.session.namespace}/${plan.session.name}`, phase }, 'session finalized');
+    return phase;
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    const steps: Array<() => Promise<unknown>> = [
+      () => Promise.all(this.workers.map((w) => w.close())),
+      () => this.flows.close(),
+      () => Promise.all([...this.queues.values()].map((q) => q.close())),
+      () => Promise.all(this.connections.map((c) => c.quit())),
+    ];
+    for (const step of steps) {
+      try {
+        await step();
+      } catch (err) {
+        this.opts.logger.warn({ err: errorMessage(err) }, 'coordinator close step failed');
+      }
+    }
+  }
+}

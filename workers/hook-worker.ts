@@ -1,0 +1,295 @@
+/**
+ * The hook worker pools (DESIGN §6): one BullMQ Worker per phase queue. Per job: read the session
+ * and invoker fresh → stop if the hook's condition is already recorded (exactly once per
+ * condition) → deadline and `executionPolicy` → run the hook (workers/execution) → write the
+ * condition with optimistic concurrency → a short result for the dashboard.
+ *
+ * Retry is decided here, in one place: a hook's own failure is final unless `maxRetry`; an
+ * infrastructure fault is thrown so BullMQ retries it with backoff, and on the last attempt it
+ * is recorded as the hook's failure so that no hook ends without a condition.
+ */
+import { DelayedError, Job, Queue, Worker } from 'bullmq';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { hookCondition, isPostHook, type HookOutcome } from '../shared/conditions.js';
+import { errorMessage, isHookOwnFailure } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import type { Metrics, MetricAction } from '../shared/metrics.js';
+import { hookJobId, QueueName, type HookJobData, type HookJobResult, type HookQueueName } from '../shared/queues.js';
+import { createRedisClient, bullPrefix, type RedisClient, type RedisTarget } from '../shared/redis.js';
+import type { BackupBatch, BackupConfiguration, BackupSession, Handler, PostHook, Session } from '../shared/resources.js';
+import { deadlineOf, evaluatePolicy, finalPhase, hookSpec, isTargetComplete, recordedHookCondition, targetRefs, type Invoker } from '../shared/session-state.js';
+import { buildSummary } from '../shared/summary.js';
+import { runHandler } from './execution/run-handler.js';
+import { kubeAccessFromConfig, type ExecutionDeps, type HookResult } from './execution/types.js';
+import { CoordinatorJob, COORDINATOR_JOB_OPTIONS, releaseTargetJobId, type CoordinatorJobData } from './flow-plan.js';
+import { SessionStore } from './session-store.js';
+import { closeGate, globalPreFailed, markDeadlineExceeded, openGate, preHookFailed, recordHookCondition } from './status-writes.js';
+import { promoteJob } from './promote.js';
+
+export interface HookWorkerPoolOptions {
+  kubeConfig: KubeConfig;
+  redis: RedisTarget;
+  prefix: string;
+  queues: readonly HookQueueName[];
+  concurrency: number;
+  defaultHookTimeoutSeconds: number;
+  sessionTimeoutMs: number;
+  network?: ExecutionDeps['network'];
+  logger: Logger;
+  metrics?: Metrics;
+}
+
+type HookJob = Job<HookJobData & { hookAttempts?: number }, HookJobResult>;
+
+const OUTPUT_IN_RESULT = 10 * 1024;
+
+export class HookWorkerPool {
+  private readonly opts: HookWorkerPoolOptions;
+  private readonly store: SessionStore;
+  private readonly exec: ExecutionDeps;
+  private readonly producerConnection: RedisClient;
+  private readonly workerConnections: RedisClient[] = [];
+  private readonly workers: Worker[] = [];
+  private readonly queues = new Map<string, Queue>();
+  private readonly abort = new AbortController();
+  private state: 'idle' | 'running' | 'closed' = 'idle';
+
+  constructor(options: HookWorkerPoolOptions) {
+    this.opts = options;
+    this.store = new SessionStore(options.kubeConfig);
+    this.exec = {
+      kube: kubeAccessFromConfig(options.kubeConfig),
+      network: options.network,
+      defaultTimeoutSeconds: options.defaultHookTimeoutSeconds,
+      log: (level, msg, fields) => options.logger[level]({ ...fields }, msg),
+    };
+    this.producerConnection = createRedisClient(options.redis, { purpose: 'worker', connectionName: 'stash-hooks-hook-worker-producer' });
+    this.producerConnection.on('error', (err) => options.logger.warn({ err: err.message }, 'redis connection error (hook worker)'));
+  }
+
+  private queue(name: string): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.producerConnection, prefix: bullPrefix(this.opts.prefix, this.opts.redis) });
+      q.on('error', (err) => this.opts.logger.warn({ queue: name, err: err.message }, 'queue error'));
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  start(): void {
+    if (this.state !== 'idle') return;
+    this.state = 'running';
+    for (const name of this.opts.queues) {
+      const connection = createRedisClient(this.opts.redis, { purpose: 'worker', connectionName: `stash-hooks-${name}` });
+      connection.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'redis connection error (hook worker)'));
+      this.workerConnections.push(connection);
+      const worker = new Worker<HookJobData & { hookAttempts?: number }, HookJobResult>(name, (job, token) => this.process(job, token), {
+        connection,
+        prefix: bullPrefix(this.opts.prefix, this.opts.redis),
+        concurrency: this.opts.concurrency,
+      });
+      worker.on('error', (err) => this.opts.logger.warn({ queue: name, err: err.message }, 'worker error'));
+      worker.on('failed', (job, err) => this.opts.logger.warn({ queue: name, job: job?.name, attempts: job?.attemptsMade, err: err.message }, 'hook job attempt failed (infrastructure); retrying with backoff'));
+      this.workers.push(worker);
+    }
+  }
+
+  /** Processes one hook job; exported through the class for tests of the retry rules. */
+  async process(job: HookJob, token?: string): Promise<HookJobResult> {
+    const started = Date.now();
+    const data = job.data;
+    const log = this.opts.logger.child({ job: job.name, jobId: job.id });
+    if (data.observedAt && job.attemptsMade === 0) this.opts.metrics?.recordDispatch({ phase: data.hook, scope: data.scope }, data.observedAt);
+
+    const session = await this.store.getSession(data.session);
+    if (!session) return result('skipped', 'the session no longer exists', started);
+    if (['Succeeded', 'Failed', 'Skipped'].includes(session.status?.phase ?? '')) return result('skipped', `the session is already ${session.status!.phase}`, started);
+    const invoker = await this.store.getInvoker(session);
+    if (!invoker) {
+      const inv = (session as BackupSession).spec.invoker;
+      return this.finish(job, session, undefined, { kind: 'failed', error: `${inv?.kind ?? 'invoker'} ${session.metadata.namespace}/${inv?.name ?? '?'} not found` }, started, log);
+    }
+    if (recordedHookCondition(session, data.hook, data.scope, data.targetIndex)) {
+      // The condition is the truth (a retry, a rebuilt flow): make sure what follows it happened too.
+      if (!isPostHook(data.hook) && data.scope === 'local') await this.settleGate(job, session);
+      if (isPostHook(data.hook)) await this.afterLocalPost(job, invoker);
+      return result('already-recorded', 'the hook\'s condition is already recorded', started);
+    }
+    const spec = hookSpec(invoker, data.hook, data.scope, data.targetIndex);
+    let phase: 'Succeeded' | 'Failed' | undefined;
+
+    if (isPostHook(data.hook)) {
+      const gate = await this.postPreconditions(job, token, session, invoker);
+      if (gate.stop) {
+        await this.afterLocalPost(job, invoker);
+        return result('skipped', gate.why, started);
+      }
+      const current = gate.session;
+      if (!spec) {
+        await this.afterLocalPost(job, invoker);
+        return result('skipped', `no ${data.hook} hook`, started);
+      }
+      phase = data.scope === 'global' ? finalPhase(current, targetRefs(invoker, current.metadata.namespace!).length) : buildSummary({ session: current, invoker: invokerForSummary(invoker), targetIndex: data.targetIndex, now: Date.now() }).status.phase;
+      const retryLeft = (current as BackupSession).spec?.retryLeft ?? 0;
+      const decision = evaluatePolicy((spec as PostHook).executionPolicy, phase, retryLeft);
+      if (!decision.run) {
+        const r = await this.finish(job, current, invoker, { kind: 'skipped', policy: decision.policy, phase: decision.phase }, started, log);
+        await this.afterLocalPost(job, invoker);
+        return r;
+      }
+      return this.runAndRecord(job, token, current, invoker, spec, phase, started, log);
+    }
+    if (!spec) {
+      await this.settleGate(job, session);
+      return result('skipped', `no ${data.hook} hook`, started);
+    }
+    return this.runAndRecord(job, token, session, invoker, spec, undefined, started, log);
+  }
+
+  /**
+   * Before a post hook runs its target must be complete. Not yet complete: before the deadline
+   * the job goes back to sleep until it; after it, the deadline is recorded and the target fails.
+   */
+  private async postPreconditions(job: HookJob, token: string | undefined, session: Session, invoker: Invoker): Promise<{ stop: true; why: string } | { stop: false; session: Session }> {
+    const data = job.data;
+    if (globalPreFailed(session)) return { stop: true, why: 'the global pre hook failed: nothing else runs' };
+    if (data.scope === 'global') return { stop: false, session };
+    const i = data.targetIndex ?? 0;
+    if (preHookFailed(session, i)) return { stop: true, why: 'the pre hook failed: the post hook does not run' };
+    if (isTargetComplete(session, i)) return { stop: false, session };
+    const { deadlineMs, timeOut } = deadlineOf(session, invoker, this.opts.sessionTimeoutMs);
+    if (Date.now() < deadlineMs) {
+      await job.moveToDelayed(deadlineMs, token);
+      throw new DelayedError();
+    }
+    const updated = await this.store.updateStatus(data.session, (s) => markDeadlineExceeded(s, i, timeOut));
+    if (!updated) return { stop: true, why: 'the session no longer exists' };
+    return { stop: false, session: updated };
+  }
+
+  private async runAndRecord(job: HookJob, token: string | undefined, session: Session, invoker: Invoker, spec: Handler, phase: 'Succeeded' | 'Failed' | undefined, started: number, log: Logger): Promise<HookJobResult> {
+    const data = job.data;
+    const ns = session.metadata.namespace!;
+    const summary = buildSummary({ session, invoker: invokerForSummary(invoker), targetIndex: data.scope === 'global' ? undefined : data.targetIndex, now: Date.now() });
+    if (phase === 'Failed' && summary.status.phase === 'Succeeded') summary.status = { ...summary.status, phase: 'Failed', error: summary.status.error || 'the session failed' };
+    const target = data.scope === 'local' ? targetRefs(invoker, ns)[data.targetIndex ?? 0] : undefined;
+    let outcome: HookOutcome;
+    let run: HookResult | undefined;
+    try {
+      run = await runHandler(spec, { hookName: data.hook, scope: data.scope, namespace: ns, target, summary, signal: this.abort.signal }, this.exec);
+      outcome = { kind: 'succeeded' };
+    } catch (err) {
+      if (this.abort.signal.aborted) throw err; // shutting down: hand the job back, it is not the hook's failure
+      if (isHookOwnFailure(err)) {
+        const attempts = data.hookAttempts ?? 0;
+        if (attempts < (spec.maxRetry ?? 0)) {
+          log.info({ attempt: attempts + 1, maxRetry: spec.maxRetry, err: errorMessage(err) }, 'hook failed; retrying (maxRetry)');
+          await job.updateData({ ...data, hookAttempts: attempts + 1 });
+          await job.moveToDelayed(Date.now() + (spec.retryDelaySeconds ?? 0) * 1000, token);
+          throw new DelayedError();
+        }
+        outcome = { kind: 'failed', error: errorMessage(err) };
+      } else if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
+        outcome = { kind: 'failed', error: `could not run after ${job.attemptsMade + 1} attempts: ${errorMessage(err)}` };
+      } else {
+        throw err;
+      }
+    }
+    const r = await this.finish(job, session, invoker, outcome, started, log, run);
+    if (isPostHook(data.hook)) await this.afterLocalPost(job, invoker);
+    return r;
+  }
+
+  /** Writes the hook's condition (and for a pre hook, the gate), an Event and metrics. */
+  private async finish(job: HookJob, session: Session, invoker: Invoker | undefined, outcome: HookOutcome, started: number, log: Logger, run?: HookResult): Promise<HookJobResult> {
+    const data = job.data;
+    const condition = hookCondition(data.hook, data.scope, outcome);
+    const i = data.targetIndex ?? 0;
+    const pre = !isPostHook(data.hook);
+    const written = await this.store.updateStatus(data.session, (s) => {
+      let changed = recordHookCondition(s, data.hook, data.scope, data.targetIndex, condition);
+      if (pre && data.scope === 'local') {
+        changed = (outcome.kind === 'failed' ? closeGate(s, i, `${data.hook} hook failed.`) : openGate(s, i, true)) || changed;
+      }
+      return changed;
+    });
+    if (pre && outcome.kind === 'failed' && data.scope === 'local' && invoker) {
+      // Its post hook will not run: let the post job settle now rather than at the deadline.
+      await promoteJob(this.queue(postQueueOf(data.hook)), postJobIdOf(job, i), log);
+    }
+    const eventReason = outcome.kind === 'succeeded' ? 'HookSucceeded' : outcome.kind === 'failed' ? 'HookFailed' : 'HookSkipped';
+    if (written) {
+      const eventErr = await this.store.emitEvent(data.session, outcome.kind === 'failed' ? 'Warning' : 'Normal', eventReason, condition.message ?? '');
+      if (eventErr) log.warn({ err: eventErr.message }, 'could not record the Event');
+    }
+    const action: MetricAction = run?.actions.at(-1) ?? 'none';
+    const durationMs = Date.now() - started;
+    this.opts.metrics?.recordHook({ phase: data.hook, scope: data.scope, action, result: outcome.kind }, durationMs / 1000);
+    log.info({ outcome: outcome.kind, message: condition.message }, 'hook finished');
+    return {
+      outcome: outcome.kind,
+      message: condition.message ?? '',
+      hosts: (run?.hosts ?? []).map((h) => ({ where: h.where, statusCode: h.statusCode, exitCode: h.exitCode, durationMs: h.durationMs, output: h.output.slice(0, OUTPUT_IN_RESULT) })),
+      durationMs,
+    };
+  }
+
+  /** A pre hook's condition is recorded but its gate may not be (a crash between): set it. */
+  private async settleGate(job: HookJob, session: Session): Promise<void> {
+    const i = job.data.targetIndex ?? 0;
+    const recorded = recordedHookCondition(session, job.data.hook, 'local', i);
+    await this.store.updateStatus(job.data.session, (s) => (recorded?.status === 'False' ? closeGate(s, i, `${job.data.hook} hook failed.`) : openGate(s, i, recorded !== undefined)));
+  }
+
+  /** In a Sequential batch, member i+1 is released only after member i's local post (DESIGN §5). */
+  private async afterLocalPost(job: HookJob, invoker: Invoker): Promise<void> {
+    const data = job.data;
+    if (data.scope !== 'local' || invoker.kind !== 'BackupBatch' || (invoker as BackupBatch).spec.executionOrder !== 'Sequential') return;
+    const next = (data.targetIndex ?? 0) + 1;
+    if (next >= ((invoker as BackupBatch).spec.members?.length ?? 0)) return;
+    const payload: CoordinatorJobData = { session: data.session, targetIndex: next };
+    await this.queue(QueueName.coordinator).add(CoordinatorJob.releaseTarget, payload, { ...COORDINATOR_JOB_OPTIONS, jobId: releaseTargetJobId(data.session, next) });
+  }
+
+  /**
+   * Drains: stops taking jobs, lets running hooks finish for `graceMs`, then aborts them so their
+   * jobs go back to the queue (a hook cut short is retried, never recorded as failed).
+   */
+  async close(graceMs = 30_000): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    const timer = setTimeout(() => this.abort.abort(new Error('worker shutting down')), graceMs);
+    const steps: Array<() => Promise<unknown>> = [
+      () => Promise.all(this.workers.map((w) => w.close())),
+      async () => clearTimeout(timer),
+      () => Promise.all([...this.queues.values()].map((q) => q.close())),
+      () => Promise.all(this.workerConnections.map((c) => c.quit())),
+      () => this.producerConnection.quit(),
+    ];
+    for (const step of steps) {
+      try {
+        await step();
+      } catch (err) {
+        this.opts.logger.warn({ err: errorMessage(err) }, 'hook worker close step failed');
+      }
+    }
+  }
+}
+
+function result(outcome: HookJobResult['outcome'], message: string, started: number): HookJobResult {
+  return { outcome, message, hosts: [], durationMs: Date.now() - started };
+}
+
+function invokerForSummary(invoker: Invoker): BackupConfiguration | BackupBatch | undefined {
+  return invoker.kind === 'RestoreSession' ? undefined : (invoker as BackupConfiguration | BackupBatch);
+}
+
+function postQueueOf(pre: HookJobData['hook']): HookQueueName {
+  return pre === 'preRestore' ? QueueName.postRestore : QueueName.postBackup;
+}
+
+function postJobIdOf(job: HookJob, i: number): string {
+  const post = job.data.hook === 'preRestore' ? 'postRestore' : 'postBackup';
+  return hookJobId({ session: job.data.session, hook: post, scope: 'local', targetIndex: i });
+}

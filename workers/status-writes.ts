@@ -1,0 +1,143 @@
+/**
+ * The status changes stash-hooks makes (DESIGN §4), as pure mutators of a session copy. Each
+ * returns whether it changed anything, so `SessionStore.updateStatus` writes only real changes
+ * and a retried job rewrites nothing it already wrote.
+ */
+import { ConditionType, deadlineExceededCondition, findCondition, gateCondition, hookConditionType, upsertCondition, type HookName, type HookScope } from '../shared/conditions.js';
+import { formatDuration } from '../shared/duration.js';
+import type { BackupSession, BackupTargetStatus, Condition, Session, TargetRef } from '../shared/resources.js';
+import { kindOf } from '../shared/session-state.js';
+
+function isBackup(session: Session): session is BackupSession {
+  return kindOf(session) === 'BackupSession';
+}
+
+function target(session: Session, i: number): BackupTargetStatus | undefined {
+  return isBackup(session) ? session.status?.targets?.[i] : undefined;
+}
+
+/** Upserts into the target's conditions (local backup hooks, backup gates) or the session's. */
+function upsertAt(session: Session, where: 'session' | number, condition: Condition, now: Date): boolean {
+  if (where === 'session') {
+    const r = upsertCondition(session.status?.conditions, condition, now);
+    if (r.changed) (session.status ??= {}).conditions = r.conditions;
+    return r.changed;
+  }
+  const t = target(session, where);
+  if (!t) return false;
+  const r = upsertCondition(t.conditions, condition, now);
+  if (r.changed) t.conditions = r.conditions;
+  return r.changed;
+}
+
+function hookLocation(session: Session, scope: HookScope, targetIndex: number | undefined): 'session' | number {
+  return isBackup(session) && scope === 'local' ? targetIndex ?? 0 : 'session';
+}
+
+/**
+ * Records a hook's condition unless one of its type is already there (exactly once per
+ * condition). Returns false when it was already recorded.
+ */
+export function recordHookCondition(session: Session, hook: HookName, scope: HookScope, targetIndex: number | undefined, condition: Condition, now = new Date()): boolean {
+  const where = hookLocation(session, scope, targetIndex);
+  const list = where === 'session' ? session.status?.conditions : target(session, where)?.conditions;
+  if (findCondition(list, hookConditionType(hook, scope))) return false;
+  return upsertAt(session, where, condition, now);
+}
+
+/**
+ * Sets the gate the executor waits for: target `ReadyForBackup` (RestoreSession: session
+ * `ReadyForRestore`). A closed gate on a backup target also marks the target Failed: its backup
+ * is skipped (DESIGN §5).
+ */
+export function setGate(session: Session, targetIndex: number, gate: Condition, now = new Date()): boolean {
+  if (!isBackup(session)) return upsertAt(session, 'session', gate, now);
+  let changed = upsertAt(session, targetIndex, gate, now);
+  if (gate.status === 'False') changed = markTargetFailed(session, targetIndex) || changed;
+  return changed;
+}
+
+export function openGate(session: Session, targetIndex: number, hadPreHook: boolean, now = new Date()): boolean {
+  const kind = isBackup(session) ? 'backup' : 'restore';
+  return setGate(session, targetIndex, gateCondition(kind, true, hadPreHook ? 'PreHookSucceeded' : 'NoPreHook'), now);
+}
+
+export function closeGate(session: Session, targetIndex: number, detail: string, now = new Date()): boolean {
+  const kind = isBackup(session) ? 'backup' : 'restore';
+  return setGate(session, targetIndex, gateCondition(kind, false, 'PreHookFailed', detail), now);
+}
+
+export function markTargetFailed(session: Session, targetIndex: number): boolean {
+  const t = target(session, targetIndex);
+  if (!t || t.phase === 'Failed' || t.phase === 'Succeeded') return false;
+  t.phase = 'Failed';
+  return true;
+}
+
+/**
+ * Initiates the targets (phase Pending) and moves the session to Running with its deadline
+ * (DESIGN §4, first row). Targets already initiated keep their status.
+ */
+export function initiateSession(session: Session, refs: TargetRef[], deadlineMs: number): boolean {
+  let changed = false;
+  const status = (session.status ??= {});
+  if (status.phase !== 'Running') {
+    status.phase = 'Running';
+    changed = true;
+  }
+  const deadline = new Date(deadlineMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  if (status.sessionDeadline !== deadline) {
+    status.sessionDeadline = deadline;
+    changed = true;
+  }
+  if (isBackup(session)) {
+    const targets = (session.status!.targets ??= []);
+    refs.forEach((ref, i) => {
+      if (!targets[i]) {
+        targets[i] = { ref, phase: 'Pending' };
+        changed = true;
+      }
+    });
+  }
+  return changed;
+}
+
+/** The deadline passed before target i completed: `DeadlineExceeded` on the session, the target Failed. */
+export function markDeadlineExceeded(session: Session, targetIndex: number, timeOut: string, now = new Date()): boolean {
+  const kind = isBackup(session) ? 'backup' : 'restore';
+  let changed = upsertAt(session, 'session', deadlineExceededCondition(kind, timeOut), now);
+  changed = markTargetFailed(session, targetIndex) || changed;
+  return changed;
+}
+
+/** Writes the final phase and `sessionDuration` (time since creation, Go style). */
+export function setFinalPhase(session: Session, phase: 'Succeeded' | 'Failed', nowMs = Date.now()): boolean {
+  const status = (session.status ??= {});
+  if (status.phase === 'Succeeded' || status.phase === 'Failed' || status.phase === 'Skipped') return false;
+  status.phase = phase;
+  const created = Date.parse(session.metadata.creationTimestamp ?? '');
+  status.sessionDuration = formatDuration(Number.isNaN(created) ? 0 : nowMs - created);
+  return true;
+}
+
+/** Whether the global pre hook ran and failed (the batch settles at once). */
+export function globalPreFailed(session: Session): boolean {
+  return findCondition(session.status?.conditions, ConditionType.GlobalPreBackupHookSucceeded)?.status === 'False';
+}
+
+/** Whether target i's pre hook failed (its gate is closed): its post hook does not run. */
+export function preHookFailed(session: Session, targetIndex: number): boolean {
+  if (!isBackup(session)) {
+    return findCondition(session.status?.conditions, ConditionType.ReadyForRestore)?.status === 'False'
+      || findCondition(session.status?.conditions, ConditionType.PreRestoreHookExecutionSucceeded)?.status === 'False';
+  }
+  const t = target(session, targetIndex);
+  return findCondition(t?.conditions, ConditionType.ReadyForBackup)?.status === 'False'
+    || findCondition(t?.conditions, ConditionType.PreBackupHookExecutionSucceeded)?.status === 'False';
+}
+
+/** Whether target i's gate is already set (open or closed). */
+export function gateSet(session: Session, targetIndex: number): boolean {
+  if (!isBackup(session)) return findCondition(session.status?.conditions, ConditionType.ReadyForRestore) !== undefined;
+  return findCondition(target(session, targetIndex)?.conditions, ConditionType.ReadyForBackup) !== undefined;
+}

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { ROLES, SECRET_ENV, settingsFor, type Role } from '../../shared/config.js';
+import { ROLES, SECRET_ENV, SETTINGS, settingsFor, type Role } from '../../shared/config.js';
 import { HOOK_QUEUES } from '../../shared/queues.js';
 import { parseDevClusterArgs } from '../../devcluster/index.js';
 import { isLoopbackHost } from '../../dashboard/auth.js';
@@ -177,6 +177,15 @@ test('.dockerignore lets in every source the CLI loads; runtime packages are pro
   const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
   for (const p of packages) assert.ok(pkg.dependencies[p], `${p} is imported at run time but is not in dependencies (npm ci --omit=dev drops it)`);
   assert.ok(packages.has('tsx'), 'the CLI loads tsx');
+});
+
+test('docs/operations.md documents every setting, flag and variable', () => {
+  const doc = read('docs/operations.md');
+  for (const s of SETTINGS) {
+    assert.ok(doc.includes(`\`${s.flag}\``), `${s.flag} missing from the settings table`);
+    if (s.env) assert.ok(doc.includes(`\`${s.env}\``), `${s.env} missing from the settings table`);
+  }
+  for (const v of Object.values(SECRET_ENV)) assert.ok(doc.includes(v), `${v} missing`);
 });
 
 test.run();

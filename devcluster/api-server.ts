@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
 import { ApiError, badRequest } from './api-error.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
+import { decodeKubernetesProtobuf } from './protobuf.js';
 import { handleResource, type ResourceHandlerContext } from './resource-handler.js';
 import type { Registry, ResourceDef } from './registry.js';
 import type { OpenApi } from './openapi.js';
@@ -102,6 +103,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 
 function parseBody(raw: Buffer, contentType: string): unknown {
   if (raw.length === 0) return undefined;
+  if (/protobuf/i.test(contentType)) return decodeKubernetesProtobuf(raw);
   const text = raw.toString('utf8');
   try {
     if (/yaml/i.test(contentType)) return parseYaml(text);

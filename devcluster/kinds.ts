@@ -91,7 +91,12 @@ function podHooks(ctx: KindHooksContext): KindHooks {
         });
       }
       if (causes.length) throw invalid('Pod', pod.metadata.name ?? '', causes);
-      pod.spec = { restartPolicy: 'Always', dnsPolicy: 'ClusterFirst', schedulerName: 'default-scheduler', ...spec, nodeName: spec.nodeName ?? 'devcluster' };
+      // API defaulting that clients see: container port protocols, pod-level policies.
+      const defaulted = (containers as Array<Record<string, unknown>>).map((c) => ({
+        ...c,
+        ...(Array.isArray(c.ports) ? { ports: (c.ports as Array<Record<string, unknown>>).map((p) => ({ protocol: 'TCP', ...p })) } : {}),
+      }));
+      pod.spec = { restartPolicy: 'Always', dnsPolicy: 'ClusterFirst', schedulerName: 'default-scheduler', ...spec, containers: defaulted, nodeName: spec.nodeName ?? 'devcluster' };
       pod.status = runningPodStatus(pod, ctx.ips.allocate());
     },
     prepareUpdate(pod, old) {
@@ -156,7 +161,8 @@ function serviceHooks(): KindHooks {
       const spec = (svc.spec ?? {}) as Record<string, unknown>;
       const type = spec.type ?? 'ClusterIP';
       const clusterIP = spec.clusterIP ?? `10.96.${(next >> 8) & 255}.${next++ & 255}`;
-      svc.spec = { ...spec, type, clusterIP, clusterIPs: [clusterIP], sessionAffinity: spec.sessionAffinity ?? 'None' };
+      const ports = Array.isArray(spec.ports) ? (spec.ports as Array<Record<string, unknown>>).map((p) => ({ protocol: 'TCP', targetPort: p.port, ...p })) : spec.ports;
+      svc.spec = { ...spec, ...(ports ? { ports } : {}), type, clusterIP, clusterIPs: [clusterIP], sessionAffinity: spec.sessionAffinity ?? 'None' };
       svc.status = { loadBalancer: {} };
     },
   };

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, badRequest } from './api-error.js';
+import { applyPatch } from './patch.js';
 import type { ObjectApi } from './crud.js';
 import { makeObjectFilter } from './filters.js';
 import { apiVersionOf, storageKey, type ResourceDef } from './registry.js';
@@ -158,6 +159,7 @@ function handleSubresource(ctx: ResourceHandlerContext, r: ResourceRequest, dryR
         throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
     }
   }
+  if (r.subresource === 'scale' && SCALABLE.has(storageKey(def.group, def.resource))) return handleScale(ctx, r, dryRun);
   if (def.group === '' && def.resource === 'pods') {
     if (r.subresource === 'exec') {
       ctx.api.get(def, r.namespace, r.name);
@@ -169,4 +171,44 @@ function handleSubresource(ctx: ResourceHandlerContext, r: ResourceRequest, dryR
     }
   }
   throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+}
+
+/** Workloads with a `/scale` subresource (`kubectl scale`). */
+export const SCALABLE = new Set(['apps/deployments', 'apps/statefulsets', 'apps/replicasets']);
+
+function toScale(obj: KubeObject): Record<string, unknown> {
+  const spec = (obj.spec ?? {}) as { replicas?: number; selector?: { matchLabels?: Record<string, string> } };
+  const status = (obj.status ?? {}) as { replicas?: number };
+  const selector = Object.entries(spec.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  const { name, namespace, uid, resourceVersion, creationTimestamp } = obj.metadata;
+  return {
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: { name, namespace, uid, resourceVersion, creationTimestamp },
+    spec: { replicas: spec.replicas ?? 1 },
+    status: { replicas: status.replicas ?? 0, selector },
+  };
+}
+
+/** `/scale`: reads and writes `spec.replicas` of a workload through an autoscaling/v1 Scale. */
+function handleScale(ctx: ResourceHandlerContext, r: ResourceRequest, dryRun: boolean): HandlerResult {
+  const { def } = r;
+  const current = ctx.api.get(def, r.namespace, r.name!);
+  if (r.method === 'GET') return { code: 200, body: toScale(current) };
+  let desired: unknown;
+  if (r.method === 'PUT') {
+    desired = (r.body as { spec?: { replicas?: unknown } } | undefined)?.spec?.replicas;
+    const rv = (r.body as { metadata?: { resourceVersion?: string } } | undefined)?.metadata?.resourceVersion;
+    if (rv && rv !== current.metadata.resourceVersion) throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${def.resource}.${def.group} "${r.name}": the object has been modified; please apply your changes to the latest version and try again`);
+  } else if (r.method === 'PATCH') {
+    const patched = applyPatch(r.contentType, toScale(current), r.body, true) as { spec?: { replicas?: unknown } };
+    desired = patched.spec?.replicas;
+  } else {
+    throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+  }
+  if (typeof desired !== 'number' || !Number.isInteger(desired) || desired < 0) {
+    throw new ApiError(422, 'Invalid', `Scale.autoscaling "${r.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(desired)}: must be greater than or equal to 0`);
+  }
+  const updated = ctx.api.patch(def, r.namespace, r.name!, 'application/merge-patch+json', { spec: { replicas: desired } }, { dryRun });
+  return { code: 200, body: toScale(updated) };
 }

@@ -120,6 +120,17 @@ it('exec -- echo hi, and a failing command exits with its code', async () => {
   assert.match(wrong.stderr, /container nope is not valid/);
 });
 
+it('create namespace, configmap and secret (kubectl sends these as protobuf)', async () => {
+  assert.match(await ok('create', 'namespace', 'team-x'), /namespace\/team-x created/);
+  assert.match(await ok('create', 'configmap', 'cfg', '-n', 'team-x', '--from-literal=mode=demo'), /configmap\/cfg created/);
+  assert.match(await ok('create', 'secret', 'generic', 'creds', '-n', 'team-x', '--from-literal=password=hunter2'), /secret\/creds created/);
+  assert.is(await ok('get', 'configmap', 'cfg', '-n', 'team-x', '-o', 'jsonpath={.data.mode}'), 'demo');
+  assert.is(Buffer.from(await ok('get', 'secret', 'creds', '-n', 'team-x', '-o', 'jsonpath={.data.password}'), 'base64').toString(), 'hunter2');
+  assert.match(await ok('delete', 'namespace', 'team-x'), /deleted/);
+  const gone = await kubectl('get', 'configmap', 'cfg', '-n', 'team-x');
+  assert.match(gone.stderr, /not found/);
+});
+
 it('delete removes objects and get reports NotFound', async () => {
   assert.match(await ok('delete', 'backupsession', 'nightly-1'), /backupsession.stash.appscode.com "nightly-1" deleted/);
   const gone = await kubectl('get', 'backupsession', 'nightly-1');

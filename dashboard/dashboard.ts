@@ -11,7 +11,7 @@ import express from 'express';
 import { createBullBoard } from '@bull-board/api';
 import { ExpressAdapter } from '@bull-board/express';
 import { Queue } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { ALL_QUEUES, HOOK_QUEUES } from '../shared/queues.js';
 import type { Logger } from '../shared/logger.js';
 import { authMiddleware, validateDashboardAuth, type DashboardAuth } from './auth.js';
@@ -21,8 +21,13 @@ import { discoverQueueNames } from './queue-discovery.js';
 export type { DashboardAuth } from './auth.js';
 
 export interface DashboardOptions {
-  /** Redis: a URL (`redis://`, `rediss://`) or ioredis options. */
-  connection: string | RedisOptions;
+  /**
+   * Redis: a URL (`redis://`, `rediss://`) or ioredis options, from which the dashboard makes
+   * (and on close ends) its own connection; or a connected ioredis `Redis`/`Cluster` client
+   * (e.g. from shared/redis.ts `createRedisClient`, for Sentinel and Cluster), which the caller
+   * keeps and closes.
+   */
+  connection: string | RedisOptions | Redis | Cluster;
   /** BullMQ key prefix; default `stash-hooks`. */
   prefix?: string;
   /** Address to bind; default `127.0.0.1`. Anything but loopback requires `auth`. */
@@ -99,8 +104,19 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   if (!opts.prefix) throw new RangeError('dashboard: prefix must not be empty');
   const log = opts.logger?.child({ component: 'dashboard' });
 
-  const redis = typeof opts.connection === 'string' ? new Redis(opts.connection) : new Redis(opts.connection);
-  redis.on('error', (err) => log?.warn({ err: err.message }, 'dashboard redis error'));
+  const given = opts.connection instanceof Redis || opts.connection instanceof Cluster ? opts.connection : undefined;
+  const redis: Redis | Cluster =
+    given ?? (typeof opts.connection === 'string' ? new Redis(opts.connection) : new Redis(opts.connection as RedisOptions));
+  const onRedisError = (err: Error) => log?.warn({ err: err.message }, 'dashboard redis error');
+  redis.on('error', onRedisError);
+  const releaseRedis = async (): Promise<void> => {
+    redis.off('error', onRedisError);
+    if (given) return;
+    await redis.quit().then(
+      () => undefined,
+      () => redis.disconnect(),
+    );
+  };
 
   const queues = new Map<string, Queue>();
   const serverAdapter = new ExpressAdapter();
@@ -142,7 +158,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     });
   } catch (err) {
     await Promise.allSettled([...queues.values()].map((q) => q.close()));
-    redis.disconnect();
+    await releaseRedis();
     throw err;
   }
 
@@ -177,7 +193,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
           }),
           ...[...queues.values()].map((q) => q.close()),
         ]);
-        await redis.quit().catch(() => redis.disconnect());
+        await releaseRedis();
       })();
       return closing;
     },

@@ -23,13 +23,22 @@ type Replacer = string | ((match: string, ...groups: string[]) => string);
 const TEXT_RULES: Array<[RegExp, Replacer]> = [
   // `Authorization: Bearer abc`, `authorization=abc`, `"Authorization": "Basic abc"`
   [/(\bauthorization"?\s*[:=]\s*"?)(?:(bearer|basic|token|digest)\s+)?[^\s,;"']+/gi, (_m, lead, scheme) => `${lead}${scheme ? `${scheme} ` : ''}${REDACTED}`],
-  // a bare `Bearer <token>` / `Basic <base64>`
-  [/\b(bearer|basic)\s+(?!\[redacted\])[A-Za-z0-9._~+/=-]{6,}/gi, '$1 ' + REDACTED],
+  // a bare `Bearer <token>`, or `Basic <base64 of user:password>` (so "basic checks" stays)
+  [
+    /\b(bearer|basic)\s+([A-Za-z0-9._~+/=-]{6,})/gi,
+    (match, scheme, token) =>
+      scheme.toLowerCase() === 'bearer' || isBasicCredential(token) ? `${scheme} ${REDACTED}` : match,
+  ],
   // credentials inside a URL: scheme://user:password@host
   [/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@/]+@/gi, '$1:' + REDACTED + '@'],
   // password=..., token: ..., api_key="..."
   [/(\b(?:password|passwd|pwd|secret|token|api[-_]?key|access[-_]?key|client[-_]?secret)"?\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&,;"']+)/gi, '$1' + REDACTED],
 ];
+
+function isBasicCredential(token: string): boolean {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(token) || token.length % 4 !== 0) return false;
+  return Buffer.from(token, 'base64').toString('utf8').includes(':');
+}
 
 /** Masks credentials in free-form text (hook output, error messages, log lines). */
 export function redactText(text: string): string {

@@ -191,6 +191,17 @@ test('refuses to listen beyond loopback without credentials', async () => {
   assert.is((await fetch(`${d.url}api/queues`)).status, 200);
 });
 
+test('a client passed in is used and left open for its owner', async () => {
+  const client = new Redis(REDIS);
+  const d = await startDashboard({ connection: client, prefix, host: '127.0.0.1', port: 0, discoverIntervalMs: 0 });
+  const res = await fetch(`${d.url}api/queues`);
+  assert.is(res.status, 200);
+  assert.ok(d.queueNames().includes('custom-notify'), 'discovered through the given client');
+  await d.close();
+  assert.is(await client.ping(), 'PONG');
+  client.disconnect();
+});
+
 test('loopback detection', () => {
   for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]']) assert.ok(isLoopbackHost(h), h);
   for (const h of ['0.0.0.0', '::', '192.168.1.1', 'example.com', '128.0.0.1']) assert.not.ok(isLoopbackHost(h), h);

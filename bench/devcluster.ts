@@ -1,7 +1,7 @@
 /**
  * devcluster benchmark (not a test): write throughput with watch fan-out.
  *
- *   node --import tsx bench/devcluster.ts [--writes 5000] [--watchers 10] [--concurrency 16]  [--in-process | --url URL]
+ *   node --import tsx bench/devcluster.ts [--writes 10000] [--watchers 10] [--concurrency 16]  [--in-process | --url URL]
  *
  * Starts devcluster as its own process (as `stash-hooks devcluster` runs; `--in-process` shares
  * this process with the load generator instead), opens `--watchers` raw watches on configmaps, then sends
@@ -21,7 +21,7 @@ function flag(name: string, def: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : def;
 }
 
-const WRITES = flag('writes', 5000);
+const WRITES = flag('writes', 10000);
 const WATCHERS = flag('watchers', 10);
 const CONCURRENCY = flag('concurrency', 16);
 
@@ -107,7 +107,7 @@ async function openWatch(): Promise<Watcher> {
 
 const watchers = await Promise.all(Array.from({ length: WATCHERS }, openWatch));
 // Warm the JIT and the connection pool outside the measurement.
-for (let i = 0; i < 200; i++) await send('POST', '/api/v1/namespaces/kube-public/configmaps', { metadata: { name: `warm-${i}` } });
+for (let i = 0; i < 1000; i++) await send('POST', '/api/v1/namespaces/kube-public/configmaps', { metadata: { name: `warm-${i}` } });
 
 const creates = Math.ceil(WRITES / 2);
 let issued = 0;

@@ -47,7 +47,7 @@ export async function startDevCluster(options?: DevClusterOptions): Promise<DevC
   const store = new Store({ historySize: opts.historySize });
   const registry = new Registry();
   const api = new ObjectApi(store);
-  const watches = new WatchHub(store, { bookmarkIntervalMs: opts.bookmarkIntervalMs, maxBufferedBytes: 64 * 1024 * 1024 });
+  const watches = new WatchHub(store, { bookmarkIntervalMs: opts.bookmarkIntervalMs, maxBufferedBytes: 64 * 1024 * 1024, flushDelayMs: 0 });
   installKindHooks({ api, store, registry, ips: new IpPool(), podsDir });
   api.setHooks('apiextensions.k8s.io', 'customresourcedefinitions', crdHooks(registry, store, (key) => watches.closeAll(key)));
 

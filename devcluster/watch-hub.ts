@@ -28,6 +28,11 @@ export interface WatchHubOptions {
   bookmarkIntervalMs: number;
   /** A watcher whose unsent output exceeds this is cut off (it will relist). */
   maxBufferedBytes: number;
+  /**
+   * Watch output is held and flushed once per event-loop turn (0) or after this many ms, so
+   * one syscall carries many events per watcher.
+   */
+  flushDelayMs: number;
 }
 
 interface Watcher {
@@ -46,6 +51,14 @@ export class WatchHub {
   private lines: Map<string, Buffer> | undefined;
   private readonly bookmarkTimer: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
+  private readonly corked = new Set<Watcher>();
+  private readonly flush = (): void => {
+    for (const w of this.corked) {
+      w.corked = false;
+      w.res.uncork();
+    }
+    this.corked.clear();
+  };
 
   constructor(private readonly store: Store, private readonly options: WatchHubOptions) {
     this.unsubscribe = store.subscribe((ev) => this.dispatch(ev));
@@ -161,10 +174,11 @@ export class WatchHub {
       // writes a write(2) per event per watcher is what limits throughput.
       w.corked = true;
       w.res.cork();
-      setImmediate(() => {
-        w.corked = false;
-        w.res.uncork();
-      });
+      this.corked.add(w);
+      if (this.corked.size === 1) {
+        if (this.options.flushDelayMs > 0) setTimeout(this.flush, this.options.flushDelayMs);
+        else setImmediate(this.flush);
+      }
     }
     let line: Buffer | undefined;
     // Only during one event's fan-out may watchers share lines (replays send many objects).

@@ -193,6 +193,12 @@ run('logged in, a person sees the hook queues and a completed hook job with its 
     assert.match(text, 'outcome');
     assert.not.match(await page.content(), 's3cr3t', 'the secret in the hook output never reaches the page');
 
+    // Open the collapsed parts of the result (the hosts) as a person would, and read them.
+    const expanders = page.locator('[aria-label="expand JSON"]');
+    for (let i = 0; i < 20 && (await expanders.count()) > 0; i++) await expanders.first().click();
+    await page.getByText('"demo/app-7d4b9c-x2x9z"').first().waitFor({ timeout: 15_000 });
+    await page.getByText('"flushed tables; Authorization: Bearer [redacted]"').first().waitFor({ timeout: 15_000 });
+
     // Bring the result into view for the screenshot.
     await page.getByText('returnValue').first().evaluate((el) => el.scrollIntoView({ block: 'start' }));
     await page.screenshot({ path: SCREENSHOT });

@@ -95,6 +95,8 @@ export class ExecutorSimulator {
     );
     informer.on('add', onObject);
     informer.on('update', onObject);
+    // A deleted session's bookkeeping goes with it (a recreated one has a new uid).
+    informer.on('delete', (o) => this.forget(o.metadata?.uid));
     let lastReported = '';
     informer.on('error', (err: unknown) => {
       if (this.closed) return;
@@ -108,6 +110,11 @@ export class ExecutorSimulator {
     });
     this.informers.push(informer);
     informer.start().catch(() => {});
+  }
+
+  private forget(uid: string | undefined): void {
+    if (!uid) return;
+    for (const key of this.handled) if (key.split('/')[1] === uid) this.handled.delete(key);
   }
 
   private later(ms: number, fn: () => void): void {

@@ -51,13 +51,10 @@ export interface StoreOptions {
   historySize: number;
 }
 
-function objectKey(namespace: string | undefined, name: string): string {
-  return `${namespace ?? ''}/${name}`;
-}
-
 export class Store {
   private rv = 0;
-  private readonly data = new Map<string, Map<string, KubeObject>>();
+  /** storage key → namespace ('' for cluster-scoped) → name → object. */
+  private readonly data = new Map<string, Map<string, Map<string, KubeObject>>>();
   private readonly history: StoreEvent[] = [];
   private historyStart = 0;
   private readonly listeners = new Set<StoreListener>();
@@ -83,32 +80,36 @@ export class Store {
     return () => this.listeners.delete(listener);
   }
 
-  get(key: string, namespace: string | undefined, name: string): KubeObject | undefined {
-    return this.data.get(key)?.get(objectKey(namespace, name));
+  private bucket(key: string, namespace: string | undefined, create: boolean): Map<string, KubeObject> | undefined {
+    let byNs = this.data.get(key);
+    if (!byNs) {
+      if (!create) return undefined;
+      this.data.set(key, (byNs = new Map()));
+    }
+    const ns = namespace ?? '';
+    let objects = byNs.get(ns);
+    if (!objects && create) byNs.set(ns, (objects = new Map()));
+    return objects;
   }
 
-  /** Objects of a storage key, in one namespace or all of them. */
+  get(key: string, namespace: string | undefined, name: string): KubeObject | undefined {
+    return this.bucket(key, namespace, false)?.get(name);
+  }
+
+  /** Objects of a storage key, in one namespace or all of them (namespaces are indexed). */
   list(key: string, namespace?: string): KubeObject[] {
-    const bucket = this.data.get(key);
-    if (!bucket) return [];
+    const byNs = this.data.get(key);
+    if (!byNs) return [];
+    if (namespace !== undefined) return [...(byNs.get(namespace)?.values() ?? [])];
     const out: KubeObject[] = [];
-    for (const obj of bucket.values()) {
-      if (namespace === undefined || obj.metadata.namespace === namespace) out.push(obj);
-    }
+    for (const objects of byNs.values()) for (const obj of objects.values()) out.push(obj);
     return out;
   }
 
   /** Every namespaced storage key that holds objects in `namespace`. */
   keysInNamespace(namespace: string): string[] {
     const out: string[] = [];
-    for (const [key, bucket] of this.data) {
-      for (const obj of bucket.values()) {
-        if (obj.metadata.namespace === namespace) {
-          out.push(key);
-          break;
-        }
-      }
-    }
+    for (const [key, byNs] of this.data) if ((byNs.get(namespace)?.size ?? 0) > 0) out.push(key);
     return out;
   }
 
@@ -116,33 +117,29 @@ export class Store {
   create(key: string, obj: KubeObject): KubeObject {
     const rv = this.nextResourceVersion();
     const stored: KubeObject = { ...obj, metadata: { ...obj.metadata, resourceVersion: String(rv) } };
-    let bucket = this.data.get(key);
-    if (!bucket) this.data.set(key, (bucket = new Map()));
-    bucket.set(objectKey(stored.metadata.namespace, stored.metadata.name!), stored);
+    this.bucket(key, stored.metadata.namespace, true)!.set(stored.metadata.name!, stored);
     this.emit({ type: 'ADDED', key, rv, object: stored });
     return stored;
   }
 
   /** Replaces an existing object and emits MODIFIED. */
   update(key: string, obj: KubeObject): KubeObject {
-    const bucket = this.data.get(key);
-    const k = objectKey(obj.metadata.namespace, obj.metadata.name!);
-    const previous = bucket?.get(k);
-    if (!bucket || !previous) return this.create(key, obj);
+    const objects = this.bucket(key, obj.metadata.namespace, false);
+    const previous = objects?.get(obj.metadata.name!);
+    if (!objects || !previous) return this.create(key, obj);
     const rv = this.nextResourceVersion();
     const stored: KubeObject = { ...obj, metadata: { ...obj.metadata, resourceVersion: String(rv) } };
-    bucket.set(k, stored);
+    objects.set(obj.metadata.name!, stored);
     this.emit({ type: 'MODIFIED', key, rv, object: stored, previous });
     return stored;
   }
 
   /** Removes an object; the DELETED event carries it with a new resourceVersion. */
   delete(key: string, namespace: string | undefined, name: string): KubeObject | undefined {
-    const bucket = this.data.get(key);
-    const k = objectKey(namespace, name);
-    const current = bucket?.get(k);
-    if (!bucket || !current) return undefined;
-    bucket.delete(k);
+    const objects = this.bucket(key, namespace, false);
+    const current = objects?.get(name);
+    if (!objects || !current) return undefined;
+    objects.delete(name);
     const rv = this.nextResourceVersion();
     const gone: KubeObject = { ...current, metadata: { ...current.metadata, resourceVersion: String(rv) } };
     this.emit({ type: 'DELETED', key, rv, object: gone });

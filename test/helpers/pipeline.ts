@@ -5,17 +5,17 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { CustomObjectsApi, CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
+import { CustomObjectsApi, CoreV1Api, Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { Queue } from 'bullmq';
 import { startDevCluster, type DevCluster } from '../../devcluster/index.js';
 import { applyObjects, parseManifests, readManifests } from '../../cli/apply.js';
 import { Watcher } from '../../producers/watcher.js';
 import { Coordinator } from '../../workers/coordinator.js';
 import { HookWorkerPool } from '../../workers/hook-worker.js';
-import { silentLogger, createLogger } from '../../shared/logger.js';
-import { parseRedisUrl, connectRedis } from '../../shared/redis.js';
+import { silentLogger, createLogger, type Logger } from '../../shared/logger.js';
+import { parseRedisUrl, connectRedis, type RedisTarget } from '../../shared/redis.js';
 import { ALL_QUEUES, HOOK_QUEUES } from '../../shared/queues.js';
-import type { Session } from '../../shared/resources.js';
+import type { Condition, Session } from '../../shared/resources.js';
 
 export const CRD_DIR = fileURLToPath(new URL('../../k8s-manifests/base/crds/', import.meta.url));
 export const CRD_FILES = ['backupconfigurations', 'backupbatches', 'backupsessions', 'restoresessions', 'appbindings'].map((n) => `${CRD_DIR}${n}.yaml`);
@@ -68,9 +68,27 @@ export interface PipelineOptions {
   roles?: boolean;
 }
 
+/** One status of a session as a watch delivered it, with its arrival time. */
+export interface SessionObservation {
+  at: number;
+  kind: 'BackupSession' | 'RestoreSession';
+  namespace: string;
+  name: string;
+  status: Session['status'];
+}
+
 export interface Pipeline {
   cluster: DevCluster;
+  kubeConfig: KubeConfig;
+  redis: RedisTarget;
+  logger: Logger;
   prefix: string;
+  /** Every session status seen by a watch since start, in order: "was it ever Running?". */
+  history: SessionObservation[];
+  /** Arrival time of the first observation of a session that matches, if any. */
+  firstSeen(kind: SessionObservation['kind'], namespace: string, name: string, match: (status: Session['status']) => boolean): number | undefined;
+  /** Deletes every Redis key under this pipeline's prefix (simulates a Redis that lost everything). */
+  deleteRedisKeys(): Promise<number>;
   sink: Sink;
   custom: CustomObjectsApi;
   core: CoreV1Api;
@@ -80,7 +98,8 @@ export interface Pipeline {
   apply(yamlOrObjects: string | KubernetesObject[]): Promise<KubernetesObject[]>;
   getSession(kind: 'BackupSession' | 'RestoreSession', namespace: string, name: string): Promise<Session>;
   waitForPhase(kind: 'BackupSession' | 'RestoreSession', namespace: string, name: string, timeoutMs?: number): Promise<Session>;
-  startRoles(): { watcher: Watcher; coordinator: Coordinator; workers: HookWorkerPool };
+  /** Starts the roles; `watcher: false` leaves the watcher to the test (leader election tests). */
+  startRoles(opts?: { watcher?: boolean }): { watcher?: Watcher; coordinator: Coordinator; workers: HookWorkerPool };
   stopRoles(): Promise<void>;
   close(): Promise<void>;
 }
@@ -95,11 +114,43 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   const logger = options.verbose ? createLogger({ level: 'debug' }) : silentLogger();
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  let roles: { watcher: Watcher; coordinator: Coordinator; workers: HookWorkerPool } | undefined;
+  let roles: { watcher?: Watcher; coordinator: Coordinator; workers: HookWorkerPool } | undefined;
+  const history: SessionObservation[] = [];
+  const watches: AbortController[] = [];
+  for (const [plural, kind] of [['backupsessions', 'BackupSession'], ['restoresessions', 'RestoreSession']] as const) {
+    watches.push(
+      await new Watch(kubeConfig).watch(
+        `/apis/stash.appscode.com/v1beta1/${plural}`,
+        {},
+        (type, obj: Session) => {
+          if (type === 'BOOKMARK' || !obj?.metadata) return;
+          history.push({ at: Date.now(), kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name ?? '', status: structuredClone(obj.status) });
+        },
+        () => {},
+      ),
+    );
+  }
 
   const p: Pipeline = {
     cluster,
+    kubeConfig,
+    redis,
+    logger,
     prefix,
+    history,
+    firstSeen(kind, namespace, name, match) {
+      return history.find((o) => o.kind === kind && o.namespace === namespace && o.name === name && match(o.status))?.at;
+    },
+    async deleteRedisKeys() {
+      const client = await connectRedis(redis, { purpose: 'producer' });
+      try {
+        const keys = await client.keys(`${prefix}:*`);
+        if (keys.length) await client.del(...keys);
+        return keys.length;
+      } finally {
+        client.disconnect();
+      }
+    },
     sink,
     custom,
     core,
@@ -120,14 +171,14 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       }
       throw new Error(`${kind} ${namespace}/${name} did not finish within ${timeoutMs} ms; last status: ${JSON.stringify(last?.status)}`);
     },
-    startRoles() {
+    startRoles(opts = {}) {
       const common = { kubeConfig, redis, prefix, logger };
-      const watcher = new Watcher({ ...common, namespaces: [], watchdogSeconds: 60, resyncIntervalMs: 2000 });
+      const watcher = opts.watcher === false ? undefined : new Watcher({ ...common, namespaces: [], watchdogSeconds: 60, resyncIntervalMs: 2000 });
       const coordinator = new Coordinator({ ...common, sessionTimeoutMs: options.sessionTimeoutMs ?? 60_000 });
       const workers = new HookWorkerPool({ ...common, queues: HOOK_QUEUES, concurrency: 10, defaultHookTimeoutSeconds: 30, sessionTimeoutMs: options.sessionTimeoutMs ?? 60_000 });
       coordinator.start();
       workers.start();
-      watcher.start();
+      watcher?.start();
       roles = { watcher, coordinator, workers };
       Object.assign(p, roles);
       return roles;
@@ -136,9 +187,10 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       if (!roles) return;
       const r = roles;
       roles = undefined;
-      await Promise.all([r.watcher.close(), r.coordinator.close(), r.workers.close(1000)]);
+      await Promise.all([r.watcher?.close(), r.coordinator.close(), r.workers.close(1000)]);
     },
     async close() {
+      for (const w of watches) w.abort();
       await p.stopRoles();
       const client = await connectRedis(redis, { purpose: 'producer' });
       try {
@@ -184,4 +236,29 @@ spec:
           image: busybox
           ports: [{name: http, containerPort: 8080}]
 `;
+}
+
+/** Polls `probe` until it returns a value other than undefined/false, or fails naming `what`. */
+export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The user-visible fields of a condition (no timestamps), or undefined when absent. */
+export function cond(conditions: Condition[] | undefined, type: string): { status: string; reason?: string; message?: string } | undefined {
+  const c = conditions?.find((x) => x.type === type);
+  return c ? { status: c.status, reason: c.reason, message: c.message } : undefined;
+}
+
+/**
+ * A Handler (YAML flow mapping) that POSTs to the sink at `path`. Always with a body: see the
+ * report on issue 5 (an httpPost without body never sends its request).
+ */
+export function sinkPost(sink: Sink, path: string, body = '{{ .Status.Phase }}', extra = ''): string {
+  return `{${extra ? extra + ', ' : ''}httpPost: {host: 127.0.0.1, port: ${sink.port}, path: "${path}", body: '${body}'}}`;
 }

@@ -141,7 +141,13 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   let server: Server | undefined;
   try {
     for (const name of [...HOOK_QUEUES, ...ALL_QUEUES]) addQueue(name);
-    for (const name of await discoverQueueNames(redis, opts.prefix)) addQueue(name);
+    // Redis may not be up yet (or a fail-fast client not connected): the known queues are on
+    // the board anyway and the periodic discovery finds the rest later.
+    const found = await discoverQueueNames(redis, opts.prefix).catch((err: Error) => {
+      log?.warn({ err: err.message }, 'dashboard queue discovery failed; showing the known queues');
+      return [];
+    });
+    for (const name of found) addQueue(name);
 
     const app = express();
     app.disable('x-powered-by');

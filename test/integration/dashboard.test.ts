@@ -202,6 +202,15 @@ test('a client passed in is used and left open for its owner', async () => {
   client.disconnect();
 });
 
+test('starts without Redis, shows the known queues, and fails requests, not the process', async () => {
+  // Port 1 on loopback: nothing listens, so every Redis call fails fast.
+  const d = await open({ connection: { host: '127.0.0.1', port: 1, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null } });
+  assert.equal([...d.queueNames()].sort(), ['coordinator', 'lifecycle', 'post-backup', 'post-restore', 'pre-backup', 'pre-restore']);
+  const res = await fetch(`${d.url}api/queues`);
+  assert.ok(res.status >= 500, `status ${res.status}`);
+  await d.close();
+});
+
 test('loopback detection', () => {
   for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]']) assert.ok(isLoopbackHost(h), h);
   for (const h of ['0.0.0.0', '::', '192.168.1.1', 'example.com', '128.0.0.1']) assert.not.ok(isLoopbackHost(h), h);

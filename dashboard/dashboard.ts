@@ -129,6 +129,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     },
   });
 
+  // bull-board is CommonJS and `require`s bullmq's CJS build while these Queues come from its
+  // ESM build, so its `instanceof Queue` check fails; it then accepts the queue by
+  // `metaValues.version` ("bullmq:6.x") and reaches Redis through `getBackend()` (bullmq 6 has
+  // no `Queue#client`), which is why no adapter shim is needed here (tested in
+  // test/integration/dashboard.test.ts, job flow view included).
   function addQueue(name: string): void {
     if (queues.has(name)) return;
     const queue = new Queue(name, { connection: redis, prefix: opts.prefix });

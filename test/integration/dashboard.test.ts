@@ -128,6 +128,11 @@ test('shows every queue of the prefix, readable job names and redacted results',
   const one = await fetch(`${d.url}api/queues/pre-backup/${jobId}`, { headers: basic(USER, PASSWORD) });
   assert.is(one.status, 200);
   assert.not.match(await one.text(), 's3cr3t-t0ken-value');
+  // The flow view makes bull-board build a FlowProducer over the queue's bullmq 6 backend.
+  const flow = await fetch(`${d.url}api/queues/pre-backup/${jobId}/flow`, { headers: basic(USER, PASSWORD) });
+  assert.is(flow.status, 200);
+  const tree = (await flow.json()) as { flowRoot: { id: string; name: string; state: string } };
+  assert.equal([tree.flowRoot.id, tree.flowRoot.name, tree.flowRoot.state], [jobId, 'preBackup demo/app-backup-1700000000 Deployment/app', 'completed']);
 });
 
 test('read-only by default: retry, clean and remove are refused and change nothing', async () => {

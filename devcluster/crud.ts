@@ -132,7 +132,9 @@ export class ObjectApi {
     obj.metadata.generation = 1;
     delete obj.metadata.resourceVersion;
     delete obj.metadata.deletionTimestamp;
-    if (def.statusSubresource && def.crd) delete obj.status;
+    // Status is the server's and controllers' to write, never the creator's (kube-apiserver's
+    // PrepareForCreate); kind hooks (pods, namespaces, CRDs) set the initial one.
+    if (def.statusSubresource) delete obj.status;
     this.hooksFor(def)?.prepareCreate?.(obj, def);
     if (opts.dryRun) return { ...obj, metadata: { ...obj.metadata } };
     return this.store.create(key, obj);

@@ -69,6 +69,16 @@ function builtinColumns(def: ResourceDef): Array<[TableColumn, Cell]> {
       return [[col('Status'), (o) => status(o).phase ?? 'Active']];
     case 'services':
       return [[col('Type'), (o) => spec(o).type ?? 'ClusterIP'], [col('Cluster-IP'), (o) => spec(o).clusterIP ?? '<none>']];
+    case 'events':
+      return [
+        [col('Type'), (o) => o.type ?? ''],
+        [col('Reason'), (o) => o.reason ?? ''],
+        [col('Object'), (o) => {
+          const io = (o.involvedObject ?? {}) as Record<string, unknown>;
+          return `${String(io.kind ?? '').toLowerCase()}/${String(io.name ?? '')}`;
+        }],
+        [col('Message'), (o) => o.message ?? ''],
+      ];
     case 'configmaps':
     case 'secrets':
       return [[col('Data', 'integer'), (o) => Object.keys((o.data ?? {}) as object).length]];

@@ -176,8 +176,15 @@ export class HookWorkerPool {
     const target = data.scope === 'local' ? targetRefs(invoker, ns)[data.targetIndex ?? 0] : undefined;
     let outcome: HookOutcome;
     let run: HookResult | undefined;
+    // A signal per hook, linked to the pool's: got adds an abort listener to the signal it is
+    // given and never removes it, so sharing the pool's signal leaked one listener (and the
+    // request it closes over) per hook for the life of the worker.
+    const hookAbort = new AbortController();
+    const onPoolAbort = () => hookAbort.abort(this.abort.signal.reason);
+    if (this.abort.signal.aborted) onPoolAbort();
+    else this.abort.signal.addEventListener('abort', onPoolAbort, { once: true });
     try {
-      run = await runHandler(spec, { hookName: data.hook, scope: data.scope, namespace: ns, target, summary, signal: this.abort.signal }, this.exec);
+      run = await runHandler(spec, { hookName: data.hook, scope: data.scope, namespace: ns, target, summary, signal: hookAbort.signal }, this.exec);
       outcome = { kind: 'succeeded' };
     } catch (err) {
       if (this.abort.signal.aborted) throw err; // shutting down: hand the job back, it is not the hook's failure
@@ -195,6 +202,8 @@ export class HookWorkerPool {
       } else {
         throw err;
       }
+    } finally {
+      this.abort.signal.removeEventListener('abort', onPoolAbort);
     }
     const r = await this.finish(job, session, invoker, outcome, started, log, run);
     if (isPostHook(data.hook)) await this.afterLocalPost(job, invoker);

@@ -67,6 +67,7 @@ export function qualifiedResource(group: string, resource: string): string {
   return group ? `${resource}.${group}` : resource;
 }
 
+/** 404 NotFound for a named object. */
 export function notFound(group: string, resource: string, name: string): ApiError {
   return new ApiError(404, 'NotFound', `${qualifiedResource(group, resource)} "${name}" not found`, {
     name,
@@ -75,6 +76,7 @@ export function notFound(group: string, resource: string, name: string): ApiErro
   });
 }
 
+/** 409 AlreadyExists for a create of an existing name. */
 export function alreadyExists(group: string, resource: string, name: string): ApiError {
   return new ApiError(409, 'AlreadyExists', `${qualifiedResource(group, resource)} "${name}" already exists`, {
     name,
@@ -83,6 +85,7 @@ export function alreadyExists(group: string, resource: string, name: string): Ap
   });
 }
 
+/** 409 Conflict for a stale resourceVersion. */
 export function conflict(group: string, resource: string, name: string): ApiError {
   return new ApiError(
     409,
@@ -92,6 +95,7 @@ export function conflict(group: string, resource: string, name: string): ApiErro
   );
 }
 
+/** 400 BadRequest. */
 export function badRequest(message: string): ApiError {
   return new ApiError(400, 'BadRequest', message);
 }
@@ -106,6 +110,7 @@ export function invalid(kind: string, name: string, causes: Array<{ field: strin
   });
 }
 
+/** 410 Expired (a watch resourceVersion older than the history). */
 export function expired(message: string): ApiError {
   return new ApiError(410, 'Expired', message);
 }

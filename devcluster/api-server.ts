@@ -15,6 +15,7 @@ import type { OpenApi } from './openapi.js';
 
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
+/** Everything the HTTP front needs. */
 export interface ApiServerContext extends ResourceHandlerContext {
   registry: Registry;
   openapi: OpenApi;

@@ -21,6 +21,7 @@ export interface KindHooks {
   afterDelete?(obj: KubeObject, def: ResourceDef): void;
 }
 
+/** Options of a write: `dryRun=All`, and whether it goes to `/status`. */
 export interface WriteOptions {
   dryRun?: boolean;
   subresource?: 'status';
@@ -48,6 +49,7 @@ function specPart(obj: KubeObject): string {
   return JSON.stringify(rest);
 }
 
+/** Object semantics over the store; every REST verb and every controller writes through it. */
 export class ObjectApi {
   private readonly hooks = new Map<string, KindHooks>();
 

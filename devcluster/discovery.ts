@@ -7,6 +7,7 @@ import type { Registry, ResourceDef } from './registry.js';
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
+/** `/version`: reports Kubernetes 1.32 (what kubectl 1.32 expects of its server). */
 export function versionInfo(): Record<string, string> {
   return {
     major: '1',
@@ -21,6 +22,7 @@ export function versionInfo(): Record<string, string> {
   };
 }
 
+/** `/api`. */
 export function apiVersions(serverAddress: string): Record<string, unknown> {
   return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
 }
@@ -30,6 +32,7 @@ function groupDoc(group: string, versions: string[]): Record<string, unknown> {
   return { kind: 'APIGroup', apiVersion: 'v1', name: group, versions: gvs, preferredVersion: gvs[0] };
 }
 
+/** `/apis`. */
 export function apiGroupList(registry: Registry): Record<string, unknown> {
   return {
     kind: 'APIGroupList',
@@ -44,6 +47,7 @@ export function apiGroupList(registry: Registry): Record<string, unknown> {
   };
 }
 
+/** `/apis/<group>`, or undefined when the group is not served. */
 export function apiGroup(registry: Registry, group: string): Record<string, unknown> | undefined {
   const g = registry.groups().find((x) => x.group === group);
   return g && group !== '' ? groupDoc(group, g.versions) : undefined;
@@ -72,6 +76,7 @@ function resourceEntries(def: ResourceDef): Array<Record<string, unknown>> {
   return out;
 }
 
+/** `/api/v1` or `/apis/<group>/<version>`, or undefined when not served. */
 export function apiResourceList(registry: Registry, group: string, version: string): Record<string, unknown> | undefined {
   const defs = registry.inGroupVersion(group, version);
   if (defs.length === 0) return undefined;

@@ -25,6 +25,7 @@ const CH_STDERR = 2;
 const CH_STATUS = 3;
 const CH_CLOSE = 255;
 
+/** Options of {@link ExecService}. */
 export interface ExecServiceOptions {
   api: ObjectApi;
   registry: Registry;
@@ -51,6 +52,7 @@ export function exitStatus(argv: string[], code: number): Record<string, unknown
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15, SIGPIPE: 13, SIGABRT: 6 };
 
+/** Validates exec requests, upgrades them and runs the commands. */
 export class ExecService {
   private readonly wss = new WebSocketServer({
     noServer: true,

@@ -26,7 +26,9 @@ import type { BackupSession, BackupTargetStatus, HostStats, RestoreSession, Targ
 import { isWorkloadKind } from '../shared/resources.js';
 import { labelSelectorToString, type LabelSelectorSpec } from './selectors.js';
 
+/** Annotation on a target object: `Failed` makes its simulated backup or restore fail. */
 export const RESULT_ANNOTATION = 'devcluster.stash-hooks.dev/backup-result';
+/** Annotation on a target object: the host error of a failed simulated backup (default `backup failed`). */
 export const ERROR_ANNOTATION = 'devcluster.stash-hooks.dev/backup-error';
 
 const GROUP = 'stash.appscode.com';
@@ -34,6 +36,7 @@ const VERSION = 'v1beta1';
 const FINAL_PHASES = new Set(['Succeeded', 'Failed', 'Skipped']);
 const MAX_CONFLICT_RETRIES = 20;
 
+/** Options of {@link ExecutorSimulator}. */
 export interface ExecutorSimulatorOptions {
   kubeConfig: KubeConfig;
   backupSeconds: number;
@@ -58,6 +61,7 @@ function isStatus(err: unknown, code: number): boolean {
 
 class Closed extends Error {}
 
+/** Plays the backup executor against the API; `start()` then `close()`. */
 export class ExecutorSimulator {
   private readonly custom: CustomObjectsApi;
   private readonly core: CoreV1Api;

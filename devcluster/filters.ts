@@ -6,6 +6,7 @@ import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import type { ResourceDef } from './registry.js';
 import type { KubeObject } from './store.js';
 
+/** True when an object belongs in a list or watch. */
 export type ObjectFilter = (obj: KubeObject) => boolean;
 
 function lookup(obj: unknown, path: string): string | undefined {

@@ -4,6 +4,7 @@
  * `stash-hooks devcluster`.
  */
 export { startDevCluster, type DevCluster } from './cluster.js';
+/** Options of {@link startDevCluster}. */
 export type { DevClusterOptions } from './options.js';
 export { runDevClusterCli, parseDevClusterArgs } from './cli.js';
 export { RESULT_ANNOTATION, ERROR_ANNOTATION } from './executor-simulator.js';

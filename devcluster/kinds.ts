@@ -68,6 +68,7 @@ export function runningPodStatus(pod: KubeObject, ip: string, startTime = now())
   };
 }
 
+/** What the built-in kind hooks need. */
 export interface KindHooksContext {
   api: ObjectApi;
   store: Store;

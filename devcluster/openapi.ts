@@ -75,6 +75,7 @@ function groupVersionDoc(defs: ResourceDef[], group: string, version: string): D
   };
 }
 
+/** Builds (and caches per registry generation) the OpenAPI v3 documents. */
 export class OpenApi {
   private cache?: { generation: number; root: string; docs: Map<string, string> };
 

@@ -11,6 +11,7 @@ import { ApiError, badRequest } from './api-error.js';
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
 
+/** The PATCH Content-Types. */
 export const PatchType = {
   Json: 'application/json-patch+json',
   Merge: 'application/merge-patch+json',

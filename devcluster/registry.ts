@@ -44,6 +44,7 @@ export function storageKey(group: string, resource: string): string {
   return `${group}/${resource}`;
 }
 
+/** `group/version`, or `version` for the core group. */
 export function apiVersionOf(def: Pick<ResourceDef, 'group' | 'version'>): string {
   return def.group ? `${def.group}/${def.version}` : def.version;
 }
@@ -70,6 +71,7 @@ const BUILTINS: BuiltinSpec[] = [
 /** Preferred group order in discovery (kubectl resolves short names in this order). */
 const GROUP_ORDER = ['', 'apps', 'coordination.k8s.io', 'apiextensions.k8s.io'];
 
+/** The served resources, built-in and from CRDs. */
 export class Registry {
   private readonly byPath = new Map<string, ResourceDef>();
   /** Bumped on every change, so discovery and OpenAPI caches know when to rebuild. */

@@ -27,6 +27,7 @@ export interface ResourceRequest {
   body: unknown;
 }
 
+/** What the verb handlers work on. */
 export interface ResourceHandlerContext {
   store: Store;
   api: ObjectApi;
@@ -56,6 +57,7 @@ function decodeContinue(token: string): number {
   throw new ApiError(400, 'BadRequest', 'continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
 }
 
+/** Serves one resource request; returns the response to send, or undefined when it streams (watch). */
 export function handleResource(ctx: ResourceHandlerContext, r: ResourceRequest, res: ServerResponse, req: IncomingMessage): HandlerResult {
   const { def, query } = r;
   const dryRun = query.get('dryRun') === 'All';

@@ -15,6 +15,7 @@ export interface KubeObject {
   [field: string]: unknown;
 }
 
+/** `metav1.ObjectMeta`, as far as the server reads it. */
 export interface ObjectMetadata {
   name?: string;
   generateName?: string;
@@ -31,6 +32,7 @@ export interface ObjectMetadata {
   [field: string]: unknown;
 }
 
+/** The change types of watch events. */
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 /** One change, as kept in the history and fanned out to watchers. */
@@ -44,13 +46,16 @@ export interface StoreEvent {
   previous?: KubeObject;
 }
 
+/** Called synchronously after each write. */
 export type StoreListener = (event: StoreEvent) => void;
 
+/** Options of {@link Store}. */
 export interface StoreOptions {
   /** How many change events are kept for watch resumption. */
   historySize: number;
 }
 
+/** The object store; see the file comment. */
 export class Store {
   private rv = 0;
   /** storage key → namespace ('' for cluster-scoped) → name → object. */

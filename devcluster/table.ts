@@ -6,6 +6,7 @@ import { lookupField } from './filters.js';
 import type { PrinterColumn, ResourceDef } from './registry.js';
 import type { KubeObject } from './store.js';
 
+/** A `meta.k8s.io/v1` TableColumnDefinition. */
 export interface TableColumn {
   name: string;
   type: string;
@@ -14,6 +15,7 @@ export interface TableColumn {
   priority: number;
 }
 
+/** A `meta.k8s.io/v1` Table. */
 export interface Table {
   kind: 'Table';
   apiVersion: 'meta.k8s.io/v1';

@@ -13,6 +13,7 @@ import { apiVersionOf, storageKey, type ResourceDef } from './registry.js';
 import type { KubeObject, Store, StoreEvent } from './store.js';
 import { toTable } from './table.js';
 
+/** One watch as requested. */
 export interface WatchRequest {
   def: ResourceDef;
   filter: ObjectFilter;
@@ -24,6 +25,7 @@ export interface WatchRequest {
   table?: string | null;
 }
 
+/** Options of {@link WatchHub}. */
 export interface WatchHubOptions {
   bookmarkIntervalMs: number;
   /** A watcher whose unsent output exceeds this is cut off (it will relist). */
@@ -44,6 +46,7 @@ interface Watcher {
   corked: boolean;
 }
 
+/** Serves watch streams and fans store events out to them. */
 export class WatchHub {
   private readonly byKey = new Map<string, Set<Watcher>>();
   private readonly serialized = new WeakMap<KubeObject, string>();

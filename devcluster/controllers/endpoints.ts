@@ -35,6 +35,7 @@ function resolvePort(pod: KubeObject, sp: ServicePort): number | undefined {
   return undefined;
 }
 
+/** Keeps each selector Service's Endpoints in step with its pods; fed through `observe`. */
 export class EndpointsController {
   private readonly endpointsDef: ResourceDef;
 

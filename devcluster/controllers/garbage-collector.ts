@@ -14,6 +14,7 @@ interface Dependent {
   name: string;
 }
 
+/** Deletes dependents when their owner is deleted; fed every store event through `observe`. */
 export class GarbageCollector {
   /** owner uid → dependents, kept from the event stream so a delete never scans the store. */
   private readonly dependents = new Map<string, Map<string, Dependent>>();

@@ -43,6 +43,7 @@ function ownedBy(pods: KubeObject[], uid: string | undefined): KubeObject[] {
   return pods.filter((p) => (p.metadata.ownerReferences ?? []).some((r) => r.uid === uid && r.controller));
 }
 
+/** Reconciles Deployments, ReplicaSets, StatefulSets and DaemonSets into pods; fed through `observe`. */
 export class WorkloadController {
   private readonly defs: Record<string, ResourceDef>;
 

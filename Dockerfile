@@ -25,8 +25,8 @@ LABEL org.opencontainers.image.title="stash-hooks" \
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=deps /app/node_modules ./node_modules
-# .dockerignore lets through only the sources the CLI loads (bin, cli, shared, producers,
-# workers, devcluster, dashboard, examples) and package.json.
+# .dockerignore lets through only what the CLI loads (bin, cli, shared, producers, workers,
+# devcluster, dashboard; examples and the CRDs for `demo`) and package.json.
 COPY . .
 # Files stay owned by root and read-only for the runtime user; only /tmp is written.
 RUN chmod 0755 bin/stash-hooks.js \

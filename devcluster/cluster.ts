@@ -48,7 +48,7 @@ export async function startDevCluster(options?: DevClusterOptions): Promise<DevC
   const registry = new Registry();
   const api = new ObjectApi(store);
   const watches = new WatchHub(store, { bookmarkIntervalMs: opts.bookmarkIntervalMs, maxBufferedBytes: 64 * 1024 * 1024, flushDelayMs: 0 });
-  installKindHooks({ api, store, registry, ips: new IpPool(), podsDir });
+  installKindHooks({ api, store, registry, ips: new IpPool(opts.firstPodIp), podsDir });
   api.setHooks('apiextensions.k8s.io', 'customresourcedefinitions', crdHooks(registry, store, (key) => watches.closeAll(key)));
 
   const queue = new WorkQueue((err) => log(`devcluster: controller error: ${(err as Error)?.stack ?? String(err)}`));

@@ -13,9 +13,15 @@ import type { KubeObject, Store } from './store.js';
 
 /** Hands out distinct loopback addresses 127.0.x.y (from 127.0.0.2), reusing released ones last. */
 export class IpPool {
-  private next = 2;
+  private next: number;
   private readonly inUse = new Set<number>();
   private static readonly SIZE = 256 * 256;
+
+  /** `first` is a `127.0.x.y` address, validated by the options. */
+  constructor(first = '127.0.0.2') {
+    const [, , x, y] = first.split('.').map(Number);
+    this.next = x * 256 + y;
+  }
 
   allocate(): string {
     for (let tries = 0; tries < IpPool.SIZE; tries++) {

@@ -23,6 +23,11 @@ export interface DevClusterOptions {
   historySize?: number;
   /** Interval of BOOKMARK events on watches that allow them; default 10000 ms. */
   bookmarkIntervalMs?: number;
+  /**
+   * The first pod IP, `127.0.x.y`; default `127.0.0.2`. Test files that run in parallel and
+   * bind fixed ports on pod IPs can give each cluster its own range.
+   */
+  firstPodIp?: string;
 }
 
 /** Options with every default applied. */
@@ -37,6 +42,7 @@ export interface ResolvedDevClusterOptions {
   logger: (line: string) => void;
   historySize: number;
   bookmarkIntervalMs: number;
+  firstPodIp: string;
 }
 
 /** Merges defaults and validates; throws an Error naming the bad option. */
@@ -50,6 +56,11 @@ export function resolveOptions(options: DevClusterOptions = {}): ResolvedDevClus
   if (!Number.isInteger(historySize) || historySize < 1) problems.push(`historySize must be a positive integer, got ${String(options.historySize)}`);
   const bookmarkIntervalMs = options.bookmarkIntervalMs ?? 10_000;
   if (!Number.isFinite(bookmarkIntervalMs) || bookmarkIntervalMs < 10) problems.push(`bookmarkIntervalMs must be >= 10, got ${String(options.bookmarkIntervalMs)}`);
+  const firstPodIp = options.firstPodIp ?? '127.0.0.2';
+  const ipm = /^127\.0\.(\d{1,3})\.(\d{1,3})$/.exec(firstPodIp);
+  if (!ipm || Number(ipm[1]) > 255 || Number(ipm[2]) < 1 || Number(ipm[2]) > 254 || (ipm[1] === '0' && ipm[2] === '1')) {
+    problems.push(`firstPodIp must be a 127.0.x.y address other than 127.0.0.1, got ${String(options.firstPodIp)}`);
+  }
   if (options.token !== undefined && (options.token === '' || /\s/.test(options.token))) problems.push('token must be a non-empty string without whitespace');
   if (problems.length) throw new Error(`devcluster: invalid options: ${problems.join('; ')}`);
   return {
@@ -62,5 +73,6 @@ export function resolveOptions(options: DevClusterOptions = {}): ResolvedDevClus
     logger: options.logger ?? (() => {}),
     historySize,
     bookmarkIntervalMs,
+    firstPodIp,
   };
 }

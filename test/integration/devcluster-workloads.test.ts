@@ -37,7 +37,7 @@ test('a Deployment gets Running, Ready pods with distinct loopback IPs that a se
   await apps.createNamespacedDeployment({ namespace: 'default', body: { metadata: { name: 'web' }, spec: { replicas: 3, selector: { matchLabels: { app: 'web' } }, template: template('web') } } });
   const pods = await podsOf('app=web', 3);
   const ips = pods.map((p) => p.status!.podIP!);
-  assert.is(new Set(ips).size, 3);
+  assert.equal([...ips].sort(), ['127.0.0.2', '127.0.0.3', '127.0.0.4'], 'pod IPs count up from 127.0.0.2');
   for (const p of pods) {
     assert.is(p.status!.phase, 'Running');
     assert.ok(p.status!.conditions!.some((c) => c.type === 'Ready' && c.status === 'True'));
@@ -110,6 +110,24 @@ test('a bare Pod runs at once and frees its IP when deleted', async () => {
   );
   assert.is(invalid, 422);
   await core.deleteNamespacedPod({ name: 'solo', namespace: 'default' });
+});
+
+test('firstPodIp moves a cluster's pod range; a bad one is refused by name', async () => {
+  const other = await startDevCluster({ executor: false, firstPodIp: '127.0.9.10' });
+  try {
+    const pod = await other.kubeConfig.makeApiClient(CoreV1Api).createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'x' }] } } });
+    assert.is(pod.status!.podIP, '127.0.9.10');
+  } finally {
+    await other.close();
+  }
+  const refused = await startDevCluster({ firstPodIp: '10.0.0.1' }).then(
+    async (c) => {
+      await c.close();
+      return 'started';
+    },
+    (e: Error) => e.message,
+  );
+  assert.match(refused, /firstPodIp must be a 127\.0\.x\.y address/);
 });
 
 test.run();

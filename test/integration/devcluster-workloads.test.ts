@@ -112,7 +112,7 @@ test('a bare Pod runs at once and frees its IP when deleted', async () => {
   await core.deleteNamespacedPod({ name: 'solo', namespace: 'default' });
 });
 
-test('firstPodIp moves a cluster's pod range; a bad one is refused by name', async () => {
+test('firstPodIp moves the pod range of a cluster; a bad one is refused by name', async () => {
   const other = await startDevCluster({ executor: false, firstPodIp: '127.0.9.10' });
   try {
     const pod = await other.kubeConfig.makeApiClient(CoreV1Api).createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'x' }] } } });

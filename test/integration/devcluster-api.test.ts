@@ -212,6 +212,35 @@ test('discovery lists built-ins and served CRDs; deleting a CRD stops serving it
   assert.is((await raw(cluster, 'GET', '/apis/appcatalog.appscode.com/v1alpha1/namespaces/default/appbindings')).status, 404);
 });
 
+/** Protobuf length-delimited field, as Kubernetes' generated code writes it. */
+function pb(num: number, value: Buffer | string): Buffer {
+  const bytes = typeof value === 'string' ? Buffer.from(value) : value;
+  const varint = (n: number): number[] => {
+    const out: number[] = [];
+    do {
+      out.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+      n >>>= 7;
+    } while (n > 0);
+    return out;
+  };
+  return Buffer.concat([Buffer.from(varint((num << 3) | 2)), Buffer.from(varint(bytes.length)), bytes]);
+}
+
+test('protobuf bodies (what kubectl create sends) for ConfigMap; other kinds get 415', async () => {
+  const meta = Buffer.concat([pb(1, 'from-proto'), pb(11, Buffer.concat([pb(1, 'team'), pb(2, 'a')]))]);
+  const configMap = Buffer.concat([pb(1, meta), pb(2, Buffer.concat([pb(1, 'mode'), pb(2, 'demo')]))]);
+  const envelope = (kind: string, raw: Buffer) => Buffer.concat([Buffer.from('k8s\0', 'latin1'), pb(1, Buffer.concat([pb(1, 'v1'), pb(2, kind)])), pb(2, raw)]);
+  const res = await fetch(`${cluster.url}/api/v1/namespaces/default/configmaps`, { method: 'POST', headers: { 'content-type': 'application/vnd.kubernetes.protobuf' }, body: envelope('ConfigMap', configMap) });
+  assert.is(res.status, 201);
+  const cm = await core.readNamespacedConfigMap({ name: 'from-proto', namespace: 'default' });
+  assert.equal(cm.data, { mode: 'demo' });
+  assert.equal(cm.metadata!.labels, { team: 'a' });
+  const pod = await fetch(`${cluster.url}/api/v1/namespaces/default/pods`, { method: 'POST', headers: { 'content-type': 'application/vnd.kubernetes.protobuf' }, body: envelope('Pod', Buffer.alloc(0)) });
+  assert.is(pod.status, 415);
+  const garbage = await fetch(`${cluster.url}/api/v1/namespaces/default/configmaps`, { method: 'POST', headers: { 'content-type': 'application/vnd.kubernetes.protobuf' }, body: Buffer.from('k8s\0\xff\xff', 'latin1') });
+  assert.is(garbage.status, 400);
+});
+
 test('--token: requests without the bearer token get 401', async () => {
   const secured = await startDevCluster({ executor: false, token: 's3cret' });
   try {

@@ -5,13 +5,15 @@
 // Sample objects are checked with ajv against each CRD's openAPIV3Schema, with
 // `additionalProperties: false` added wherever the CRD does not preserve unknown fields — what
 // the API server's strict field validation (kubectl's default) reports as "unknown field".
-// CEL rules (`x-kubernetes-validations`) need an API server; here only their presence is checked.
+// CEL rules (`x-kubernetes-validations`) are evaluated where the API server would, with a CEL
+// implementation in JavaScript (@marcbachmann/cel-js) on each node the rule sits on.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { Ajv, type ValidateFunction } from 'ajv';
+import { evaluate } from '@marcbachmann/cel-js';
 import { renderCrdFiles } from '../../k8s-manifests/tools/crds.js';
 
 type Schema = Record<string, any>;
@@ -119,9 +121,23 @@ function strict(node: Schema): Schema {
 const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
 const validators: Record<string, ValidateFunction> = Object.fromEntries(Object.keys(crds).map((f) => [f, ajv.compile(strict(schemaOf(f)))]));
 
+/** Evaluates every CEL rule of `schema` against the part of `data` it sits on. */
+function celProblems(schema: Schema, data: unknown, path: string, out: string[]): string[] {
+  if (data === undefined || data === null) return out;
+  for (const { rule, message } of schema['x-kubernetes-validations'] ?? []) {
+    if (evaluate(rule, { self: data }) !== true) out.push(`${path} ${message}`);
+  }
+  if (Array.isArray(data) && schema.items) data.forEach((d, i) => celProblems(schema.items, d, `${path}/${i}`, out));
+  else if (typeof data === 'object' && schema.properties) {
+    for (const [k, sub] of Object.entries(schema.properties as Record<string, Schema>)) celProblems(sub, (data as Schema)[k], `${path}/${k}`, out);
+  }
+  return out;
+}
+
 function problems(file: string, obj: unknown): string[] {
   const validate = validators[file];
-  return validate(obj) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
+  const found = validate(obj) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
+  return [...found, ...celProblems(schemaOf(file), obj, '', [])];
 }
 
 const goodHook = {
@@ -251,6 +267,16 @@ const rejected: Array<[string, string, unknown, RegExp]> = [
   ],
   ['executionOrder Random', 'backupbatches.yaml', { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupBatch', metadata: { name: 'b' }, spec: { executionOrder: 'Random' } }, /executionOrder must be equal to one of the allowed values/],
   ['an invoker of another kind', 'backupsessions.yaml', { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: { name: 's' }, spec: { invoker: { kind: 'CronJob', name: 'x' } } }, /kind must be equal to one of the allowed values/],
+  ['a hook without any action (CEL)', 'backupconfigurations.yaml', withPreBackup((h) => {
+    for (const a of ['exec', 'httpGet', 'httpPost', 'tcpSocket']) delete h[a];
+  }), /preBackup a hook needs at least one of exec, httpGet, httpPost or tcpSocket/],
+  ['a header with value and valueFrom (CEL)', 'backupconfigurations.yaml', withPreBackup((h) => (h.httpGet.httpHeaders[0].value = 'plain')), /httpHeaders\/0 set value or valueFrom, not both/],
+  [
+    'a batch member hook without any action (CEL)',
+    'backupbatches.yaml',
+    { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupBatch', metadata: { name: 'b' }, spec: { members: [{ target: { ref: { kind: 'Deployment', name: 'a' } } }, { target: { ref: { kind: 'Deployment', name: 'b' } }, hooks: { postBackup: { executionPolicy: 'Always' } } }] } },
+    /\/spec\/members\/1\/hooks\/postBackup a hook needs at least one of/,
+  ],
   ['a condition status Maybe', 'backupsessions.yaml', { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: { name: 's' }, spec: {}, status: { conditions: [{ type: 'X', status: 'Maybe' }] } }, /status must be equal to one of the allowed values/],
   ['a target phase Done', 'backupsessions.yaml', { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: { name: 's' }, spec: {}, status: { targets: [{ ref: { kind: 'Deployment', name: 'a' }, phase: 'Done' }] } }, /phase must be equal to one of the allowed values/],
 ];

@@ -48,7 +48,19 @@ export async function startDevCluster(options?: DevClusterOptions): Promise<DevC
   const registry = new Registry();
   const api = new ObjectApi(store);
   const watches = new WatchHub(store, { bookmarkIntervalMs: opts.bookmarkIntervalMs, maxBufferedBytes: 64 * 1024 * 1024, flushDelayMs: 0 });
-  installKindHooks({ api, store, registry, ips: new IpPool(opts.firstPodIp), podsDir });
+  const timers = new Set<NodeJS.Timeout>();
+  const schedule = (fn: () => void, ms: number): void => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      try {
+        fn();
+      } catch (err) {
+        log(`devcluster: scheduled work failed: ${(err as Error)?.stack ?? String(err)}`);
+      }
+    }, ms);
+    timers.add(t);
+  };
+  installKindHooks({ api, store, registry, ips: new IpPool(opts.firstPodIp), podsDir, schedule });
   api.setHooks('apiextensions.k8s.io', 'customresourcedefinitions', crdHooks(registry, store, (key) => watches.closeAll(key)));
 
   const queue = new WorkQueue((err) => log(`devcluster: controller error: ${(err as Error)?.stack ?? String(err)}`));
@@ -102,6 +114,10 @@ export async function startDevCluster(options?: DevClusterOptions): Promise<DevC
       const steps: Array<() => unknown> = [
         () => simulator?.close(),
         () => unsubscribe(),
+        () => {
+          for (const t of timers) clearTimeout(t);
+          timers.clear();
+        },
         () => queue.close(),
         () => exec.close(),
         () => watches.close(),

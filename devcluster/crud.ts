@@ -19,6 +19,11 @@ export interface KindHooks {
   prepareUpdate?(obj: KubeObject, old: KubeObject, def: ResourceDef): void;
   /** Runs after an object is removed from the store. */
   afterDelete?(obj: KubeObject, def: ResourceDef): void;
+  /**
+   * Called on DELETE of an object without finalizers: returning an object stores it instead
+   * (graceful deletion, e.g. a Terminating namespace); the hook removes it later itself.
+   */
+  deferDelete?(obj: KubeObject, def: ResourceDef): KubeObject | undefined;
 }
 
 /** Options of a write: `dryRun=All`, and whether it goes to `/status`. */
@@ -73,8 +78,10 @@ export class ObjectApi {
   private requireNamespace(def: ResourceDef, namespace: string | undefined): void {
     if (!def.namespaced) return;
     if (!namespace) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
-    if (!this.store.get(storageKey('', 'namespaces'), undefined, namespace)) {
-      throw new ApiError(404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
+    const ns = this.store.get(storageKey('', 'namespaces'), undefined, namespace);
+    if (!ns) throw new ApiError(404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
+    if (ns.metadata.deletionTimestamp) {
+      throw new ApiError(403, 'Forbidden', `unable to create new content in namespace ${namespace} because it is being terminated`, { name: namespace, kind: 'namespaces' });
     }
   }
 
@@ -224,6 +231,12 @@ export class ObjectApi {
       if (old.metadata.deletionTimestamp) return old;
       const obj = { ...old, metadata: { ...old.metadata, deletionTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } };
       return this.store.update(storageKey(def.group, def.resource), obj);
+    }
+    if (!old.metadata.deletionTimestamp) {
+      const deferred = this.hooksFor(def)?.deferDelete?.(old, def);
+      if (deferred) return this.store.update(storageKey(def.group, def.resource), deferred);
+    } else if (this.hooksFor(def)?.deferDelete) {
+      return old; // already terminating
     }
     return this.remove(def, old) ?? old;
   }

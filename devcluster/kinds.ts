@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { invalid } from './api-error.js';
 import type { KindHooks, ObjectApi } from './crud.js';
-import type { Registry } from './registry.js';
+import { storageKey, type Registry } from './registry.js';
 import type { KubeObject, Store } from './store.js';
 
 /** Hands out distinct loopback addresses 127.0.x.y (from 127.0.0.2), reusing released ones last. */
@@ -82,7 +82,16 @@ export interface KindHooksContext {
   ips: IpPool;
   /** Directory holding each pod's working directory (`<podsDir>/<ns>/<name>`). */
   podsDir: string;
+  /** Runs `fn` after `ms` unless the cluster closes first. */
+  schedule(fn: () => void, ms: number): void;
 }
+
+/**
+ * How long a deleted namespace stays `Terminating` before its contents and itself go. Real
+ * clusters take seconds; a delay keeps `kubectl delete -k` (namespace first, then its objects)
+ * from failing on objects that vanished under it.
+ */
+const NAMESPACE_TERMINATION_MS = 500;
 
 function podHooks(ctx: KindHooksContext): KindHooks {
   return {
@@ -126,8 +135,16 @@ function namespaceHooks(ctx: KindHooksContext): KindHooks {
       ns.status = { phase: 'Active' };
       ns.metadata.labels = { ...(ns.metadata.labels ?? {}), 'kubernetes.io/metadata.name': ns.metadata.name! };
     },
+    deferDelete(ns, def) {
+      const name = ns.metadata.name!;
+      ctx.schedule(() => {
+        const current = ctx.store.get(storageKey('', 'namespaces'), undefined, name);
+        if (current && current.metadata.uid === ns.metadata.uid) ctx.api.forceDelete(def, current);
+      }, NAMESPACE_TERMINATION_MS);
+      return { ...ns, metadata: { ...ns.metadata, deletionTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }, status: { ...((ns.status ?? {}) as object), phase: 'Terminating' } };
+    },
     afterDelete(ns) {
-      // Namespace deletion takes every object in it (finalization is immediate here).
+      // The namespace controller's work: every object in it goes with it.
       for (const key of ctx.store.keysInNamespace(ns.metadata.name!)) {
         const [group, resource] = splitKey(key);
         const def = ctx.registry.anyVersion(group, resource);

@@ -66,10 +66,18 @@ const BUILTINS: BuiltinSpec[] = [
   ['apps', 'v1', 'replicasets', 'ReplicaSet', true, ['rs'], true],
   ['coordination.k8s.io', 'v1', 'leases', 'Lease', true, [], false],
   ['apiextensions.k8s.io', 'v1', 'customresourcedefinitions', 'CustomResourceDefinition', false, ['crd', 'crds'], true],
+  // Stored but inert (no RBAC enforcement, no autoscaling, no disruption budgets), so that
+  // `kubectl apply -k k8s-manifests/base` works against devcluster.
+  ['rbac.authorization.k8s.io', 'v1', 'roles', 'Role', true, [], false],
+  ['rbac.authorization.k8s.io', 'v1', 'rolebindings', 'RoleBinding', true, [], false],
+  ['rbac.authorization.k8s.io', 'v1', 'clusterroles', 'ClusterRole', false, [], false],
+  ['rbac.authorization.k8s.io', 'v1', 'clusterrolebindings', 'ClusterRoleBinding', false, [], false],
+  ['policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget', true, ['pdb'], true],
+  ['autoscaling', 'v2', 'horizontalpodautoscalers', 'HorizontalPodAutoscaler', true, ['hpa'], true],
 ];
 
 /** Preferred group order in discovery (kubectl resolves short names in this order). */
-const GROUP_ORDER = ['', 'apps', 'coordination.k8s.io', 'apiextensions.k8s.io'];
+const GROUP_ORDER = ['', 'apps', 'autoscaling', 'policy', 'rbac.authorization.k8s.io', 'coordination.k8s.io', 'apiextensions.k8s.io'];
 
 /** The served resources, built-in and from CRDs. */
 export class Registry {

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ApiException, AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { startDevCluster, type DevCluster } from '../../devcluster/index.js';
-import { installStashCrds, raw } from '../fixtures/devcluster/helpers.js';
+import { eventually, installStashCrds, raw } from '../fixtures/devcluster/helpers.js';
 
 let cluster: DevCluster;
 let core: CoreV1Api;
@@ -194,6 +194,10 @@ test('namespaces: create, list across namespaces, delete takes the contents', as
   const all = await core.listSecretForAllNamespaces();
   assert.ok(all.items.some((s) => s.metadata!.namespace === 'team-a'));
   await core.deleteNamespace({ name: 'team-a' });
+  const terminating = await core.readNamespace({ name: 'team-a' });
+  assert.is(terminating.status!.phase, 'Terminating');
+  assert.is(await codeOf(core.createNamespacedConfigMap({ namespace: 'team-a', body: { metadata: { name: 'late' } } })), 403);
+  await eventually('the namespace and its contents to go', async () => ((await codeOf(core.readNamespace({ name: 'team-a' }))) === 404 ? true : undefined));
   assert.is(await codeOf(core.readNamespacedSecret({ name: 's', namespace: 'team-a' })), 404);
 });
 

@@ -126,6 +126,7 @@ it('create namespace, configmap and secret (kubectl sends these as protobuf)', a
   assert.match(await ok('create', 'secret', 'generic', 'creds', '-n', 'team-x', '--from-literal=password=hunter2'), /secret\/creds created/);
   assert.is(await ok('get', 'configmap', 'cfg', '-n', 'team-x', '-o', 'jsonpath={.data.mode}'), 'demo');
   assert.is(Buffer.from(await ok('get', 'secret', 'creds', '-n', 'team-x', '-o', 'jsonpath={.data.password}'), 'base64').toString(), 'hunter2');
+  // kubectl waits for the namespace to finish terminating before it returns.
   assert.match(await ok('delete', 'namespace', 'team-x'), /deleted/);
   const gone = await kubectl('get', 'configmap', 'cfg', '-n', 'team-x');
   assert.match(gone.stderr, /not found/);

@@ -245,6 +245,36 @@ test('protobuf bodies (what kubectl create sends) for ConfigMap; other kinds get
   assert.is(garbage.status, 400);
 });
 
+test('a CRD with two served versions: one storage, either version reads it, discovery prefers v1', async () => {
+  const crd = {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: 'widgets.example.com' },
+    spec: {
+      group: 'example.com',
+      scope: 'Cluster',
+      names: { plural: 'widgets', singular: 'widget', kind: 'Widget', shortNames: ['wg'] },
+      versions: [
+        { name: 'v1alpha1', served: true, storage: false, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
+        { name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
+      ],
+    },
+  };
+  assert.is((await raw(cluster, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd)).status, 201);
+  const created = await raw(cluster, 'POST', '/apis/example.com/v1alpha1/widgets', { apiVersion: 'example.com/v1alpha1', kind: 'Widget', metadata: { name: 'w' }, spec: { size: 3 } });
+  assert.is(created.status, 201);
+  const v1 = await raw(cluster, 'GET', '/apis/example.com/v1/widgets/w');
+  assert.is(v1.body.apiVersion, 'example.com/v1');
+  assert.is(v1.body.spec.size, 3);
+  const group = await raw(cluster, 'GET', '/apis/example.com');
+  assert.is(group.body.preferredVersion.version, 'v1');
+  const namespaced = await raw(cluster, 'GET', '/apis/example.com/v1/namespaces/default/widgets/w');
+  assert.is(namespaced.status, 404, 'a cluster-scoped resource has no namespaced path');
+  const bad = await raw(cluster, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { ...crd, metadata: { name: 'wrong.example.com' } });
+  assert.is(bad.status, 422);
+  assert.match(bad.body.message, /spec.names.plural\+"."\+spec.group/);
+});
+
 test('--token: requests without the bearer token get 401', async () => {
   const secured = await startDevCluster({ executor: false, token: 's3cret' });
   try {

@@ -3,7 +3,6 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ROLES, settingsFor } from '../../shared/config.js';
-import { ROLE_RUNNERS } from '../../cli/roles.js';
 
 const BIN = fileURLToPath(new URL('../../bin/stash-hooks.js', import.meta.url));
 
@@ -34,15 +33,6 @@ for (const role of ROLES) {
     }
   });
 }
-
-test('a role that is not built yet exits non-zero saying so', () => {
-  const unbuilt = ROLES.filter((r) => r !== 'devcluster' && !ROLE_RUNNERS[r]);
-  for (const role of unbuilt) {
-    const { code, err } = cli(role);
-    assert.is(code, 2, role);
-    assert.match(err, new RegExp(`stash-hooks ${role}: this role is not built yet`));
-  }
-});
 
 test('a bad setting exits 2 naming the flag, the variable and what is accepted', () => {
   const { code, err } = cli('worker', '--concurrency', 'lots', '--queues', 'pre-backup,nope');

@@ -1,0 +1,115 @@
+/**
+ * What every long-running role shares: the logger, the kubeconfig, the metrics registry and the
+ * ops server (/healthz, /readyz, /metrics), and the stop signal. Components are started by the
+ * role and closed here in reverse order, every step run even if one fails.
+ */
+import { KubeConfig, VersionApi } from '@kubernetes/client-node';
+import { Queue } from 'bullmq';
+import { Registry } from 'prom-client';
+import type { Config } from '../shared/config.js';
+import { ConfigError, errorMessage } from '../shared/errors.js';
+import { createLogger, type Logger } from '../shared/logger.js';
+import { createMetrics, queueDepthsFrom, type Metrics } from '../shared/metrics.js';
+import { readinessFromChecks, startOpsServer, type OpsServer } from '../shared/ops-server.js';
+import { ALL_QUEUES } from '../shared/queues.js';
+import { bullPrefix, connectRedis, describeRedisTarget, type RedisClient } from '../shared/redis.js';
+
+/** Loads the kubeconfig of `--kubeconfig`/`KUBECONFIG`, else in-cluster, else ~/.kube/config. */
+export function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    if (path) kc.loadFromFile(path);
+    else kc.loadFromDefault();
+  } catch (err) {
+    throw new ConfigError([`--kubeconfig (KUBECONFIG): cannot load "${path ?? '~/.kube/config'}": ${errorMessage(err)}`]);
+  }
+  if (!kc.getCurrentCluster()) {
+    throw new ConfigError([`--kubeconfig (KUBECONFIG): no current cluster in ${path ?? 'the default kubeconfig'}; set the context or point KUBECONFIG at a cluster`]);
+  }
+  return kc;
+}
+
+export interface RoleRuntime {
+  logger: Logger;
+  kubeConfig: KubeConfig;
+  metrics: Metrics;
+  registry: Registry;
+  /** Registers a cleanup step; steps run in reverse order on stop. */
+  onStop(name: string, step: () => Promise<unknown>): void;
+  /** Adds a readiness check (resolves when healthy). */
+  readyWhen(name: string, check: () => Promise<unknown>): void;
+  ops?: OpsServer;
+  /** Resolves on SIGINT or SIGTERM. */
+  signal: Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function createRuntime(role: string, config: Config, options: { kube?: boolean; serveOps?: boolean; kubeConfig?: KubeConfig; logger?: Logger } = {}): Promise<RoleRuntime> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel, name: `stash-hooks-${role}` });
+  const kubeConfig = options.kubeConfig ?? (options.kube === false ? new KubeConfig() : loadKubeConfig(config.kubeconfig));
+  const registry = new Registry();
+  const metrics = createMetrics(registry);
+  const steps: Array<{ name: string; step: () => Promise<unknown> }> = [];
+  const checks: Record<string, () => Promise<unknown>> = {};
+
+  // One fail-fast connection for readiness and queue depths; a dead Redis shows on /readyz.
+  let probe: RedisClient | undefined;
+  try {
+    probe = await connectRedis(config.redis, { purpose: 'producer', connectionName: `stash-hooks-${role}-probe`, tlsCaFile: config.redisCaFile });
+  } catch (err) {
+    logger.warn({ err: errorMessage(err) }, 'Redis is not reachable yet; components keep retrying');
+  }
+  if (probe) {
+    const client = probe;
+    client.on('error', (err) => logger.warn({ err: err.message }, 'redis probe error'));
+    checks.redis = () => client.ping();
+    const queues = ALL_QUEUES.map((name) => new Queue(name, { connection: client, prefix: bullPrefix(config.prefix, config.redis) }));
+    metrics.setQueueDepthSource(queueDepthsFrom(queues));
+    steps.push({ name: 'redis probe', step: async () => { await Promise.all(queues.map((q) => q.close())); client.disconnect(); } });
+  } else {
+    checks.redis = () => Promise.reject(new Error(`not connected to ${describeRedisTarget(config.redis)}`));
+  }
+  if (options.kube !== false) {
+    const version = kubeConfig.makeApiClient(VersionApi);
+    checks.kubernetes = () => version.getCode();
+  }
+
+  let ops: OpsServer | undefined;
+  if (options.serveOps !== false) {
+    ops = await startOpsServer({ host: config.httpHost, port: config.httpPort, registry, readiness: readinessFromChecks(checks) });
+    steps.push({ name: 'ops server', step: () => ops!.close() });
+    logger.info({ url: ops.url }, 'serving /healthz, /readyz and /metrics');
+  }
+
+  const signal = new Promise<string>((resolve) => {
+    const on = (sig: string) => () => resolve(sig);
+    process.once('SIGINT', on('SIGINT'));
+    process.once('SIGTERM', on('SIGTERM'));
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    logger,
+    kubeConfig,
+    metrics,
+    registry,
+    ops,
+    signal,
+    onStop: (name, step) => steps.push({ name, step }),
+    readyWhen: (name, check) => {
+      checks[name] = check;
+    },
+    stop() {
+      stopping ??= (async () => {
+        for (const { name, step } of steps.reverse()) {
+          try {
+            await step();
+          } catch (err) {
+            logger.warn({ step: name, err: errorMessage(err) }, 'shutdown step failed');
+          }
+        }
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,53 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../bin/stash-hooks.js', import.meta.url));
+
+test('stash-hooks demo runs every example to its expected phase and exits 0', () => {
+  const r = spawnSync(process.execPath, [BIN, 'demo'], { encoding: 'utf8', timeout: 120_000 });
+  assert.is(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^devcluster ready: http:\/\/127\.0\.0\.1:\d+ kubeconfig=/m);
+  assert.match(r.stdout, /dashboard: http:\/\/127\.0\.0\.1:\d+\//);
+  assert.match(r.stdout, /✓ app-backup-demo\s+Deployment\/app\s+PreBackupHookExecutionSucceeded: Successfully executed preBackup hook\./);
+  assert.match(r.stdout, /slack-sink got POST \/services\/XX\/XXX\/XXXX \(Authorization header received, not shown\): \{"blocks": \[\{"type": "section", "text": \{"type": "mrkdwn", "text": ":white_check_mark: Backup Succeeded for demo\/app in \d+s"\}\}\]\}/);
+  assert.match(r.stdout, /slack-sink got POST \/maintenance\/off: batch databases-demo finished: Failed failed to backup host-0\. Reason: path not found/);
+  assert.match(r.stdout, /✓ app-backup-demo\s+Succeeded\s+Succeeded/);
+  assert.match(r.stdout, /✓ databases-demo\s+Failed\s+Failed/);
+  assert.match(r.stdout, /✓ app-restore\s+Succeeded\s+Succeeded/);
+  assert.match(r.stdout, /every example finished as expected/);
+  assert.not.match(r.stdout + r.stderr, /xoxb-demo/, 'the Slack token never shows');
+});
+
+test('stash-hooks devcluster prints its ready line, serves the API and stops on SIGTERM', async () => {
+  const child = spawn(process.execPath, [BIN, 'devcluster', '--port', '0', '--no-executor'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += d;
+      if (buf.includes('\n')) resolve(buf.split('\n')[0]);
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${code} before ready`)));
+  });
+  const m = /^devcluster ready: (http:\/\/127\.0\.0\.1:\d+) kubeconfig=(\S+)$/.exec(line);
+  assert.ok(m, line);
+  assert.ok(existsSync(m![2]));
+  assert.match(readFileSync(m![2], 'utf8'), /current-context: devcluster/);
+  const version = await (await fetch(`${m![1]}/version`)).json();
+  assert.ok(version.gitVersion, JSON.stringify(version));
+  const code = await new Promise<number | null>((resolve) => {
+    child.once('exit', resolve);
+    child.kill('SIGTERM');
+  });
+  assert.is(code, 0);
+});
+
+test('a kubeconfig that cannot be loaded stops a role with a clear message', () => {
+  const r = spawnSync(process.execPath, [BIN, 'worker', '--kubeconfig', '/nonexistent/kubeconfig'], { encoding: 'utf8', timeout: 30_000 });
+  assert.is(r.status, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /--kubeconfig \(KUBECONFIG\): cannot load "\/nonexistent\/kubeconfig"/);
+});
+
+test.run();

@@ -79,14 +79,16 @@ export class ExecService {
     if (argv.length === 0 || argv[0] === '') throw badRequest('you must specify at least 1 command');
     const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
     if (!PROTOCOLS.some((x) => offered.includes(x))) throw badRequest(`unable to upgrade connection: no supported subprotocol in [${offered.join(', ')}] (supported: ${PROTOCOLS.join(', ')})`);
-    const wantStdin = q.get('stdin') === 'true' || q.get('stdin') === '1';
+    const flag = (name: string): boolean => q.get(name) === 'true' || q.get(name) === '1';
+    // Streams the client did not ask for are not sent: client-node throws on an unexpected channel.
+    const streams = { stdin: flag('stdin'), stdout: flag('stdout'), stderr: flag('stderr') };
     const podDir = join(this.options.podsDir, p.namespace!, p.name!);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      this.run(ws, argv, podDir, { pod: p.name!, namespace: p.namespace!, container }, wantStdin);
+      this.run(ws, argv, podDir, { pod: p.name!, namespace: p.namespace!, container }, streams);
     });
   }
 
-  private run(ws: WebSocket, argv: string[], podDir: string, who: { pod: string; namespace: string; container: string }, wantStdin: boolean): void {
+  private run(ws: WebSocket, argv: string[], podDir: string, who: { pod: string; namespace: string; container: string }, streams: { stdin: boolean; stdout: boolean; stderr: boolean }): void {
     const v5 = ws.protocol === 'v5.channel.k8s.io';
     const send = (data: Buffer): void => {
       if (ws.readyState === ws.OPEN) ws.send(data);
@@ -97,7 +99,7 @@ export class ExecService {
       child = spawn(argv[0], argv.slice(1), {
         cwd: podDir,
         env: { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: podDir, POD_NAME: who.pod, POD_NAMESPACE: who.namespace, CONTAINER_NAME: who.container },
-        stdio: [wantStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+        stdio: [streams.stdin ? 'pipe' : 'ignore', streams.stdout ? 'pipe' : 'ignore', 'pipe'],
         detached: true,
       });
     } catch (err) {
@@ -111,7 +113,8 @@ export class ExecService {
       spawnError = err;
     });
     child.stdout?.on('data', (d: Buffer) => send(frame(CH_STDOUT, d)));
-    child.stderr?.on('data', (d: Buffer) => send(frame(CH_STDERR, d)));
+    // stderr is always piped, so a command that cannot start can say why when stderr is wanted.
+    child.stderr?.on('data', (d: Buffer) => streams.stderr && send(frame(CH_STDERR, d)));
     child.stdin?.on('error', () => {});
     child.on('close', (code, signal) => {
       this.running.delete(child);
@@ -119,7 +122,7 @@ export class ExecService {
       if (spawnError) {
         // What containerd reports for a command that cannot start: the reason on the output, exit 126.
         const what = spawnError.code === 'ENOENT' ? `exec: "${argv[0]}": executable file not found in $PATH` : spawnError.message;
-        send(frame(CH_STDERR, `OCI runtime exec failed: exec failed: unable to start container process: ${what}: unknown\n`));
+        if (streams.stderr) send(frame(CH_STDERR, `OCI runtime exec failed: exec failed: unable to start container process: ${what}: unknown\n`));
         exit = 126;
       }
       send(frame(CH_STATUS, JSON.stringify(exitStatus(argv, exit))));

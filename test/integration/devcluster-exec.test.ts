@@ -66,6 +66,17 @@ test('stdin is passed through', async () => {
   assert.is(r.status.status, 'Success');
 });
 
+test('streams the client did not ask for are not sent (client-node throws on them)', async () => {
+  const stderr = new PassThrough();
+  let err = '';
+  stderr.on('data', (d) => (err += d));
+  const status = await new Promise<V1Status>((resolve, reject) => {
+    new Exec(cluster.kubeConfig).exec('default', 'box', 'main', ['sh', '-c', 'echo to-stdout; echo to-stderr >&2'], null, stderr, null, false, resolve).catch(reject);
+  });
+  assert.is(status.status, 'Success');
+  assert.is(err, 'to-stderr\n');
+});
+
 test('a command that does not exist fails with exit code 126 and says why', async () => {
   const r = await run(['no-such-command-xyz']);
   assert.equal(r.status.details?.causes, [{ reason: 'ExitCode', message: '126' }]);

@@ -12,6 +12,7 @@ import { decodeKubernetesProtobuf } from './protobuf.js';
 import { handleResource, type ResourceHandlerContext } from './resource-handler.js';
 import type { Registry, ResourceDef } from './registry.js';
 import type { OpenApi } from './openapi.js';
+import type { FaultInjector } from './faults.js';
 
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
@@ -23,6 +24,8 @@ export interface ApiServerContext extends ResourceHandlerContext {
   log: (line: string) => void;
   /** Handles a `pods/exec` WebSocket upgrade once the request is authorised and parsed. */
   exec: (req: IncomingMessage, socket: Duplex, head: Buffer, target: ParsedPath) => void;
+  /** Chaos switches (`/debug/faults`); absent means no fault injection at all. */
+  faults?: FaultInjector;
 }
 
 /** A resource URL split into its parts. */
@@ -133,6 +136,8 @@ async function route(ctx: ApiServerContext, req: IncomingMessage, res: ServerRes
   const url = new URL(req.url ?? '/', 'http://devcluster');
   const path = url.pathname.replace(/\/+$/, '') || '/';
   const method = req.method ?? 'GET';
+  if (ctx.faults?.isControlPath(path)) return ctx.faults.handle(req, res, path, async () => parseBody(await readBody(req), 'application/json'));
+  if (ctx.faults && path.startsWith('/api') && (await ctx.faults.before(req, res, /^(true|1)$/.test(url.searchParams.get('watch') ?? '')))) return;
   if (method === 'GET') {
     switch (path) {
       case '/version':

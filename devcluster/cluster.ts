@@ -17,6 +17,7 @@ import { crdHooks } from './crds.js';
 import { ObjectApi } from './crud.js';
 import { ExecService } from './exec.js';
 import { ExecutorSimulator } from './executor-simulator.js';
+import { FaultInjector, faultExemptKubeConfig } from './faults.js';
 import { installKindHooks, IpPool } from './kinds.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { OpenApi } from './openapi.js';
@@ -86,6 +87,7 @@ export async function startDevCluster(options?: DevClusterOptions): Promise<DevC
     token: opts.token,
     log,
     exec: (req, socket, head, p) => exec.handleUpgrade(req, socket, head, p),
+    faults: new FaultInjector(() => watches.closeAll()),
   });
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
@@ -103,7 +105,7 @@ export async function startDevCluster(options?: DevClusterOptions): Promise<DevC
 
   let simulator: ExecutorSimulator | undefined;
   if (opts.executor) {
-    simulator = new ExecutorSimulator({ kubeConfig, backupSeconds: opts.backupSeconds, log });
+    simulator = new ExecutorSimulator({ kubeConfig: faultExemptKubeConfig(kubeConfig), backupSeconds: opts.backupSeconds, log });
     simulator.start();
   }
   log(`devcluster: serving ${url}`);

@@ -117,16 +117,19 @@ export class WatchHub {
     }
   }
 
-  /** Ends every watch (server shutdown, or a deleted CRD's resources). */
-  closeAll(key?: string): void {
+  /** Ends every watch (server shutdown, a deleted CRD's resources, fault injection); returns how many. */
+  closeAll(key?: string): number {
+    let n = 0;
     for (const [k, set] of this.byKey) {
       if (key !== undefined && k !== key) continue;
       for (const w of set) {
         clearTimeout(w.timer);
         w.res.end();
+        n++;
       }
       set.clear();
     }
+    return n;
   }
 
   close(): void {

@@ -70,6 +70,8 @@ export class ExecutorSimulator {
   private readonly handled = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly inflight = new Set<Promise<void>>();
+  /** Wakes every pending `sleep` with `Closed`, so close() never waits out a backup. */
+  private readonly sleepers = new Set<() => void>();
   private closed = false;
 
   constructor(private readonly options: ExecutorSimulatorOptions) {
@@ -87,6 +89,7 @@ export class ExecutorSimulator {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    for (const wake of [...this.sleepers]) wake();
     await Promise.all(this.informers.map((i) => i.stop().catch(() => {})));
     await Promise.allSettled([...this.inflight]);
   }
@@ -133,12 +136,17 @@ export class ExecutorSimulator {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new Closed());
+      const wake = (): void => {
+        clearTimeout(t);
+        this.sleepers.delete(wake);
+        reject(new Closed());
+      };
       const t = setTimeout(() => {
-        this.timers.delete(t);
+        this.sleepers.delete(wake);
         if (this.closed) reject(new Closed());
         else resolve();
       }, ms);
-      this.timers.add(t);
+      this.sleepers.add(wake);
     });
   }
 

@@ -149,4 +149,25 @@ test('RestoreSession: ReadyForRestore True → totalHosts and host stats; False 
   assert.is(gated.stats, undefined);
 });
 
+test('close() does not wait out a backup in progress', async () => {
+  const slow = await startDevCluster({ backupSeconds: 600 });
+  try {
+    await installStashCrds(slow);
+    const c = slow.kubeConfig.makeApiClient(CustomObjectsApi);
+    await c.createNamespacedCustomObject({ ...G, plural: 'backupsessions', body: { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: { name: 'slow' }, spec: {} } });
+    await c.patchNamespacedCustomObjectStatus({ ...G, plural: 'backupsessions', name: 'slow', body: { status: { targets: [{ ref: ref('PersistentVolumeClaim', 'd', 'v1'), phase: 'Pending', conditions: [{ type: 'ReadyForBackup', status: 'True' }] }] } } }, merge);
+    await eventually('the backup to start', async () => {
+      const s = (await c.getNamespacedCustomObject({ ...G, plural: 'backupsessions', name: 'slow' })) as any;
+      return s.status.targets[0].phase === 'Running' ? true : undefined;
+    });
+  } finally {
+    // A liveness check, not a speed one: a close that waited out the backup would take 600 s.
+    let guard: NodeJS.Timeout | undefined;
+    const hung = new Promise<string>((resolve) => (guard = setTimeout(() => resolve('hung'), 30_000)));
+    const outcome = await Promise.race([slow.close().then(() => 'closed'), hung]);
+    clearTimeout(guard);
+    assert.is(outcome, 'closed');
+  }
+});
+
 test.run();

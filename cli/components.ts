@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import type { Config } from '../shared/config.js';
 import { HOOK_QUEUES } from '../shared/queues.js';
+import { bullPrefix, createRedisClient } from '../shared/redis.js';
 import { Watcher } from '../producers/watcher.js';
 import { Coordinator } from '../workers/coordinator.js';
 import { HookWorkerPool } from '../workers/hook-worker.js';
@@ -52,9 +53,13 @@ export async function startComponents(rt: RoleRuntime, config: Config, component
     out.watcher = watcher;
   }
   if (components.includes('dashboard')) {
+    // A client of our own factory, so Sentinel, Cluster and a private CA work as everywhere else.
+    const connection = createRedisClient(config.redis, { purpose: 'producer', tlsCaFile: config.redisCaFile, connectionName: 'stash-hooks-dashboard' });
+    connection.on('error', (err) => rt.logger.warn({ err: err.message }, 'redis connection error (dashboard)'));
+    rt.onStop('dashboard redis', async () => connection.disconnect());
     const dashboard = await startDashboard({
-      connection: config.redisUrl,
-      prefix: config.prefix,
+      connection,
+      prefix: bullPrefix(config.prefix, config.redis),
       host: config.dashboardHost,
       port: config.dashboardPort,
       auth: config.dashboardAuth,

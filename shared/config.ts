@@ -28,7 +28,7 @@ export const ROLE_SUMMARY: Record<Role, string> = {
 
 const CLUSTER_ROLES: Role[] = ['watcher', 'coordinator', 'worker', 'dashboard', 'all', 'demo'];
 const KUBE_ROLES: Role[] = ['watcher', 'coordinator', 'worker', 'all'];
-const SERVED_ROLES: Role[] = ['watcher', 'coordinator', 'worker', 'dashboard', 'all'];
+const SERVED_ROLES: Role[] = ['watcher', 'coordinator', 'worker', 'dashboard', 'all', 'demo'];
 
 /** Everything a role may be configured with, after parsing. */
 export interface Config {

@@ -56,7 +56,8 @@ function runFile(file) {
       const skipped = num('Skipped') ?? 0;
       let failed;
       if (total === undefined || passed === undefined) failed = 1; // crashed before uvu's summary
-      else failed = total - passed - skipped + (code !== 0 && total === passed + skipped ? 1 : 0);
+      // uvu's Total counts the tests that were meant to run: skipped ones are not in it.
+      else failed = Math.max(0, total - passed) + (code !== 0 && total === passed ? 1 : 0);
       resolvePromise({ file, code, out, passed: passed ?? 0, failed, skipped, ms: Date.now() - started });
     });
   });

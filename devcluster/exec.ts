@@ -16,7 +16,9 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { ApiError, badRequest } from './api-error.js';
 import type { ParsedPath } from './api-server.js';
 import type { ObjectApi } from './crud.js';
+import { containerEnv } from './container-env.js';
 import type { Registry } from './registry.js';
+import type { KubeObject } from './store.js';
 
 const PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
 const CH_STDIN = 0;
@@ -83,12 +85,30 @@ export class ExecService {
     // Streams the client did not ask for are not sent: client-node throws on an unexpected channel.
     const streams = { stdin: flag('stdin'), stdout: flag('stdout'), stderr: flag('stderr') };
     const podDir = join(this.options.podsDir, p.namespace!, p.name!);
+    const lookup = (resource: 'secrets' | 'configmaps', namespace: string, name: string): KubeObject | undefined => {
+      const def = this.options.registry.get('', 'v1', resource)!;
+      try {
+        return this.options.api.get(def, namespace, name);
+      } catch {
+        return undefined;
+      }
+    };
+    // The container's own env (as the kubelet resolves it); PATH stays this machine's, and the
+    // POD_* variables are devcluster's contract, so both win over the spec.
+    const env: Record<string, string> = {
+      ...containerEnv(pod, container, lookup),
+      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      HOME: podDir,
+      POD_NAME: p.name!,
+      POD_NAMESPACE: p.namespace!,
+      CONTAINER_NAME: container,
+    };
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      this.run(ws, argv, podDir, { pod: p.name!, namespace: p.namespace!, container }, streams);
+      this.run(ws, argv, podDir, env, streams);
     });
   }
 
-  private run(ws: WebSocket, argv: string[], podDir: string, who: { pod: string; namespace: string; container: string }, streams: { stdin: boolean; stdout: boolean; stderr: boolean }): void {
+  private run(ws: WebSocket, argv: string[], podDir: string, env: Record<string, string>, streams: { stdin: boolean; stdout: boolean; stderr: boolean }): void {
     const v5 = ws.protocol === 'v5.channel.k8s.io';
     const send = (data: Buffer): void => {
       if (ws.readyState === ws.OPEN) ws.send(data);
@@ -98,7 +118,7 @@ export class ExecService {
       mkdirSync(podDir, { recursive: true });
       child = spawn(argv[0], argv.slice(1), {
         cwd: podDir,
-        env: { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: podDir, POD_NAME: who.pod, POD_NAMESPACE: who.namespace, CONTAINER_NAME: who.container },
+        env,
         stdio: [streams.stdin ? 'pipe' : 'ignore', streams.stdout ? 'pipe' : 'ignore', 'pipe'],
         detached: true,
       });

@@ -60,6 +60,41 @@ test('argv is not run through a shell; the pod dir and env are set', async () =>
   assert.match(cwd, /\/pods\/default\/box$/);
 });
 
+test("the container's env is resolved as the kubelet would (value, secretKeyRef, configMapKeyRef, fieldRef, envFrom)", async () => {
+  await core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 'db-creds' }, stringData: { password: 's3cr3t' } } });
+  await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'db-conf' }, data: { host: 'db.local', port: '5432' } } });
+  await core.createNamespacedPod({
+    namespace: 'default',
+    body: {
+      metadata: { name: 'envbox', labels: { tier: 'db' } },
+      spec: {
+        containers: [{
+          name: 'db',
+          image: 'postgres',
+          envFrom: [{ configMapRef: { name: 'db-conf' }, prefix: 'CONF_' }],
+          env: [
+            { name: 'PLAIN', value: 'v' },
+            { name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'db-creds', key: 'password' } } },
+            { name: 'HOST', valueFrom: { configMapKeyRef: { name: 'db-conf', key: 'host' } } },
+            { name: 'MY_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+            { name: 'TIER', valueFrom: { fieldRef: { fieldPath: "metadata.labels['tier']" } } },
+            { name: 'POD_NAME', value: 'overridden?' },
+          ],
+        }],
+      },
+    },
+  });
+  const stdout = new PassThrough();
+  let out = '';
+  stdout.on('data', (d) => (out += d));
+  await new Promise<V1Status>((resolve, reject) => {
+    new Exec(cluster.kubeConfig).exec('default', 'envbox', 'db', ['sh', '-c', 'echo "$PLAIN $PASSWORD $HOST $CONF_port $TIER $POD_NAME"; echo "$MY_IP"'], stdout, null, null, false, resolve).catch(reject);
+  });
+  const [line, ip] = out.trim().split('\n');
+  assert.is(line, 'v s3cr3t db.local 5432 db envbox');
+  assert.match(ip, /^127\.0\./);
+});
+
 test('stdin is passed through', async () => {
   const r = await run(['cat'], 'main', Readable.from([Buffer.from('from stdin')]));
   assert.is(r.stdout, 'from stdin');

@@ -101,6 +101,9 @@ export interface Pipeline {
   /** Starts the roles; `watcher: false` leaves the watcher to the test (leader election tests). */
   startRoles(opts?: { watcher?: boolean }): { watcher?: Watcher; coordinator: Coordinator; workers: HookWorkerPool };
   stopRoles(): Promise<void>;
+  /** Closes only the watcher; `startWatcher()` starts a fresh one (a watcher restart). */
+  stopWatcher(): Promise<void>;
+  startWatcher(): Watcher;
   close(): Promise<void>;
 }
 
@@ -130,6 +133,8 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       ),
     );
   }
+
+  const newWatcher = () => new Watcher({ kubeConfig, redis, prefix, logger, namespaces: [], watchdogSeconds: 60, resyncIntervalMs: 2000 });
 
   const p: Pipeline = {
     cluster,
@@ -171,9 +176,24 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       }
       throw new Error(`${kind} ${namespace}/${name} did not finish within ${timeoutMs} ms; last status: ${JSON.stringify(last?.status)}`);
     },
+    stopWatcher() {
+      const w = roles?.watcher;
+      if (roles) roles.watcher = undefined;
+      p.watcher = undefined;
+      return w ? w.close() : Promise.resolve();
+    },
+    startWatcher() {
+      if (!roles) throw new Error('startWatcher() needs the other roles running (startRoles())');
+      if (roles.watcher) throw new Error('a watcher is already running');
+      const watcher = newWatcher();
+      watcher.start();
+      roles.watcher = watcher;
+      p.watcher = watcher;
+      return watcher;
+    },
     startRoles(opts = {}) {
       const common = { kubeConfig, redis, prefix, logger };
-      const watcher = opts.watcher === false ? undefined : new Watcher({ ...common, namespaces: [], watchdogSeconds: 60, resyncIntervalMs: 2000 });
+      const watcher = opts.watcher === false ? undefined : newWatcher();
       const coordinator = new Coordinator({ ...common, sessionTimeoutMs: options.sessionTimeoutMs ?? 60_000 });
       const workers = new HookWorkerPool({ ...common, queues: HOOK_QUEUES, concurrency: 10, defaultHookTimeoutSeconds: 30, sessionTimeoutMs: options.sessionTimeoutMs ?? 60_000 });
       coordinator.start();

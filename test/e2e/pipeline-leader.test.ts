@@ -1,0 +1,112 @@
+// Two watcher replicas with Lease election (DESIGN §6): exactly one leads and watches, sessions
+// run their hooks once, and closing the leader hands the Lease to the standby, which carries on.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { CoordinationV1Api } from '@kubernetes/client-node';
+import { Queue } from 'bullmq';
+import { startPipeline, appYaml, sinkPost, waitFor, type Pipeline } from '../helpers/pipeline.js';
+import { Watcher } from '../../producers/watcher.js';
+import { connectRedis } from '../../shared/redis.js';
+import type { BackupSession } from '../../shared/resources.js';
+
+const LEASE = 'stash-hooks-watcher-e2e';
+
+let p: Pipeline;
+const watchers: Watcher[] = [];
+test.before(async () => {
+  p = await startPipeline({ roles: false, verbose: !!process.env.VERBOSE });
+  p.startRoles({ watcher: false });
+});
+test.after(async () => {
+  await Promise.all(watchers.map((w) => w.close()));
+  await p?.close();
+});
+
+function replica(identity: 'a' | 'b'): Watcher {
+  const w = new Watcher({
+    kubeConfig: p.kubeConfig,
+    redis: p.redis,
+    prefix: p.prefix,
+    logger: p.logger,
+    namespaces: [],
+    watchdogSeconds: 60,
+    resyncIntervalMs: 1000,
+    lease: { name: LEASE, namespace: 'default', identity, leaseDurationSeconds: 3, renewIntervalMs: 500, retryIntervalMs: 300 },
+  });
+  watchers.push(w);
+  return w;
+}
+
+async function runSession(ns: string): Promise<BackupSession> {
+  await p.apply(appYaml(ns, 'app'));
+  await p.apply(`
+apiVersion: stash.appscode.com/v1beta1
+kind: BackupConfiguration
+metadata: {name: cfg, namespace: ${ns}}
+spec:
+  target: {ref: {apiVersion: apps/v1, kind: Deployment, name: app}}
+  hooks:
+    preBackup: ${sinkPost(p.sink, `/${ns}/pre`)}
+    postBackup: ${sinkPost(p.sink, `/${ns}/post`)}
+---
+apiVersion: stash.appscode.com/v1beta1
+kind: BackupSession
+metadata: {name: cfg-1, namespace: ${ns}}
+spec:
+  invoker: {apiGroup: stash.appscode.com, kind: BackupConfiguration, name: cfg}
+`);
+  return (await p.waitForPhase('BackupSession', ns, 'cfg-1')) as BackupSession;
+}
+
+async function holder(): Promise<string | undefined> {
+  const lease = await p.kubeConfig.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: LEASE, namespace: 'default' });
+  return lease.spec?.holderIdentity;
+}
+
+/** Lifecycle jobs of one session, by type: each type must have been added once. */
+async function lifecycleJobTypes(uid: string): Promise<string[]> {
+  const client = await connectRedis(p.redis, { purpose: 'producer' });
+  const q = new Queue('lifecycle', { connection: client, prefix: p.prefix });
+  try {
+    const jobs = await q.getJobs(['completed', 'failed', 'active', 'waiting', 'delayed']);
+    return jobs.filter((j) => j.data.session.uid === uid).map((j) => j.name).sort();
+  } finally {
+    await q.close();
+    client.disconnect();
+  }
+}
+
+test('one leader watches, the standby does not; hooks run once; closing the leader hands over', async () => {
+  const a = replica('a');
+  const b = replica('b');
+  a.start();
+  b.start();
+  await waitFor('a leader', () => a.isLeader || b.isLeader);
+  // Let the loser retry a few times: it must stay a standby.
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal([a.isLeader, b.isLeader].filter(Boolean).length, 1, 'exactly one leader');
+  const [leader, standby] = a.isLeader ? [a, b] : [b, a];
+  const [leaderId, standbyId] = a.isLeader ? ['a', 'b'] : ['b', 'a'];
+  assert.ok(leader.isWatching, 'the leader watches');
+  assert.not.ok(standby.isWatching, 'the standby does not');
+  assert.is(await holder(), leaderId);
+
+  const first = await runSession('lead1');
+  assert.is(first.status?.phase, 'Succeeded', JSON.stringify(first.status));
+  assert.equal(p.sink.requests.filter((r) => r.path.startsWith('/lead1/')).map((r) => r.path), ['/lead1/pre', '/lead1/post']);
+  assert.equal(await lifecycleJobTypes(first.metadata.uid!), ['SessionObserved', 'TargetCompleted']);
+
+  await leader.close();
+  await waitFor('the standby to take over', () => standby.isLeader, 10_000);
+  assert.ok(standby.isWatching);
+  assert.is(await holder(), standbyId);
+
+  const second = await runSession('lead2');
+  assert.is(second.status?.phase, 'Succeeded', JSON.stringify(second.status));
+  // The new leader's initial list saw the finished first session too: it must not re-run it.
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(p.sink.requests.map((r) => r.path), ['/lead1/pre', '/lead1/post', '/lead2/pre', '/lead2/post']);
+  assert.equal(await lifecycleJobTypes(second.metadata.uid!), ['SessionObserved', 'TargetCompleted']);
+});
+
+test.run();

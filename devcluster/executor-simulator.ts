@@ -150,13 +150,29 @@ export class ExecutorSimulator {
     });
   }
 
-  private track(name: string, work: () => Promise<void>): void {
+  /**
+   * Runs one target's work. A failure other than the session being gone forgets the target and
+   * looks at the session again a second later, so a transient API error is retried.
+   */
+  private track(name: string, key: string, retry: () => Promise<void>, work: () => Promise<void>): void {
     const p = work()
       .catch((err) => {
-        if (!(err instanceof Closed) && !this.closed) this.options.log(`devcluster executor: ${name}: ${(err as Error)?.message ?? String(err)}`);
+        if (err instanceof Closed || this.closed) return;
+        this.options.log(`devcluster executor: ${name}: ${(err as Error)?.message ?? String(err)}`);
+        if (isStatus(err, 404)) return;
+        this.handled.delete(key);
+        this.later(1000, () => {
+          retry().catch(() => {});
+        });
       })
       .finally(() => this.inflight.delete(p));
     this.inflight.add(p);
+  }
+
+  private async recheck(plural: 'backupsessions' | 'restoresessions', namespace: string, name: string): Promise<void> {
+    const obj = await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural, name });
+    if (plural === 'backupsessions') this.onBackupSession(obj as BackupSession);
+    else this.onRestoreSession(obj as RestoreSession);
   }
 
   private onBackupSession(bs: BackupSession): void {
@@ -166,7 +182,12 @@ export class ExecutorSimulator {
       const key = `backup/${bs.metadata.uid}/${i}/${t.ref.kind}/${t.ref.name}`;
       if (this.handled.has(key)) return;
       this.handled.add(key);
-      this.track(`BackupSession ${bs.metadata.namespace}/${bs.metadata.name} target ${i}`, () => this.runBackupTarget(bs, i, t.ref));
+      this.track(
+        `BackupSession ${bs.metadata.namespace}/${bs.metadata.name} target ${i}`,
+        key,
+        () => this.recheck('backupsessions', bs.metadata.namespace!, bs.metadata.name!),
+        () => this.runBackupTarget(bs, i, t.ref),
+      );
     });
   }
 
@@ -176,7 +197,12 @@ export class ExecutorSimulator {
     const key = `restore/${rs.metadata.uid}`;
     if (this.handled.has(key)) return;
     this.handled.add(key);
-    this.track(`RestoreSession ${rs.metadata.namespace}/${rs.metadata.name}`, () => this.runRestore(rs));
+    this.track(
+      `RestoreSession ${rs.metadata.namespace}/${rs.metadata.name}`,
+      key,
+      () => this.recheck('restoresessions', rs.metadata.namespace!, rs.metadata.name!),
+      () => this.runRestore(rs),
+    );
   }
 
   /** The hosts of a target and the result the annotations ask for. */

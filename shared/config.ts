@@ -277,6 +277,8 @@ export function loadConfig(role: Role, flags: Record<string, unknown>, env: Env)
   if (typeof out.redisUrl === 'string') {
     try {
       out.redis = parseRedisUrl(out.redisUrl, env.REDIS_URL !== undefined && flags.redisUrl === undefined ? 'REDIS_URL' : '--redis-url');
+      // Every role's clients need the CA, not only the start-up probe (issue 8: rediss:// with a self-signed CA).
+      if (typeof out.redisCaFile === 'string') (out.redis as RedisTarget).caFile = out.redisCaFile;
     } catch (err) {
       problems.push(...((err as ConfigError).problems ?? [String(err)]));
     }

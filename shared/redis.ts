@@ -26,6 +26,11 @@ export interface RedisTarget {
   tls: boolean;
   /** Sentinel only: the monitored master's name. */
   masterName?: string;
+  /**
+   * PEM file with the CA for TLS (`REDIS_CA_FILE`). Carried on the target so that every client the
+   * roles create trusts it, not only the start-up probe.
+   */
+  caFile?: string;
 }
 
 const SCHEMES: Record<string, { mode: RedisMode; tls: boolean }> = {
@@ -105,7 +110,8 @@ function purposeOptions(purpose: RedisPurpose): Pick<RedisOptions, 'enableOfflin
 
 /** The ioredis options for a target and purpose; `createRedisClient` uses them, BullMQ may too. */
 export function redisOptions(target: RedisTarget, options: RedisClientOptions): RedisOptions {
-  const tls = target.tls ? { ...(options.tlsCaFile ? { ca: readFileSync(options.tlsCaFile) } : {}) } : undefined;
+  const caFile = options.tlsCaFile ?? target.caFile;
+  const tls = target.tls ? { ...(caFile ? { ca: readFileSync(caFile) } : {}) } : undefined;
   const common: RedisOptions = {
     username: target.username,
     password: target.password,

@@ -10,6 +10,7 @@ import { apiStatusCode, getOrUndefined, kubeError } from '../shared/kube-api.js'
 import type { SessionRef } from '../shared/queues.js';
 import { STASH_GROUP, STASH_VERSION, StashResource, type BackupSession, type Session } from '../shared/resources.js';
 import type { Invoker } from '../shared/session-state.js';
+import { withKeepAlive } from './kube-keep-alive.js';
 
 const MAX_CONFLICT_RETRIES = 20;
 
@@ -20,8 +21,10 @@ export class SessionStore {
   private readonly core: CoreV1Api;
 
   constructor(kubeConfig: KubeConfig) {
-    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
-    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    // One keep-alive connection pool: client-node would otherwise connect anew for every call.
+    const kc = withKeepAlive(kubeConfig);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.core = kc.makeApiClient(CoreV1Api);
   }
 
   private static plural(kind: SessionRef['kind']): string {

@@ -16,7 +16,7 @@ const hasKubectl = !spawnSync('kubectl', ['version', '--client'], { stdio: 'igno
 const it: typeof test = hasKubectl ? test : ((() => {}) as unknown as typeof test);
 if (!hasKubectl) process.stdout.write('kubectl not on PATH: kubectl suite skipped\n');
 // kubectl execs over WebSocket from 1.31 (SPDY before, which devcluster does not speak).
-const kubectlMinor = hasKubectl ? Number(JSON.parse(spawnSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' }).stdout || '{}').clientVersion?.minor ?? 0) : 0;
+const kubectlMinor = hasKubectl ? Number.parseInt(JSON.parse(spawnSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' }).stdout || '{}').clientVersion?.minor ?? '0', 10) : 0;
 const itExec: typeof test = kubectlMinor >= 31 ? it : ((() => {}) as unknown as typeof test);
 if (hasKubectl && kubectlMinor < 31) process.stdout.write(`kubectl 1.${kubectlMinor} execs over SPDY: exec test skipped\n`);
 

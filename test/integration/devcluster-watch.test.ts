@@ -65,6 +65,31 @@ test('a watch resumes from a resourceVersion and sees only later changes', async
   }
 });
 
+test('an informer whose watch is cut resumes from its resourceVersion without relisting', async () => {
+  await core.createNamespace({ body: { metadata: { name: 'resume' } } });
+  let lists = 0;
+  const informer = makeInformer<V1ConfigMap>(cluster.kubeConfig, '/api/v1/namespaces/resume/configmaps', () => {
+    lists++;
+    return core.listNamespacedConfigMap({ namespace: 'resume' });
+  });
+  const added: string[] = [];
+  informer.on('add', (o) => added.push(o.metadata!.name!));
+  await informer.start();
+  try {
+    await core.createNamespacedConfigMap({ namespace: 'resume', body: { metadata: { name: 'one' } } });
+    await eventually('one', () => (added.includes('one') ? true : undefined));
+    // End every open watch server-side, as an API server restart or a load balancer would.
+    const cut = await raw(cluster, 'POST', '/debug/faults/close-watches');
+    assert.ok(cut.body.closed >= 1);
+    await core.createNamespacedConfigMap({ namespace: 'resume', body: { metadata: { name: 'two' } } });
+    await eventually('two', () => (added.includes('two') ? true : undefined));
+    assert.equal(added, ['one', 'two']);
+    assert.is(lists, 1, 'the informer re-watched from its resourceVersion instead of relisting');
+  } finally {
+    await informer.stop();
+  }
+});
+
 test('a resourceVersion older than the history gets a 410 Expired ERROR event', async () => {
   const old = await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'old' } } });
   for (let i = 0; i < 25; i++) await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: `churn-${i}` } } });

@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startPipeline, appYaml, cond, sinkPost, type Pipeline } from '../helpers/pipeline.js';
-import type { BackupSession } from '../../shared/resources.js';
+import type { BackupSession, RestoreSession } from '../../shared/resources.js';
 
 const BACKUP_SECONDS = 4;
 
@@ -15,8 +15,8 @@ test.before(async () => {
 test.after(async () => {
   // Workaround (devcluster bug, reported): ExecutorSimulator.close() clears the timer of a backup
   // still in its sleep without settling it, then awaits it forever. Let the slow backup end first.
-  const running = p?.history.find((o) => (o.status as BackupSession['status'])?.targets?.[0]?.phase === 'Running')?.at;
-  if (running) await new Promise((r) => setTimeout(r, Math.max(0, running + BACKUP_SECONDS * 1000 + 300 - Date.now())));
+  const started = p?.history.filter((o) => (o.status as BackupSession['status'])?.targets?.some((t) => t.phase === 'Running') || (o.status as RestoreSession['status'])?.totalHosts !== undefined).map((o) => o.at) ?? [];
+  if (started.length) await new Promise((r) => setTimeout(r, Math.max(0, Math.max(...started) + BACKUP_SECONDS * 1000 + 300 - Date.now())));
   await p?.close();
 });
 
@@ -49,6 +49,65 @@ spec:
   assert.is(t.stats, undefined, 'the executor had not finished');
   assert.equal(cond(t.conditions, 'PostBackupHookExecutionSucceeded'), { status: 'True', reason: 'SuccessfullyExecutedPostBackupHook', message: 'Successfully executed postBackup hook.' });
   assert.equal(p.sink.requests.map((r) => `${r.path} ${r.body}`), ['/slow/pre Succeeded', '/slow/post Failed']);
+});
+
+test('a BackupBatch past its deadline: every member Failed, local and global post hooks run with Failed', async () => {
+  await p.apply(appYaml('slowbatch', 'a'));
+  const b = appYaml('slowbatch', 'b');
+  await p.apply(b.slice(b.indexOf('---') + 3));
+  await p.apply(`
+apiVersion: stash.appscode.com/v1beta1
+kind: BackupBatch
+metadata: {name: batch, namespace: slowbatch}
+spec:
+  timeOut: 2s
+  hooks:
+    postBackup: ${sinkPost(p.sink, '/slowbatch/global/post')}
+  members:
+    - target: {ref: {apiVersion: apps/v1, kind: Deployment, name: a}}
+      hooks:
+        postBackup: ${sinkPost(p.sink, '/slowbatch/m0/post', '{{ .Status.Phase }}', 'executionPolicy: OnFailure')}
+    - target: {ref: {apiVersion: apps/v1, kind: Deployment, name: b}}
+      hooks:
+        postBackup: ${sinkPost(p.sink, '/slowbatch/m1/post', '{{ .Status.Phase }}', 'executionPolicy: OnSuccess')}
+---
+apiVersion: stash.appscode.com/v1beta1
+kind: BackupSession
+metadata: {name: batch-1, namespace: slowbatch}
+spec:
+  invoker: {apiGroup: stash.appscode.com, kind: BackupBatch, name: batch}
+`);
+  const s = (await p.waitForPhase('BackupSession', 'slowbatch', 'batch-1', 9_000)) as BackupSession;
+
+  assert.is(s.status?.phase, 'Failed');
+  assert.equal(cond(s.status?.conditions, 'DeadlineExceeded'), { status: 'True', reason: 'FailedToCompleteWithinDeadline', message: 'Failed to complete backup within 2s.' });
+  assert.equal(s.status!.targets!.map((t) => t.phase), ['Failed', 'Failed']);
+  assert.is(cond(s.status!.targets![0].conditions, 'PostBackupHookExecutionSucceeded')?.message, 'Successfully executed postBackup hook.');
+  assert.is(cond(s.status!.targets![1].conditions, 'PostBackupHookExecutionSucceeded')?.message, 'Skipping executing postBackup. Reason: executionPolicy is "OnSuccess" but phase is "Failed".');
+  assert.equal(cond(s.status?.conditions, 'GlobalPostBackupHookSucceeded')?.status, 'True');
+  const seen = p.sink.requests.filter((r) => r.path.startsWith('/slowbatch/')).map((r) => `${r.path} ${r.body}`);
+  assert.equal(seen, ['/slowbatch/m0/post Failed', '/slowbatch/global/post Failed']);
+});
+
+test('a RestoreSession past its deadline: DeadlineExceeded (restore), postRestore runs with Failed', async () => {
+  await p.apply(appYaml('slowrestore', 'app'));
+  await p.apply(`
+apiVersion: stash.appscode.com/v1beta1
+kind: RestoreSession
+metadata: {name: restore-1, namespace: slowrestore}
+spec:
+  timeOut: 2s
+  target: {ref: {apiVersion: apps/v1, kind: Deployment, name: app}}
+  hooks:
+    postRestore: ${sinkPost(p.sink, '/slowrestore/post', '{{ .Status.Phase }}: {{ .Status.Error }}')}
+`);
+  const s = (await p.waitForPhase('RestoreSession', 'slowrestore', 'restore-1', 9_000)) as RestoreSession;
+
+  assert.is(s.status?.phase, 'Failed');
+  assert.equal(cond(s.status?.conditions, 'DeadlineExceeded'), { status: 'True', reason: 'FailedToCompleteWithinDeadline', message: 'Failed to complete restore within 2s.' });
+  assert.is(cond(s.status?.conditions, 'PostRestoreHookExecutionSucceeded')?.message, 'Successfully executed postRestore hook.');
+  const posted = p.sink.requests.filter((r) => r.path === '/slowrestore/post').map((r) => r.body);
+  assert.equal(posted, ['Failed: Failed to complete restore within 2s.'], 'the summary carries the deadline as the error');
 });
 
 test.run();

@@ -168,4 +168,28 @@ test('Sequential: member i+1 starts (local pre) only after member i\'s local pos
   assert.equal(requestsOf(ns).map((r) => r.path), [0, 1, 2].flatMap((i) => [`/${ns}/m${i}/pre`, `/${ns}/m${i}/post`]));
 });
 
+for (const order of ['Parallel', 'Sequential'] as const) {
+  test(`${order}: a member's failed pre hook skips its backup and post; the others run; global post sees Failed`, async () => {
+    const ns = `mprefail-${order.toLowerCase()}`;
+    p.sink.statusFor.set(`/${ns}/m0/pre`, 500);
+    await apps(ns, ['a', 'b']);
+    await p.apply(batchYaml(ns, 'batch', { order, globalPost: true, members: ['a', 'b'].map((app) => ({ app, pre: true, post: true })) }));
+    const s = (await p.waitForPhase('BackupSession', ns, 'batch-1')) as BackupSession;
+
+    assert.is(s.status?.phase, 'Failed');
+    const [t0, t1] = s.status!.targets!;
+    assert.equal(cond(t0.conditions, 'ReadyForBackup'), { status: 'False', reason: 'PreHookFailed', message: 'Skipping backup: preBackup hook failed.' });
+    assert.is(t0.phase, 'Failed');
+    assert.is(p.firstSeen('BackupSession', ns, 'batch-1', targetPhase(0, 'Running')), undefined, 'member 0 was never backed up');
+    assert.is(cond(t0.conditions, 'PostBackupHookExecutionSucceeded'), undefined);
+    // A failed member does not stop the batch (a Sequential one releases the next member too).
+    assert.is(t1.phase, 'Succeeded');
+    assert.is(cond(t1.conditions, 'PostBackupHookExecutionSucceeded')?.status, 'True');
+    const seen = requestsOf(ns).map((r) => `${r.path} ${r.body}`);
+    assert.equal(seen.filter((x) => x.includes('/m0/')), [`/${ns}/m0/pre Succeeded`]);
+    assert.equal(seen.filter((x) => x.includes('/m1/')), [`/${ns}/m1/pre Succeeded`, `/${ns}/m1/post Succeeded`]);
+    assert.equal(seen.filter((x) => x.includes('/global/')), [`/${ns}/global/post Failed`]);
+  });
+}
+
 test.run();

@@ -34,18 +34,22 @@ export interface Sink {
   requests: SinkRequest[];
   /** Respond with this status to paths starting with the key. */
   statusFor: Map<string, number>;
+  /** Statuses used up one per request to paths starting with the key, before `statusFor`. */
+  sequenceFor: Map<string, number[]>;
   close(): Promise<void>;
 }
 
 export async function startSink(): Promise<Sink> {
   const requests: SinkRequest[] = [];
   const statusFor = new Map<string, number>();
+  const sequenceFor = new Map<string, number[]>();
   const server: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (d) => (body += d));
     req.on('end', () => {
       requests.push({ at: Date.now(), method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
-      const status = [...statusFor.entries()].find(([p]) => (req.url ?? '').startsWith(p))?.[1] ?? 200;
+      const scripted = [...sequenceFor.entries()].find(([p, seq]) => (req.url ?? '').startsWith(p) && seq.length > 0)?.[1].shift();
+      const status = scripted ?? [...statusFor.entries()].find(([p]) => (req.url ?? '').startsWith(p))?.[1] ?? 200;
       res.writeHead(status, { 'content-type': 'text/plain' }).end('ok');
     });
   });
@@ -56,6 +60,7 @@ export async function startSink(): Promise<Sink> {
     port,
     requests,
     statusFor,
+    sequenceFor,
     close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
 }

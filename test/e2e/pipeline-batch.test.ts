@@ -168,6 +168,41 @@ test('Sequential: member i+1 starts (local pre) only after member i\'s local pos
   assert.equal(requestsOf(ns).map((r) => r.path), [0, 1, 2].flatMap((i) => [`/${ns}/m${i}/pre`, `/${ns}/m${i}/post`]));
 });
 
+test('a failed global post hook fails the session with Stash\'s global message', async () => {
+  const ns = 'gpostfail';
+  p.sink.statusFor.set(`/${ns}/global/post`, 500);
+  await apps(ns, ['a']);
+  await p.apply(batchYaml(ns, 'batch', { globalPre: true, globalPost: true, members: [{ app: 'a', post: true }] }));
+  const s = (await p.waitForPhase('BackupSession', ns, 'batch-1')) as BackupSession;
+
+  assert.is(s.status?.phase, 'Failed');
+  assert.is(s.status!.targets![0].phase, 'Succeeded');
+  assert.equal(cond(s.status?.conditions, 'GlobalPostBackupHookSucceeded'), {
+    status: 'False',
+    reason: 'GlobalPostBackupHookExecutionFailed',
+    message: `Failed to execute global PostBackup Hook. Reason: HTTP POST http://127.0.0.1:${p.sink.port}/${ns}/global/post returned 500.`,
+  });
+  assert.equal(requestsOf(ns).map((r) => r.path), [`/${ns}/global/pre`, `/${ns}/m0/post`, `/${ns}/global/post`]);
+});
+
+test('a wide batch: eight members writing conditions into one session concurrently lose nothing', async () => {
+  const ns = 'wide';
+  const names = Array.from({ length: 8 }, (_v, i) => `app${i}`);
+  await apps(ns, names);
+  await p.apply(batchYaml(ns, 'batch', { globalPre: true, globalPost: true, members: names.map((app) => ({ app, pre: true, post: true })) }));
+  const s = (await p.waitForPhase('BackupSession', ns, 'batch-1')) as BackupSession;
+
+  assert.is(s.status?.phase, 'Succeeded', JSON.stringify(s.status));
+  assert.equal(
+    s.status!.targets!.map((t) => [t.phase, ...['PreBackupHookExecutionSucceeded', 'ReadyForBackup', 'PostBackupHookExecutionSucceeded'].map((type) => cond(t.conditions, type)?.status)]),
+    names.map(() => ['Succeeded', 'True', 'True', 'True']),
+  );
+  const counts = new Map<string, number>();
+  for (const r of requestsOf(ns)) counts.set(r.path, (counts.get(r.path) ?? 0) + 1);
+  assert.is(counts.size, 2 + 2 * names.length);
+  assert.ok([...counts.values()].every((n) => n === 1), JSON.stringify([...counts]));
+});
+
 for (const order of ['Parallel', 'Sequential'] as const) {
   test(`${order}: a member's failed pre hook skips its backup and post; the others run; global post sees Failed`, async () => {
     const ns = `mprefail-${order.toLowerCase()}`;

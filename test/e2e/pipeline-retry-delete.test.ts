@@ -87,4 +87,24 @@ test('a session deleted while its backup runs: no post hook runs and no job wait
   assert.equal(paths(ns), [`/${ns}/pre`]);
 });
 
+test('a session re-created under the same name is a new session: its hooks run again', async () => {
+  const ns = 'recreated';
+  await p.apply(appYaml(ns, 'app'));
+  const yaml = configAndSession(ns, `    preBackup: ${sinkPost(p.sink, `/${ns}/pre`)}\n    postBackup: ${sinkPost(p.sink, `/${ns}/post`)}`);
+  await p.apply(yaml);
+  const first = await p.waitForPhase('BackupSession', ns, 'cfg-1');
+  assert.is(first.status?.phase, 'Succeeded');
+  await p.custom.deleteNamespacedCustomObject({ group: 'stash.appscode.com', version: 'v1beta1', namespace: ns, plural: 'backupsessions', name: 'cfg-1' });
+  await waitFor('the deletion', async () => !(await p.custom.listNamespacedCustomObject({ group: 'stash.appscode.com', version: 'v1beta1', namespace: ns, plural: 'backupsessions' })).items.length);
+  await p.apply(yaml.slice(yaml.lastIndexOf('---') + 3));
+  await waitFor('the new session', async () => {
+    const s = await p.getSession('BackupSession', ns, 'cfg-1').catch(() => undefined);
+    return s && s.metadata.uid !== first.metadata.uid ? s : undefined;
+  });
+  const second = await p.waitForPhase('BackupSession', ns, 'cfg-1');
+  assert.is(second.status?.phase, 'Succeeded');
+  assert.is.not(second.metadata.uid, first.metadata.uid);
+  assert.equal(paths(ns), [`/${ns}/pre`, `/${ns}/post`, `/${ns}/pre`, `/${ns}/post`]);
+});
+
 test.run();

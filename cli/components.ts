@@ -54,7 +54,8 @@ export async function startComponents(rt: RoleRuntime, config: Config, component
   }
   if (components.includes('dashboard')) {
     // A client of our own factory, so Sentinel, Cluster and a private CA work as everywhere else.
-    const connection = createRedisClient(config.redis, { purpose: 'producer', tlsCaFile: config.redisCaFile, connectionName: 'stash-hooks-dashboard' });
+    // Patient (offline queue on): the board starts before Redis answers and catches up.
+    const connection = createRedisClient(config.redis, { purpose: 'worker', connectionName: 'stash-hooks-dashboard' });
     connection.on('error', (err) => rt.logger.warn({ err: err.message }, 'redis connection error (dashboard)'));
     rt.onStop('dashboard redis', async () => connection.disconnect());
     const dashboard = await startDashboard({

@@ -192,6 +192,7 @@ export async function runDemo(config: Config, flags: Record<string, unknown>): P
       out(`${good ? c.ok + '✓' : c.bad + '✗'}${c.off} ${name.padEnd(24)} ${String(want).padEnd(11)} ${got}`);
     }
     out('');
+    out(await metricsSummary(rt.ops?.url));
     out(ok ? `every example finished as expected in ${((Date.now() - started) / 1000).toFixed(1)}s` : `${c.bad}some examples did not finish as expected${c.off}`);
     code = ok ? 0 : 1;
     if (flags.keep) {
@@ -210,6 +211,18 @@ export async function runDemo(config: Config, flags: Record<string, unknown>): P
     redis.child?.kill();
   }
   return code;
+}
+
+/** The hook counters as Prometheus serves them on /metrics, one line per phase/scope/action/result. */
+async function metricsSummary(opsUrl: string | undefined): Promise<string> {
+  if (!opsUrl) return '';
+  try {
+    const text = await (await fetch(`${opsUrl}/metrics`)).text();
+    const lines = text.split('\n').filter((l) => l.startsWith('stash_hooks_hooks_total{'));
+    return `${opsUrl}/metrics:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
+  } catch (err) {
+    return `could not read ${opsUrl}/metrics: ${errorMessage(err)}`;
+  }
 }
 
 async function cleanQueues(target: RedisTarget, prefix: string): Promise<void> {

@@ -18,6 +18,10 @@ test('stash-hooks demo runs every example to its expected phase and exits 0', ()
   assert.match(r.stdout, /✓ databases-demo\s+Failed\s+Failed/);
   assert.match(r.stdout, /✓ app-restore\s+Succeeded\s+Succeeded/);
   assert.match(r.stdout, /every example finished as expected/);
+  // /metrics after the run: hook counters by phase, scope, action and result.
+  assert.match(r.stdout, /^  stash_hooks_hooks_total\{phase="preBackup",scope="local",action="exec",result="succeeded"\} 3$/m);
+  assert.match(r.stdout, /^  stash_hooks_hooks_total\{phase="postBackup",scope="global",action="httpPost",result="succeeded"\} 1$/m);
+  assert.match(r.stdout, /^  stash_hooks_hooks_total\{phase="preRestore",scope="local",action="tcpSocket",result="succeeded"\} 1$/m);
   assert.not.match(r.stdout + r.stderr, /xoxb-demo/, 'the Slack token never shows');
 });
 

@@ -22,7 +22,7 @@ test.after(async () => {
   await p?.close();
 });
 
-function replica(identity: 'a' | 'b'): Watcher {
+function replica(identity: 'a' | 'b', withLease = true): Watcher {
   const w = new Watcher({
     kubeConfig: p.kubeConfig,
     redis: p.redis,
@@ -31,7 +31,7 @@ function replica(identity: 'a' | 'b'): Watcher {
     namespaces: [],
     watchdogSeconds: 60,
     resyncIntervalMs: 1000,
-    lease: { name: LEASE, namespace: 'default', identity, leaseDurationSeconds: 3, renewIntervalMs: 500, retryIntervalMs: 300 },
+    ...(withLease ? { lease: { name: LEASE, namespace: 'default', identity, leaseDurationSeconds: 3, renewIntervalMs: 500, retryIntervalMs: 300 } } : {}),
   });
   watchers.push(w);
   return w;
@@ -107,6 +107,20 @@ test('one leader watches, the standby does not; hooks run once; closing the lead
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal(p.sink.requests.map((r) => r.path), ['/lead1/pre', '/lead1/post', '/lead2/pre', '/lead2/post']);
   assert.equal(await lifecycleJobTypes(second.metadata.uid!), ['SessionObserved', 'TargetCompleted']);
+});
+
+test('even two watchers both watching (no Lease) publish nothing twice: deterministic job ids', async () => {
+  for (const w of watchers.splice(0)) await w.close();
+  const a = replica('a', false);
+  const b = replica('b', false);
+  a.start();
+  b.start();
+  assert.ok(a.isWatching && b.isWatching);
+  const s = await runSession('nolease');
+  assert.is(s.status?.phase, 'Succeeded', JSON.stringify(s.status));
+  await new Promise((r) => setTimeout(r, 1500)); // both resync every second meanwhile
+  assert.equal(p.sink.requests.filter((r) => r.path.startsWith('/nolease/')).map((r) => r.path), ['/nolease/pre', '/nolease/post']);
+  assert.equal(await lifecycleJobTypes(s.metadata.uid!), ['SessionObserved', 'TargetCompleted']);
 });
 
 test.run();

@@ -4,7 +4,7 @@
  * is free or its holder has not renewed for `leaseDurationSeconds`. Writes carry the
  * resourceVersion they read, so two candidates racing get one 409 and one Lease.
  */
-import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { apiStatusCode, kubeError } from '../shared/kube-api.js';
 import type { Logger } from '../shared/logger.js';
 
@@ -89,7 +89,8 @@ export class LeaseElector {
 
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { name, namespace, identity, leaseDurationSeconds } = this.opts;
-    const now = new Date();
+    // MicroTime fields must be written with six fractional digits, or a real API server refuses them.
+    const now = new V1MicroTime();
     let lease: V1Lease;
     try {
       lease = await this.api.readNamespacedLease({ name, namespace });
@@ -142,7 +143,7 @@ export class LeaseElector {
     try {
       const lease = await this.api.readNamespacedLease({ name, namespace });
       if (lease.spec?.holderIdentity === identity) {
-        await this.api.replaceNamespacedLease({ name, namespace, body: { ...lease, spec: { ...lease.spec, holderIdentity: '', renewTime: new Date(0) } } });
+        await this.api.replaceNamespacedLease({ name, namespace, body: { ...lease, spec: { ...lease.spec, holderIdentity: '', renewTime: new V1MicroTime(0) } } });
       }
     } catch (err) {
       this.opts.logger.warn({ err: (err as Error).message }, 'could not release the Lease; a standby takes over when it expires');

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startPipeline, appYaml, type Pipeline } from '../helpers/pipeline.js';
+import { startPipeline, appYaml, cond, type Pipeline } from '../helpers/pipeline.js';
 import type { BackupSession } from '../../shared/resources.js';
 
 let p: Pipeline;
@@ -52,6 +52,30 @@ spec:
   assert.is(posted.length, 1);
   assert.equal(JSON.parse(posted[0].body), { session: 'demo/app-backup-1', phase: 'Succeeded', target: 'Deployment/app' });
   assert.is(posted[0].headers['content-type'], 'application/json');
+});
+
+test('a BackupConfiguration without hooks: the gate opens at once, no hook condition, Succeeded', async () => {
+  await p.apply(appYaml('nohooks', 'app', { replicas: 2 }));
+  await p.apply(`
+apiVersion: stash.appscode.com/v1beta1
+kind: BackupConfiguration
+metadata: {name: plain, namespace: nohooks}
+spec:
+  target: {ref: {apiVersion: apps/v1, kind: Deployment, name: app}}
+---
+apiVersion: stash.appscode.com/v1beta1
+kind: BackupSession
+metadata: {name: plain-1, namespace: nohooks}
+spec:
+  invoker: {apiGroup: stash.appscode.com, kind: BackupConfiguration, name: plain}
+`);
+  const s = (await p.waitForPhase('BackupSession', 'nohooks', 'plain-1')) as BackupSession;
+  assert.is(s.status?.phase, 'Succeeded', JSON.stringify(s.status));
+  const t = s.status!.targets![0];
+  assert.equal(t.conditions?.map((c) => c.type), ['ReadyForBackup']);
+  assert.equal(cond(t.conditions, 'ReadyForBackup'), { status: 'True', reason: 'NoPreHook', message: 'Ready for backup: no pre-backup hook is set.' });
+  assert.is(t.totalHosts, 2);
+  assert.equal(s.status?.conditions ?? [], []);
 });
 
 test.run();

@@ -68,4 +68,16 @@ test('a failed preRestore closes the gate: no restore, no postRestore, Failed', 
   assert.equal(p.sink.requests.filter((r) => r.path.startsWith('/rfail/')).map((r) => r.path), ['/rfail/pre']);
 });
 
+test('a restore whose host fails: postRestore runs and sees the host error; Failed', async () => {
+  await p.apply(appYaml('rhost', 'app', { annotations: { 'devcluster.stash-hooks.dev/backup-result': 'Failed', 'devcluster.stash-hooks.dev/backup-error': 'snapshot not found' } }));
+  await p.apply(restoreYaml('rhost').replace(`path: "/rhost/post", body: '{{ .Status.Phase }}'`, `path: "/rhost/post", body: '{{ .Status.Phase }}: {{ .Status.Error }}'`));
+  const s = (await p.waitForPhase('RestoreSession', 'rhost', 'restore-1')) as RestoreSession;
+
+  assert.is(s.status?.phase, 'Failed');
+  assert.equal(s.status?.stats?.map((h) => [h.phase, h.error]), [['Failed', 'snapshot not found']]);
+  assert.is(cond(s.status?.conditions, 'ReadyForRestore')?.status, 'True');
+  assert.is(cond(s.status?.conditions, 'PostRestoreHookExecutionSucceeded')?.status, 'True');
+  assert.equal(p.sink.requests.filter((r) => r.path === '/rhost/post').map((r) => r.body), ['Failed: snapshot not found']);
+});
+
 test.run();

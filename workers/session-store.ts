@@ -16,11 +16,31 @@ const MAX_CONFLICT_RETRIES = 20;
 
 export type EventType = 'Normal' | 'Warning';
 
+interface PendingWrite {
+  mutate: (session: Session) => boolean;
+  resolve: (session: Session | undefined) => void;
+  reject: (err: unknown) => void;
+}
+
+interface WriteQueue {
+  ref: SessionRef;
+  pending: PendingWrite[];
+  running: boolean;
+}
+
 export class SessionStore {
   private readonly custom: CustomObjectsApi;
   private readonly core: CoreV1Api;
+  /** Status writes per session, coalesced (see `updateStatus`). */
+  private readonly writes = new Map<string, WriteQueue>();
 
-  constructor(kubeConfig: KubeConfig) {
+  /** Found invokers, briefly (see `getInvoker`). */
+  private readonly invokers = new Map<string, { at: number; value: Promise<Invoker | undefined> }>();
+  private readonly invokerTtlMs: number;
+
+  /** `invokerTtlMs`: how long a found invoker is reused (default 1000; 0 reads every time). */
+  constructor(kubeConfig: KubeConfig, options: { invokerTtlMs?: number } = {}) {
+    this.invokerTtlMs = options.invokerTtlMs ?? 1000;
     // One keep-alive connection pool: client-node would otherwise connect anew for every call.
     const kc = withKeepAlive(kubeConfig);
     this.custom = kc.makeApiClient(CustomObjectsApi);
@@ -43,33 +63,118 @@ export class SessionStore {
     return { ...session, kind: ref.kind } as Session;
   }
 
-  /** The invoker of a BackupSession (BackupConfiguration or BackupBatch); a RestoreSession is its own. */
+  /**
+   * The invoker of a BackupSession (BackupConfiguration or BackupBatch); a RestoreSession is its own.
+   *
+   * Found invokers are cached for `invokerTtlMs` (and concurrent reads share one request): every
+   * hook job and coordinator step of every session reads its invoker, and a 1,000-member
+   * BackupBatch is read thousands of times while it runs. The trade-off against DESIGN §6's fresh
+   * read: an edit of an invoker's hooks reaches jobs that start at most `invokerTtlMs` later.
+   * The session itself is always read fresh (conditions decide exactly-once). Absence is not
+   * cached, so a session created just before its invoker finds it on the next read.
+   */
   async getInvoker(session: Session): Promise<Invoker | undefined> {
     if (session.kind === 'RestoreSession') return session as Invoker;
     const invoker = (session as BackupSession).spec.invoker;
     if (!invoker?.name || (invoker.kind !== 'BackupConfiguration' && invoker.kind !== 'BackupBatch')) return undefined;
-    const plural = invoker.kind === 'BackupConfiguration' ? StashResource.BackupConfiguration : StashResource.BackupBatch;
     const namespace = session.metadata.namespace!;
-    const obj = await getOrUndefined(
+    const key = `${invoker.kind}/${namespace}/${invoker.name}`;
+    const now = Date.now();
+    const hit = this.invokers.get(key);
+    if (hit && now - hit.at < this.invokerTtlMs) return hit.value;
+    const plural = invoker.kind === 'BackupConfiguration' ? StashResource.BackupConfiguration : StashResource.BackupBatch;
+    const value = getOrUndefined(
       () => this.custom.getNamespacedCustomObject({ group: STASH_GROUP, version: STASH_VERSION, namespace, plural, name: invoker.name }),
       `reading ${invoker.kind} ${namespace}/${invoker.name}`,
+    ).then((obj) => (obj ? ({ ...(obj as object), kind: invoker.kind } as Invoker) : undefined));
+    this.invokers.set(key, { at: now, value });
+    value.then(
+      (v) => {
+        if (v === undefined && this.invokers.get(key)?.value === value) this.invokers.delete(key);
+      },
+      () => {
+        if (this.invokers.get(key)?.value === value) this.invokers.delete(key);
+      },
     );
-    return obj ? ({ ...(obj as object), kind: invoker.kind } as Invoker) : undefined;
+    if (this.invokers.size > 10_000) for (const [k, e] of this.invokers) if (now - e.at >= this.invokerTtlMs) this.invokers.delete(k);
+    return value;
   }
 
   /**
    * Applies `mutate` to a fresh copy of the session and writes its status; `mutate` returns false
    * to write nothing. Retries on 409. Resolves to the session as written (or as read, unchanged),
    * or undefined when the session is gone.
+   *
+   * Writes to one session from this process are coalesced: while a write is in flight, further
+   * mutations queue up and go out together in the next read-modify-write. Without this, the
+   * hook jobs of a large BackupBatch (every member's conditions live in the one session) each
+   * raced a full read + PUT of the whole object and most lost on 409 (docs/performance.md).
    */
-  async updateStatus(ref: SessionRef, mutate: (session: Session) => boolean): Promise<Session | undefined> {
+  updateStatus(ref: SessionRef, mutate: (session: Session) => boolean): Promise<Session | undefined> {
+    const key = `${ref.kind}/${ref.namespace}/${ref.name}/${ref.uid}`;
+    return new Promise((resolve, reject) => {
+      let q = this.writes.get(key);
+      if (!q) {
+        q = { ref, pending: [], running: false };
+        this.writes.set(key, q);
+      }
+      q.pending.push({ mutate, resolve, reject });
+      if (!q.running) void this.drain(key, q);
+    });
+  }
+
+  private async drain(key: string, q: WriteQueue): Promise<void> {
+    q.running = true;
+    try {
+      while (q.pending.length > 0) {
+        const batch = q.pending.splice(0);
+        try {
+          const settled = await this.writeBatch(q.ref, batch);
+          for (const [w, value] of settled) w.resolve(value);
+        } catch (err) {
+          for (const w of batch) w.reject(err);
+        }
+      }
+    } finally {
+      q.running = false;
+      if (q.pending.length === 0) this.writes.delete(key);
+      else void this.drain(key, q);
+    }
+  }
+
+  /** One read-modify-write carrying every mutation of `batch`; a mutation that throws fails alone. */
+  private async writeBatch(ref: SessionRef, batch: PendingWrite[]): Promise<Map<PendingWrite, Session | undefined>> {
     const plural = SessionStore.plural(ref.kind);
+    const out = new Map<PendingWrite, Session | undefined>();
+    let live = batch;
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
       const session = await this.getSession(ref);
-      if (!session) return undefined;
+      if (!session) {
+        for (const w of live) out.set(w, undefined);
+        return out;
+      }
       const copy = structuredClone(session);
       copy.status ??= {};
-      if (!mutate(copy)) return session;
+      let changed = false;
+      const failed: PendingWrite[] = [];
+      for (const w of live) {
+        try {
+          changed = w.mutate(copy) || changed;
+        } catch (err) {
+          w.reject(err);
+          failed.push(w);
+        }
+      }
+      if (failed.length > 0) {
+        // The failed mutation may have half-changed the copy: start over without it.
+        live = live.filter((w) => !failed.includes(w));
+        attempt--;
+        continue;
+      }
+      if (!changed) {
+        for (const w of live) out.set(w, session);
+        return out;
+      }
       try {
         const written = await this.custom.replaceNamespacedCustomObjectStatus({
           group: STASH_GROUP,
@@ -79,11 +184,16 @@ export class SessionStore {
           name: ref.name,
           body: copy,
         });
-        return { ...(written as Session), kind: ref.kind } as Session;
+        const result = { ...(written as Session), kind: ref.kind } as Session;
+        for (const w of live) out.set(w, result);
+        return out;
       } catch (err) {
         const code = apiStatusCode(err);
         if (code === 409) continue;
-        if (code === 404) return undefined;
+        if (code === 404) {
+          for (const w of live) out.set(w, undefined);
+          return out;
+        }
         throw kubeError(err, `writing the status of ${ref.kind} ${ref.namespace}/${ref.name}`);
       }
     }

@@ -22,7 +22,7 @@ test.after(async () => {
   await p?.close();
 });
 
-function replica(identity: 'a' | 'b', withLease = true): Watcher {
+function replica(identity: 'a' | 'b', withLease = true, leaseName = LEASE): Watcher {
   const w = new Watcher({
     kubeConfig: p.kubeConfig,
     redis: p.redis,
@@ -31,7 +31,7 @@ function replica(identity: 'a' | 'b', withLease = true): Watcher {
     namespaces: [],
     watchdogSeconds: 60,
     resyncIntervalMs: 1000,
-    ...(withLease ? { lease: { name: LEASE, namespace: 'default', identity, leaseDurationSeconds: 3, renewIntervalMs: 500, retryIntervalMs: 300 } } : {}),
+    ...(withLease ? { lease: { name: leaseName, namespace: 'default', identity, leaseDurationSeconds: 3, renewIntervalMs: 500, retryIntervalMs: 300 } } : {}),
   });
   watchers.push(w);
   return w;
@@ -121,6 +121,26 @@ test('even two watchers both watching (no Lease) publish nothing twice: determin
   await new Promise((r) => setTimeout(r, 1500)); // both resync every second meanwhile
   assert.equal(p.sink.requests.filter((r) => r.path.startsWith('/nolease/')).map((r) => r.path), ['/nolease/pre', '/nolease/post']);
   assert.equal(await lifecycleJobTypes(s.metadata.uid!), ['SessionObserved', 'TargetCompleted']);
+});
+
+test('a Lease whose holder stopped renewing (a crashed replica) is taken over only once it expires', async () => {
+  for (const w of watchers.splice(0)) await w.close();
+  const name = `${LEASE}-ghost`;
+  const leases = p.kubeConfig.makeApiClient(CoordinationV1Api);
+  await leases.createNamespacedLease({
+    namespace: 'default',
+    body: { metadata: { name, namespace: 'default' }, spec: { holderIdentity: 'ghost', leaseDurationSeconds: 3, acquireTime: new Date(), renewTime: new Date(), leaseTransitions: 4 } },
+  });
+  const a = replica('a', true, name);
+  a.start();
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.not.ok(a.isLeader, 'a fresh Lease of another holder is respected');
+  assert.not.ok(a.isWatching);
+  await waitFor('the takeover', () => a.isLeader, 10_000);
+  const lease = await leases.readNamespacedLease({ name, namespace: 'default' });
+  assert.equal([lease.spec?.holderIdentity, lease.spec?.leaseTransitions], ['a', 5]);
+  const s = await runSession('takeover');
+  assert.is(s.status?.phase, 'Succeeded');
 });
 
 test.run();

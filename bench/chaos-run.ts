@@ -1,0 +1,424 @@
+/**
+ * The chaos run (issue 8): N BackupSessions (single targets and BackupBatches, some meant to
+ * fail) while the CLI roles are SIGKILLed and restarted at random moments, the private Redis is
+ * restarted empty, and devcluster injects faults (closed watches, 410s, 500s on writes,
+ * latency). Afterwards every session must be finalized with its expected phase, and every hook
+ * must have reached the HTTP sink exactly once (duplicates are counted and reported against the
+ * number of workers killed while a hook was in flight).
+ *
+ * Everything is private to the run: devcluster in-process on a free port, a redis-server on a
+ * free port (`--save "" --appendonly no`), a unique prefix, roles with `STASH_HOOKS_HTTP_PORT=0`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import { startDevCluster, type DevCluster } from '../devcluster/index.js';
+import { applyObjects, parseManifests, readManifests } from '../cli/apply.js';
+import { startRedisServer, type RedisServer } from '../test/helpers/redis-servers.js';
+import { appYaml, CRD_FILES } from '../test/helpers/pipeline.js';
+import type { Session } from '../shared/resources.js';
+
+const BIN = fileURLToPath(new URL('../bin/stash-hooks.js', import.meta.url));
+const NS = 'chaos';
+
+/** Options of {@link runChaos}. */
+export interface ChaosOptions {
+  /** Sessions to create. */
+  sessions: number;
+  /** Share of sessions that are BackupBatch sessions (2 members, global + local hooks). */
+  batchShare: number;
+  /** Share of single sessions whose pre hook answers 500 (expected phase Failed). */
+  failShare: number;
+  /** Hook worker processes. */
+  workers: number;
+  /** Sessions are created over this long. */
+  createOverMs: number;
+  /** Mean time between chaos actions. */
+  chaosEveryMs: number;
+  /** How many times the Redis server is restarted empty (spread over the creation window). */
+  redisRestarts: number;
+  /** How long to wait for every session to finish after the last chaos action. */
+  settleTimeoutMs: number;
+  /** Progress lines. */
+  log: (line: string) => void;
+  /** A fixed cycle of actions instead of random ones (the short test uses it so each kind happens). */
+  actions?: ChaosAction[];
+}
+
+/** One chaos action. */
+export type ChaosAction = 'kill-worker' | 'kill-coordinator' | 'kill-watcher' | 'close-watches' | 'faults-on' | 'faults-off' | 'restart-redis';
+
+function pickAction(a: number): ChaosAction {
+  if (a < 0.4) return 'kill-worker';
+  if (a < 0.55) return 'kill-coordinator';
+  if (a < 0.65) return 'kill-watcher';
+  if (a < 0.75) return 'close-watches';
+  return a < 0.88 ? 'faults-on' : 'faults-off';
+}
+
+/** A hook execution the sink should see once. */
+interface Expect {
+  session: string;
+  kind: 'single' | 'single-fail' | 'batch';
+  phase: 'Succeeded' | 'Failed';
+  hooks: string[];
+}
+
+/** The figures of a run. */
+export interface ChaosReport {
+  sessions: number;
+  byKind: Record<string, number>;
+  finalizedRight: number;
+  wrongPhase: string[];
+  stuck: string[];
+  hooksExpected: number;
+  hooksSeen: number;
+  missingHooks: string[];
+  duplicateHooks: Array<{ path: string; count: number }>;
+  unexpectedHooks: string[];
+  kills: Record<'watcher' | 'coordinator' | 'worker', number>;
+  workerKillsMidHook: number;
+  redisRestarts: number;
+  faults: Record<string, number>;
+  durationMs: number;
+  settleMs: number;
+}
+
+/** The HTTP sink of the run: records every hook request, answers after a short delay (so hooks are in flight when workers die). */
+interface Sink {
+  port: number;
+  requests: Array<{ path: string; body: string }>;
+  statusFor: Map<string, number>;
+  inflight(): number;
+  close(): Promise<void>;
+}
+
+async function startChaosSink(delayMs: number): Promise<Sink> {
+  const requests: Sink['requests'] = [];
+  const statusFor = new Map<string, number>();
+  let inflight = 0;
+  const server = createServer((req, res) => {
+    inflight++;
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      requests.push({ path: req.url ?? '', body });
+      const status = [...statusFor].find(([p]) => (req.url ?? '').startsWith(p))?.[1] ?? 200;
+      setTimeout(() => {
+        inflight--;
+        res.writeHead(status, { 'content-type': 'text/plain' }).end('ok');
+      }, delayMs * Math.random());
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    requests,
+    statusFor,
+    inflight: () => inflight,
+    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+/** One spawned CLI role; restartable. */
+class RoleProcess {
+  private child?: ChildProcess;
+  readonly output: string[] = [];
+  constructor(readonly name: string, private readonly args: string[], private readonly env: NodeJS.ProcessEnv) {}
+
+  start(): void {
+    const child = spawn(process.execPath, [BIN, ...this.args], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (d: Buffer) => {
+      this.output.push(d.toString());
+      if (this.output.length > 2000) this.output.splice(0, 1000);
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    this.child = child;
+  }
+
+  get alive(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const c = this.child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      c.once('exit', () => resolve());
+      c.kill(signal);
+    });
+  }
+
+  async stop(): Promise<void> {
+    const c = this.child;
+    if (!c || !this.alive) return;
+    const t = setTimeout(() => c.kill('SIGKILL'), 10_000);
+    await this.kill('SIGTERM');
+    clearTimeout(t);
+  }
+}
+
+function sinkHook(sink: Sink, path: string): string {
+  return `{httpPost: {host: 127.0.0.1, port: ${sink.port}, path: "${path}", body: '{{ .Status.Phase }}'}}`;
+}
+
+function invokersYaml(sink: Sink): string {
+  return `
+apiVersion: stash.appscode.com/v1beta1
+kind: BackupConfiguration
+metadata: {name: ok, namespace: ${NS}}
+spec:
+  target: {ref: {apiVersion: apps/v1, kind: Deployment, name: app}}
+  hooks:
+    preBackup: ${sinkHook(sink, '/h/{{ .Name }}/pre')}
+    postBackup: ${sinkHook(sink, '/h/{{ .Name }}/post')}
+---
+apiVersion: stash.appscode.com/v1beta1
+kind: BackupConfiguration
+metadata: {name: failing, namespace: ${NS}}
+spec:
+  target: {ref: {apiVersion: apps/v1, kind: Deployment, name: app}}
+  hooks:
+    preBackup: ${sinkHook(sink, '/fail/h/{{ .Name }}/pre')}
+    postBackup: ${sinkHook(sink, '/fail/h/{{ .Name }}/post')}
+---
+apiVersion: stash.appscode.com/v1beta1
+kind: BackupBatch
+metadata: {name: batch, namespace: ${NS}}
+spec:
+  executionOrder: Parallel
+  hooks:
+    preBackup: ${sinkHook(sink, '/h/{{ .Name }}/global/pre')}
+    postBackup: ${sinkHook(sink, '/h/{{ .Name }}/global/post')}
+  members:
+    - target: {ref: {apiVersion: apps/v1, kind: Deployment, name: a}}
+      hooks:
+        preBackup: ${sinkHook(sink, '/h/{{ .Name }}/a/pre')}
+        postBackup: ${sinkHook(sink, '/h/{{ .Name }}/a/post')}
+    - target: {ref: {apiVersion: apps/v1, kind: Deployment, name: b}}
+      hooks:
+        preBackup: ${sinkHook(sink, '/h/{{ .Name }}/b/pre')}
+        postBackup: ${sinkHook(sink, '/h/{{ .Name }}/b/post')}
+`;
+}
+
+function plan(i: number, o: ChaosOptions, rand: () => number): Expect {
+  const session = `s-${String(i).padStart(4, '0')}`;
+  const r = rand();
+  if (r < o.batchShare) {
+    return { session, kind: 'batch', phase: 'Succeeded', hooks: ['global/pre', 'a/pre', 'b/pre', 'a/post', 'b/post', 'global/post'].map((h) => `/h/${session}/${h}`) };
+  }
+  if (r < o.batchShare + o.failShare) return { session, kind: 'single-fail', phase: 'Failed', hooks: [`/fail/h/${session}/pre`] };
+  return { session, kind: 'single', phase: 'Succeeded', hooks: [`/h/${session}/pre`, `/h/${session}/post`] };
+}
+
+function sessionYaml(e: Expect): string {
+  const invoker = e.kind === 'batch' ? { kind: 'BackupBatch', name: 'batch' } : { kind: 'BackupConfiguration', name: e.kind === 'single' ? 'ok' : 'failing' };
+  return `apiVersion: stash.appscode.com/v1beta1
+kind: BackupSession
+metadata: {name: ${e.session}, namespace: ${NS}}
+spec:
+  invoker: {apiGroup: stash.appscode.com, kind: ${invoker.kind}, name: ${invoker.name}}
+`;
+}
+
+/** A small deterministic PRNG so a run can be replayed (`CHAOS_SEED`). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs the chaos scenario and returns its figures; everything it started is stopped. */
+export async function runChaos(o: ChaosOptions, seed = Date.now() % 1_000_000): Promise<ChaosReport> {
+  const rand = mulberry32(seed);
+  const t0 = Date.now();
+  o.log(`chaos: seed ${seed}, ${o.sessions} sessions, ${o.workers} workers`);
+  let cluster: DevCluster | undefined;
+  let redis: RedisServer | undefined;
+  let sink: Sink | undefined;
+  const roles: RoleProcess[] = [];
+  try {
+    cluster = await startDevCluster({ backupSeconds: 0.1, historySize: 5000 });
+    redis = await startRedisServer();
+    sink = await startChaosSink(50);
+    sink.statusFor.set('/fail/', 500);
+    await applyObjects(cluster.kubeConfig, readManifests(...CRD_FILES));
+    const app = (name: string) => appYaml(NS, name).split('---')[1];
+    await applyObjects(cluster.kubeConfig, parseManifests(appYaml(NS, 'app') + '---' + app('a') + '---' + app('b') + '---' + invokersYaml(sink)));
+
+    const env = {
+      ...process.env,
+      KUBECONFIG: cluster.kubeconfigPath,
+      REDIS_URL: redis.url,
+      STASH_HOOKS_PREFIX: `chaos-${randomUUID().slice(0, 8)}`,
+      STASH_HOOKS_HTTP_PORT: '0',
+      STASH_HOOKS_WATCHDOG_SECONDS: '10',
+      STASH_HOOKS_SESSION_TIMEOUT: '30m',
+      STASH_HOOKS_SHUTDOWN_GRACE_SECONDS: '2',
+      LOG_LEVEL: 'warn',
+    };
+    roles.push(new RoleProcess('watcher-0', ['watcher'], { ...env, POD_NAME: 'chaos-watcher-0' }));
+    roles.push(new RoleProcess('watcher-1', ['watcher'], { ...env, POD_NAME: 'chaos-watcher-1' }));
+    roles.push(new RoleProcess('coordinator', ['coordinator'], env));
+    for (let i = 0; i < o.workers; i++) roles.push(new RoleProcess(`worker-${i}`, ['worker', '--concurrency', '20'], env));
+    for (const r of roles) r.start();
+
+    const custom = cluster.kubeConfig.makeApiClient(CustomObjectsApi);
+    const faultsUrl = `${cluster.url}/debug/faults`;
+    const setFaults = (s: Record<string, number>) => fetch(faultsUrl, { method: 'PUT', body: JSON.stringify(s) }).then((r) => r.json());
+
+    const expects = Array.from({ length: o.sessions }, (_, i) => plan(i, o, rand));
+    const kills = { watcher: 0, coordinator: 0, worker: 0 };
+    let workerKillsMidHook = 0;
+    let redisRestarts = 0;
+
+    // Creation: spread over createOverMs; the test's own client is fault-exempt in spirit, so it retries.
+    const creating = (async () => {
+      for (const [i, e] of expects.entries()) {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await applyObjects(cluster!.kubeConfig, parseManifests(sessionYaml(e)));
+            break;
+          } catch (err) {
+            if (attempt > 20) throw err;
+            await sleep(100);
+          }
+        }
+        const due = t0 + ((i + 1) * o.createOverMs) / o.sessions;
+        if (due > Date.now()) await sleep(due - Date.now());
+      }
+    })();
+
+    // Chaos: until creation ends, one random action per ~chaosEveryMs.
+    let created = false;
+    void creating.finally(() => (created = true));
+    const restartAt = Array.from({ length: o.redisRestarts }, (_, k) => t0 + ((k + 0.5) * o.createOverMs) / Math.max(1, o.redisRestarts));
+    let step = 0;
+    while (!created) {
+      await sleep(o.chaosEveryMs * (0.5 + rand()));
+      if (created) break;
+      if (restartAt.length && Date.now() >= restartAt[0]) {
+        restartAt.shift();
+        o.log('chaos: redis restarted empty');
+        await redis.restart();
+        redisRestarts++;
+        continue;
+      }
+      const action = o.actions ? o.actions[step++ % o.actions.length] : pickAction(rand());
+      if (action === 'kill-worker') {
+        const pool = roles.filter((r) => r.name.startsWith('worker') && r.alive);
+        const victim = pool[Math.floor(rand() * pool.length)];
+        if (victim) {
+          const inflight = sink.inflight();
+          await victim.kill();
+          kills.worker++;
+          if (inflight > 0) workerKillsMidHook++;
+          o.log(`chaos: SIGKILL ${victim.name}${inflight ? ' (hooks in flight)' : ''}`);
+          setTimeout(() => victim.start(), 300 + rand() * 700);
+        }
+      } else if (action === 'kill-coordinator') {
+        const c = roles.find((r) => r.name === 'coordinator')!;
+        await c.kill();
+        kills.coordinator++;
+        o.log('chaos: SIGKILL coordinator');
+        setTimeout(() => c.start(), 300 + rand() * 700);
+      } else if (action === 'kill-watcher') {
+        const w = roles.filter((r) => r.name.startsWith('watcher'))[Math.floor(rand() * 2)];
+        await w.kill();
+        kills.watcher++;
+        o.log(`chaos: SIGKILL ${w.name}`);
+        setTimeout(() => w.start(), 300 + rand() * 700);
+      } else if (action === 'close-watches') {
+        const r = (await fetch(`${faultsUrl}/close-watches`, { method: 'POST' }).then((x) => x.json())) as { closed: number };
+        o.log(`chaos: closed ${r.closed} watches`);
+      } else if (action === 'restart-redis') {
+        o.log('chaos: redis restarted empty');
+        await redis.restart();
+        redisRestarts++;
+      } else {
+        const on = action === 'faults-on';
+        await setFaults(on ? { writeErrorRate: 0.05, watchGoneRate: 0.3, latencyMs: 30 } : { writeErrorRate: 0, watchGoneRate: 0, latencyMs: 0 });
+        o.log(`chaos: faults ${on ? 'on (5% write 500s, 30% watch 410s, 0-30 ms latency)' : 'off'}`);
+      }
+    }
+    await creating;
+    const faultState = (await setFaults({ writeErrorRate: 0, watchGoneRate: 0, latencyMs: 0 })) as { counts: Record<string, number> };
+    for (const r of roles) if (!r.alive) r.start();
+    o.log('chaos: creation done, faults off; waiting for every session to finish');
+
+    const settleStart = Date.now();
+    const phases = new Map<string, string>();
+    while (Date.now() - settleStart < o.settleTimeoutMs) {
+      const list = (await custom.listNamespacedCustomObject({ group: 'stash.appscode.com', version: 'v1beta1', namespace: NS, plural: 'backupsessions' })) as { items: Session[] };
+      for (const s of list.items) phases.set(s.metadata.name!, s.status?.phase ?? '');
+      const open = expects.filter((e) => !['Succeeded', 'Failed'].includes(phases.get(e.session) ?? ''));
+      if (open.length === 0) break;
+      await sleep(500);
+    }
+    const settleMs = Date.now() - settleStart;
+    // Let late duplicates (if any) arrive before counting.
+    await sleep(1000);
+
+    const seen = new Map<string, number>();
+    for (const r of sink.requests) seen.set(r.path, (seen.get(r.path) ?? 0) + 1);
+    const expectedPaths = new Set(expects.flatMap((e) => e.hooks));
+    const report: ChaosReport = {
+      sessions: o.sessions,
+      byKind: expects.reduce<Record<string, number>>((m, e) => ((m[e.kind] = (m[e.kind] ?? 0) + 1), m), {}),
+      finalizedRight: expects.filter((e) => phases.get(e.session) === e.phase).length,
+      wrongPhase: expects.filter((e) => ['Succeeded', 'Failed'].includes(phases.get(e.session) ?? '') && phases.get(e.session) !== e.phase).map((e) => `${e.session}: ${phases.get(e.session)} (expected ${e.phase})`),
+      stuck: expects.filter((e) => !['Succeeded', 'Failed'].includes(phases.get(e.session) ?? '')).map((e) => `${e.session}: ${phases.get(e.session) || 'no phase'}`),
+      hooksExpected: expectedPaths.size,
+      hooksSeen: [...expectedPaths].filter((p) => seen.has(p)).length,
+      missingHooks: [...expectedPaths].filter((p) => !seen.has(p)),
+      duplicateHooks: [...seen].filter(([, n]) => n > 1).map(([path, count]) => ({ path, count })),
+      unexpectedHooks: [...seen.keys()].filter((p) => !expectedPaths.has(p)),
+      kills,
+      workerKillsMidHook,
+      redisRestarts,
+      faults: faultState.counts,
+      durationMs: Date.now() - t0,
+      settleMs,
+    };
+    return report;
+  } finally {
+    await Promise.all(roles.map((r) => r.stop().catch(() => {})));
+    await sink?.close().catch(() => {});
+    await cluster?.close().catch(() => {});
+    await redis?.stop().catch(() => {});
+  }
+}
+
+/** The summary table printed by `npm run chaos`. */
+export function formatReport(r: ChaosReport): string {
+  const dup = r.duplicateHooks.reduce((a, d) => a + d.count - 1, 0);
+  const rows: Array<[string, string]> = [
+    ['sessions', `${r.sessions} (${Object.entries(r.byKind).map(([k, n]) => `${k} ${n}`).join(', ')})`],
+    ['finalized with the expected phase', String(r.finalizedRight)],
+    ['finalized with a wrong phase', String(r.wrongPhase.length)],
+    ['stuck (not finalized)', String(r.stuck.length)],
+    ['lost hooks (expected, never run)', String(r.missingHooks.length)],
+    ['hook executions expected / seen', `${r.hooksExpected} / ${r.hooksSeen}`],
+    ['duplicate executions', `${dup} on ${r.duplicateHooks.length} hooks`],
+    ['unexpected hook requests', String(r.unexpectedHooks.length)],
+    ['SIGKILLs: watcher / coordinator / worker', `${r.kills.watcher} / ${r.kills.coordinator} / ${r.kills.worker}`],
+    ['worker SIGKILLs with a hook in flight', String(r.workerKillsMidHook)],
+    ['Redis restarts (empty)', String(r.redisRestarts)],
+    ['injected: write 500s / watch 410s / delayed / watches closed', `${r.faults.writeErrors ?? 0} / ${r.faults.watchGone ?? 0} / ${r.faults.delayed ?? 0} / ${r.faults.watchesClosed ?? 0}`],
+    ['run time / settle time after chaos', `${(r.durationMs / 1000).toFixed(1)} s / ${(r.settleMs / 1000).toFixed(1)} s`],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `| ${k.padEnd(w)} | ${v}`).join('\n');
+}

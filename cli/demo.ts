@@ -138,7 +138,9 @@ export async function runDemo(config: Config, flags: Record<string, unknown>): P
     process.stderr.write(`stash-hooks demo: ${redis.message}\n`);
     return 1;
   }
-  const cluster = await startDevCluster({ backupSeconds: 1 });
+  // A random pod-IP block, so the slack-sink address (pod IP:28081) does not collide with
+  // another devcluster on this machine.
+  const cluster = await startDevCluster({ backupSeconds: 1, firstPodIp: `127.0.${10 + Math.floor(Math.random() * 240)}.2` });
   out(`devcluster ready: ${cluster.url} kubeconfig=${cluster.kubeconfigPath}`);
   const prefix = `${config.prefix}-demo-${randomUUID().slice(0, 6)}`;
   const demoConfig: Config = {

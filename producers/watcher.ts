@@ -16,6 +16,7 @@ import type { Metrics } from '../shared/metrics.js';
 import { lifecycleJobId, QueueName, type LifecycleEvent } from '../shared/queues.js';
 import { createRedisClient, bullPrefix, type RedisClient, type RedisTarget } from '../shared/redis.js';
 import { STASH_GROUP, STASH_VERSION, StashResource, type Session } from '../shared/resources.js';
+import { isTerminal } from '../shared/session-state.js';
 import { deriveLifecycleEvents, type WatchEventType } from './lifecycle-events.js';
 import { LeaseElector } from './lease-elector.js';
 
@@ -55,6 +56,14 @@ export class Watcher {
   private readonly informers: WatchedInformer[] = [];
   private readonly elector?: LeaseElector;
   private readonly pending = new Map<string, LifecycleEvent>();
+  /**
+   * Ids this process already published. Every status write of a session is a watch event, and
+   * each re-derives *target completed* for every finished target: without this memo a 1,000-member
+   * batch re-added up to 1,000 duplicate jobs per write (O(members²) Redis work). Redis still
+   * drops repeats (other replicas, restarts); the periodic resync bypasses the memo so that a
+   * Redis that lost everything gets its work back.
+   */
+  private readonly published = new Map<string, Set<string>>();
   private state: 'idle' | 'running' | 'closed' = 'idle';
   private watching = false;
   private flushing: Promise<void> | undefined;
@@ -177,16 +186,26 @@ export class Watcher {
   private resync(): void {
     const now = Date.now();
     for (const w of this.informers) {
-      for (const obj of w.informer.list()) this.observe('MODIFIED', obj as unknown as Session, now);
+      for (const obj of w.informer.list()) this.observe('MODIFIED', obj as unknown as Session, now, true);
     }
   }
 
-  private observe(type: WatchEventType, session: Session, now = Date.now()): void {
+  private observe(type: WatchEventType, session: Session, now = Date.now(), resync = false): void {
+    let added = false;
     for (const event of deriveLifecycleEvents(type, session, now)) {
       const id = lifecycleJobId(event);
-      if (!this.pending.has(id)) this.pending.set(id, event);
+      if (this.pending.has(id) || (!resync && this.published.get(event.session.uid)?.has(id))) continue;
+      this.pending.set(id, event);
+      added = true;
     }
-    this.scheduleFlush(0);
+    if (type === 'DELETED' || isTerminal(session)) this.forget(session);
+    if (added) this.scheduleFlush(0);
+  }
+
+  /** A finished or deleted session derives nothing more (a deletion is derived once): drop its ids. */
+  private forget(session: Session): void {
+    const uid = session.metadata?.uid;
+    if (uid) this.published.delete(uid);
   }
 
   private scheduleFlush(delayMs: number): void {
@@ -211,7 +230,14 @@ export class Watcher {
           opts: { jobId: id, removeOnComplete: { age: LIFECYCLE_JOB_RETENTION_SECONDS }, removeOnFail: { age: 7 * 24 * 3600 }, attempts: 10, backoff: { type: 'exponential', delay: 500 } },
         })),
       );
-      for (const [id] of batch) this.pending.delete(id);
+      // Bounded: forgetting only costs a duplicate add that Redis drops.
+      if (this.published.size > 100_000) this.published.clear();
+      for (const [id, event] of batch) {
+        this.pending.delete(id);
+        let ids = this.published.get(event.session.uid);
+        if (!ids) this.published.set(event.session.uid, (ids = new Set()));
+        ids.add(id);
+      }
       this.publishFailures = 0;
     } catch (err) {
       this.publishFailures++;

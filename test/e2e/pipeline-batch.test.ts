@@ -22,15 +22,17 @@ interface BatchOptions {
   timeOut?: string;
   globalPre?: boolean;
   globalPost?: boolean;
+  /** executionPolicy of the global post hook. */
+  globalPostPolicy?: string;
   members: Array<{ app: string; pre?: boolean; post?: boolean }>;
 }
 
 /** A BackupBatch `name` and its session `name-1`; every hook POSTs `{{ .Status.Phase }}` to `/<ns>/<where>/<phase>`. */
 function batchYaml(ns: string, name: string, o: BatchOptions): string {
-  const hooks = (indent: string, where: string, pre?: boolean, post?: boolean) => {
+  const hooks = (indent: string, where: string, pre?: boolean, post?: boolean, policy?: string) => {
     const lines = [];
     if (pre) lines.push(`${indent}preBackup: ${sinkPost(p.sink, `/${ns}/${where}/pre`)}`);
-    if (post) lines.push(`${indent}postBackup: ${sinkPost(p.sink, `/${ns}/${where}/post`)}`);
+    if (post) lines.push(`${indent}postBackup: ${sinkPost(p.sink, `/${ns}/${where}/post`, undefined, policy ? `executionPolicy: ${policy}` : '')}`);
     return lines.length ? `\n${indent.slice(2)}hooks:\n${lines.join('\n')}` : '';
   };
   const members = o.members
@@ -41,7 +43,7 @@ apiVersion: stash.appscode.com/v1beta1
 kind: BackupBatch
 metadata: {name: ${name}, namespace: ${ns}}
 spec:
-  executionOrder: ${o.order ?? 'Parallel'}${o.timeOut ? `\n  timeOut: ${o.timeOut}` : ''}${hooks('    ', 'global', o.globalPre, o.globalPost)}
+  executionOrder: ${o.order ?? 'Parallel'}${o.timeOut ? `\n  timeOut: ${o.timeOut}` : ''}${hooks('    ', 'global', o.globalPre, o.globalPost, o.globalPostPolicy)}
   members:
 ${members}
 ---
@@ -183,6 +185,27 @@ test('a failed global post hook fails the session with Stash\'s global message',
     message: `Failed to execute global PostBackup Hook. Reason: HTTP POST http://127.0.0.1:${p.sink.port}/${ns}/global/post returned 500.`,
   });
   assert.equal(requestsOf(ns).map((r) => r.path), [`/${ns}/global/pre`, `/${ns}/m0/post`, `/${ns}/global/post`]);
+});
+
+test('the global post hook\'s executionPolicy is applied to the computed phase', async () => {
+  const ns = 'gpolicy';
+  await apps(ns, ['good', 'bad'], ['bad']);
+  await p.apply(batchYaml(ns, 'ok', { globalPost: true, globalPostPolicy: 'OnFailure', members: [{ app: 'good' }] }));
+  await p.apply(batchYaml(ns, 'ko', { globalPost: true, globalPostPolicy: 'OnSuccess', members: [{ app: 'good' }, { app: 'bad' }] }).replace(/\/gpolicy\/global/g, '/gpolicy/ko/global'));
+  const [ok, ko] = (await Promise.all([p.waitForPhase('BackupSession', ns, 'ok-1'), p.waitForPhase('BackupSession', ns, 'ko-1')])) as BackupSession[];
+
+  assert.equal([ok.status?.phase, ko.status?.phase], ['Succeeded', 'Failed']);
+  assert.equal(cond(ok.status?.conditions, 'GlobalPostBackupHookSucceeded'), {
+    status: 'True',
+    reason: 'GlobalPostBackupHookExecutedSuccessfully',
+    message: 'Skipping executing postBackup. Reason: executionPolicy is "OnFailure" but phase is "Succeeded".',
+  });
+  assert.equal(cond(ko.status?.conditions, 'GlobalPostBackupHookSucceeded'), {
+    status: 'True',
+    reason: 'GlobalPostBackupHookExecutedSuccessfully',
+    message: 'Skipping executing postBackup. Reason: executionPolicy is "OnSuccess" but phase is "Failed".',
+  });
+  assert.equal(requestsOf(ns), []);
 });
 
 test('a wide batch: eight members writing conditions into one session concurrently lose nothing', async () => {

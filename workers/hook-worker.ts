@@ -23,7 +23,7 @@ import { runHandler } from './execution/run-handler.js';
 import { kubeAccessFromConfig, type ExecutionDeps, type HookResult } from './execution/types.js';
 import { CoordinatorJob, COORDINATOR_JOB_OPTIONS, releaseTargetJobId, type CoordinatorJobData } from './flow-plan.js';
 import { SessionStore } from './session-store.js';
-import { closeGate, globalPreFailed, markDeadlineExceeded, openGate, preHookFailed, recordHookCondition } from './status-writes.js';
+import { closeGate, failTargetAfterPostHook, globalPreFailed, markDeadlineExceeded, openGate, preHookFailed, recordHookCondition } from './status-writes.js';
 import { promoteJob } from './promote.js';
 
 export interface HookWorkerPoolOptions {
@@ -220,6 +220,8 @@ export class HookWorkerPool {
       let changed = recordHookCondition(s, data.hook, data.scope, data.targetIndex, condition);
       if (pre && data.scope === 'local') {
         changed = (outcome.kind === 'failed' ? closeGate(s, i, `${data.hook} hook failed.`) : openGate(s, i, true)) || changed;
+      } else if (!pre && data.scope === 'local' && outcome.kind === 'failed' && changed) {
+        changed = failTargetAfterPostHook(s, i) || changed;
       }
       return changed;
     });

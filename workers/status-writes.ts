@@ -75,6 +75,18 @@ export function markTargetFailed(session: Session, targetIndex: number): boolean
 }
 
 /**
+ * A failed local post hook fails its target even after the executor reported it Succeeded, as
+ * Stash's `calculateBackupTargetPhase` does for a False `PostBackupHookExecutionSucceeded`
+ * (DESIGN §5: "A failed post hook makes the target and the session Failed"). Host stats stand.
+ */
+export function failTargetAfterPostHook(session: Session, targetIndex: number): boolean {
+  const t = target(session, targetIndex);
+  if (!t || t.phase === 'Failed') return false;
+  t.phase = 'Failed';
+  return true;
+}
+
+/**
  * Initiates the targets (phase Pending) and moves the session to Running with its deadline
  * (DESIGN §4, first row). Targets already initiated keep their status.
  */

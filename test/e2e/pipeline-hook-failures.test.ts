@@ -70,8 +70,11 @@ test('a post hook answered with 500 records the failure and fails the session', 
     reason: 'FailedToExecutePostBackupHook',
     message: `Failed to execute postBackup hook. Reason: HTTP POST http://127.0.0.1:${p.sink.port}/postfail/post returned 500`,
   });
-  // The backup itself went through; the post hook ran once, after it.
+  // The backup itself went through; the post hook ran once, after it; its failure fails the
+  // target too (DESIGN §5: "A failed post hook makes the target and the session Failed").
   assert.ok(p.firstSeen('BackupSession', 'postfail', 'cfg-1', (st) => (st as BackupSession['status'])?.targets?.[0]?.phase === 'Succeeded'));
+  assert.is(t.phase, 'Failed');
+  assert.equal(t.stats?.map((h) => h.phase), ['Succeeded'], 'the executor\'s host report stands');
   assert.equal(p.sink.requests.filter((r) => r.path.startsWith('/postfail/')).map((r) => r.path), ['/postfail/pre', '/postfail/post']);
   assert.is(p.sink.requests.find((r) => r.path === '/postfail/post')?.body, 'Succeeded');
 });

@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { hookCondition } from '../../shared/conditions.js';
 import {
   closeGate,
+  failTargetAfterPostHook,
   gateSet,
   globalPreFailed,
   initiateSession,
@@ -143,6 +144,16 @@ test('setFinalPhase: phase and sessionDuration once; a finished session is never
   delete noCreation.metadata.creationTimestamp;
   setFinalPhase(noCreation, 'Succeeded', NOW.getTime());
   assert.is(noCreation.status!.sessionDuration, '0s');
+});
+
+test('failTargetAfterPostHook: a failed local post hook fails even a Succeeded target; once; not a restore', () => {
+  const s = backup([{ phase: 'Succeeded', stats: [{ hostname: 'h', phase: 'Succeeded' }] }, { phase: 'Succeeded' }]);
+  assert.ok(failTargetAfterPostHook(s, 0));
+  assert.equal(s.status!.targets!.map((t) => t.phase), ['Failed', 'Succeeded']);
+  assert.equal(s.status!.targets![0].stats, [{ hostname: 'h', phase: 'Succeeded' }], 'host stats stand');
+  assert.not.ok(failTargetAfterPostHook(s, 0));
+  assert.not.ok(failTargetAfterPostHook(s, 5), 'no such target');
+  assert.not.ok(failTargetAfterPostHook(restore(), 0));
 });
 
 test('globalPreFailed reads the session condition', () => {

@@ -89,6 +89,42 @@ spec:
   assert.equal(seen, ['/slowbatch/m0/post Failed', '/slowbatch/global/post Failed']);
 });
 
+test('a Sequential batch past its deadline: the next member is never released, every member Failed, nothing hangs', async () => {
+  await p.apply(appYaml('slowseq', 'a'));
+  const b = appYaml('slowseq', 'b');
+  await p.apply(b.slice(b.indexOf('---') + 3));
+  const member = (app: string, i: number) => `
+    - target: {ref: {apiVersion: apps/v1, kind: Deployment, name: ${app}}}
+      hooks:
+        preBackup: ${sinkPost(p.sink, `/slowseq/m${i}/pre`)}
+        postBackup: ${sinkPost(p.sink, `/slowseq/m${i}/post`)}`;
+  await p.apply(`
+apiVersion: stash.appscode.com/v1beta1
+kind: BackupBatch
+metadata: {name: batch, namespace: slowseq}
+spec:
+  timeOut: 2s
+  executionOrder: Sequential
+  members:${member('a', 0)}${member('b', 1)}
+---
+apiVersion: stash.appscode.com/v1beta1
+kind: BackupSession
+metadata: {name: batch-1, namespace: slowseq}
+spec:
+  invoker: {apiGroup: stash.appscode.com, kind: BackupBatch, name: batch}
+`);
+  const s = (await p.waitForPhase('BackupSession', 'slowseq', 'batch-1', 9_000)) as BackupSession;
+
+  assert.is(s.status?.phase, 'Failed');
+  assert.is(cond(s.status?.conditions, 'DeadlineExceeded')?.message, 'Failed to complete backup within 2s.');
+  assert.equal(s.status!.targets!.map((t) => t.phase), ['Failed', 'Failed']);
+  assert.is(cond(s.status!.targets![1].conditions, 'ReadyForBackup'), undefined, 'member 1 was never released');
+  assert.is(p.firstSeen('BackupSession', 'slowseq', 'batch-1', (st) => (st as BackupSession['status'])?.targets?.[1]?.phase === 'Running'), undefined);
+  const seen = p.sink.requests.filter((r) => r.path.startsWith('/slowseq/')).map((r) => `${r.path} ${r.body}`);
+  assert.equal(seen.slice(0, 1), ['/slowseq/m0/pre Succeeded']);
+  assert.equal(seen.slice(1).sort(), ['/slowseq/m0/post Failed', '/slowseq/m1/post Failed']);
+});
+
 test('a RestoreSession past its deadline: DeadlineExceeded (restore), postRestore runs with Failed', async () => {
   await p.apply(appYaml('slowrestore', 'app'));
   await p.apply(`

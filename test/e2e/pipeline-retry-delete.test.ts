@@ -48,6 +48,20 @@ test('maxRetry: a pre hook that fails twice and then succeeds is retried and rec
   assert.equal(paths(ns), [`/${ns}/pre`, `/${ns}/pre`, `/${ns}/pre`, `/${ns}/post`]);
 });
 
+test('maxRetry on a post hook (a flow child) retries it and the session still finalizes', async () => {
+  const ns = 'retrypost';
+  p.sink.sequenceFor.set(`/${ns}/post`, [502]);
+  await p.apply(appYaml(ns, 'app'));
+  await p.apply(configAndSession(ns, `    postBackup: ${sinkPost(p.sink, `/${ns}/post`, '{{ .Status.Phase }}', 'maxRetry: 3, retryDelaySeconds: 1')}`));
+  const s = (await p.waitForPhase('BackupSession', ns, 'cfg-1')) as BackupSession;
+
+  assert.is(s.status?.phase, 'Succeeded', JSON.stringify(s.status));
+  assert.is(cond(s.status!.targets![0].conditions, 'PostBackupHookExecutionSucceeded')?.message, 'Successfully executed postBackup hook.');
+  const posts = p.sink.requests.filter((r) => r.path === `/${ns}/post`);
+  assert.is(posts.length, 2);
+  assert.ok(posts[1].at - posts[0].at >= 1000, 'retryDelaySeconds was honoured');
+});
+
 test('maxRetry exhausted: 1 + maxRetry attempts, then the failure is final', async () => {
   const ns = 'retryfail';
   p.sink.statusFor.set(`/${ns}/pre`, 500);

@@ -17,8 +17,9 @@ import { HOOK_QUEUE_OF, LifecycleEventType, QueueName, type LifecycleEvent } fro
 import { createRedisClient, bullPrefix, type RedisClient, type RedisTarget } from '../shared/redis.js';
 import type { BackupBatch, Session } from '../shared/resources.js';
 import { deadlineOf, finalPhase, hookSpec, isTargetComplete, isTerminal, kindOf, targetRefs, type Invoker } from '../shared/session-state.js';
-import { CoordinatorJob, finalizeJobId, localPostJobIds, localPreJob, postFlow, preFlow, type CoordinatorJobData, type SessionPlan } from './flow-plan.js';
+import { CoordinatorJob, finalizeJobId, localPostJobIds, localPreJob, postFlow, preFlow, releaseJobId, type CoordinatorJobData, type SessionPlan } from './flow-plan.js';
 import { promoteJob } from './promote.js';
+import { validateInvoker } from '../shared/hook-spec.js';
 import { SessionStore } from './session-store.js';
 import { globalPreFailed, initiateSession, openGate, setFinalPhase } from './status-writes.js';
 
@@ -133,11 +134,27 @@ export class Coordinator {
   }
 
   private async buildFlows(event: Extract<LifecycleEvent, { type: 'SessionObserved' }>): Promise<string> {
-    if (await Job.fromId(this.queue(QueueName.coordinator), finalizeJobId(event.session))) return 'flow exists';
+    // The two flows are two adds: a failure (or a crash) between them leaves only the post side,
+    // and a retry that stopped at "finalize exists" stranded the session until its deadline.
+    // So each side is checked, and added, on its own.
+    const coordinatorQueue = this.queue(QueueName.coordinator);
+    const [hasPost, hasPre] = await Promise.all([Job.fromId(coordinatorQueue, finalizeJobId(event.session)), Job.fromId(coordinatorQueue, releaseJobId(event.session))]);
+    if (hasPost && hasPre) return 'flow exists';
     const session = await this.store.getSession(event.session);
     if (!session || isTerminal(session)) return 'nothing to do';
     const invoker = await this.store.getInvoker(session);
     if (!invoker) return this.failWithoutInvoker(session);
+    // An invoker the flow cannot be planned from (no target, members not a list, a timeOut that is
+    // no duration) used to throw here on every retry or silently fall back to the default deadline,
+    // leaving the session Running with no message. Hook-level problems stay with each hook's condition.
+    const invalid = validateInvoker(invoker).filter((m) => !/^spec\.(hooks|members\[\d+\]\.hooks)\./.test(m));
+    if (invalid.length > 0) {
+      const message = `${invoker.kind} ${event.session.namespace}/${invoker.metadata.name} is invalid: ${invalid.join('; ')}`;
+      await this.store.updateStatus(event.session, (s) => setFinalPhase(s, 'Failed'));
+      await this.store.emitEvent(event.session, 'Warning', 'SessionFailed', message);
+      this.opts.logger.warn({ session: `${event.session.namespace}/${event.session.name}` }, message);
+      return 'invoker invalid';
+    }
     const plan = this.plan(session, invoker, event.observedAt);
     if (plan.targets.length === 0) {
       await this.store.updateStatus(event.session, (s) => setFinalPhase(s, 'Failed'));
@@ -145,9 +162,9 @@ export class Coordinator {
       return 'no target';
     }
     // Post side first: by the time any target completes, its post job exists.
-    await this.flows.add(postFlow(plan, Date.now()));
-    await this.flows.add(preFlow(plan));
-    return 'flow built';
+    if (!hasPost) await this.flows.add(postFlow(plan, Date.now()));
+    if (!hasPre) await this.flows.add(preFlow(plan));
+    return hasPost || hasPre ? 'flow completed' : 'flow built';
   }
 
   private async failWithoutInvoker(session: Session): Promise<string> {

@@ -4,6 +4,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startPipeline, appYaml, cond, sinkPost, waitFor, type Pipeline } from '../helpers/pipeline.js';
+import { FlowProducer } from 'bullmq';
+import { postFlow } from '../../workers/flow-plan.js';
+import { connectRedis } from '../../shared/redis.js';
 import type { BackupSession } from '../../shared/resources.js';
 
 let p: Pipeline;
@@ -79,6 +82,38 @@ test('Redis loses every key of this pipeline mid-session: the session completes,
   await waitForTarget(ns, 'Running');
   const deleted = await p.deleteRedisKeys();
   assert.ok(deleted > 0, 'there were keys to lose');
+  await assertOnceEachAndSucceeded(ns);
+});
+
+test('a coordinator that failed between adding the post flow and the pre flow: the retry adds the missing one', async () => {
+  const ns = 'halfflow';
+  await p.stopRoles();
+  await startSession(ns);
+  const session = await p.getSession('BackupSession', ns, 'cfg-1');
+  // What a coordinator leaves behind when Redis fails (or it dies) right after its first add.
+  const client = await connectRedis(p.redis, { purpose: 'producer' });
+  const flows = new FlowProducer({ connection: client, prefix: p.prefix });
+  try {
+    await flows.add(
+      postFlow(
+        {
+          session: { kind: 'BackupSession', namespace: ns, name: 'cfg-1', uid: session.metadata.uid! },
+          targets: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'app', namespace: ns }],
+          pre: 'preBackup',
+          post: 'postBackup',
+          hasGlobalPre: false,
+          hasGlobalPost: false,
+          deadlineMs: Date.now() + 60_000,
+          completed: new Set(),
+        },
+        Date.now(),
+      ),
+    );
+  } finally {
+    await flows.close();
+    client.disconnect();
+  }
+  p.startRoles();
   await assertOnceEachAndSucceeded(ns);
 });
 

@@ -287,3 +287,27 @@ export function cond(conditions: Condition[] | undefined, type: string): { statu
 export function sinkPost(sink: Sink, path: string, body = '{{ .Status.Phase }}', extra = ''): string {
   return `{${extra ? extra + ', ' : ''}httpPost: {host: 127.0.0.1, port: ${sink.port}, path: "${path}", body: '${body}'}}`;
 }
+
+/**
+ * Namespace `ns` with Deployment `app`, BackupConfiguration `cfg` whose preBackup and postBackup
+ * POST to the sink at `/<ns>/pre` and `/<ns>/post`, and BackupSession `cfg-1`.
+ */
+export async function applySinkSession(p: Pipeline, ns: string): Promise<void> {
+  await p.apply(appYaml(ns, 'app'));
+  await p.apply(`
+apiVersion: stash.appscode.com/v1beta1
+kind: BackupConfiguration
+metadata: {name: cfg, namespace: ${ns}}
+spec:
+  target: {ref: {apiVersion: apps/v1, kind: Deployment, name: app}}
+  hooks:
+    preBackup: ${sinkPost(p.sink, `/${ns}/pre`)}
+    postBackup: ${sinkPost(p.sink, `/${ns}/post`)}
+---
+apiVersion: stash.appscode.com/v1beta1
+kind: BackupSession
+metadata: {name: cfg-1, namespace: ${ns}}
+spec:
+  invoker: {apiGroup: stash.appscode.com, kind: BackupConfiguration, name: cfg}
+`);
+}

@@ -85,6 +85,8 @@ export interface ChaosReport {
   faults: Record<string, number>;
   durationMs: number;
   settleMs: number;
+  /** Role log lines (level warn and up) that name a stuck session, for diagnosis. */
+  diagnostics: string[];
 }
 
 /** The HTTP sink of the run: records every hook request, answers after a short delay (so hooks are in flight when workers die). */
@@ -391,7 +393,11 @@ export async function runChaos(o: ChaosOptions, seed = Date.now() % 1_000_000): 
       faults: faultState.counts,
       durationMs: Date.now() - t0,
       settleMs,
+      diagnostics: [],
     };
+    for (const name of report.stuck.map((x) => x.split(':')[0])) {
+      for (const r of roles) for (const chunk of r.output) for (const line of chunk.split('\n')) if (line.includes(name)) report.diagnostics.push(`${r.name}: ${line.slice(0, 400)}`);
+    }
     return report;
   } finally {
     await Promise.all(roles.map((r) => r.stop().catch(() => {})));

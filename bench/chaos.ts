@@ -27,6 +27,7 @@ console.log('\n' + formatReport(report));
 for (const [label, list] of [['stuck', report.stuck], ['wrong phase', report.wrongPhase], ['missing hooks', report.missingHooks], ['unexpected hooks', report.unexpectedHooks]] as const) {
   if (list.length) console.log(`${label}: ${list.slice(0, 20).join(', ')}${list.length > 20 ? ' …' : ''}`);
 }
+if (report.diagnostics.length) console.log(`role logs naming stuck sessions:\n${report.diagnostics.slice(0, 50).join('\n')}`);
 if (report.duplicateHooks.length) console.log(`duplicates: ${report.duplicateHooks.slice(0, 20).map((d) => `${d.path}×${d.count}`).join(', ')}`);
 const dup = report.duplicateHooks.reduce((a, d) => a + d.count - 1, 0);
 const ok = report.stuck.length === 0 && report.wrongPhase.length === 0 && report.missingHooks.length === 0 && dup <= report.workerKillsMidHook;

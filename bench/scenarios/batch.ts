@@ -5,6 +5,9 @@ import { startHarness, type HarnessOptions } from '../lib/harness.js';
 import { STASH_API } from '../lib/kube-http.js';
 import { redisTarget } from '../lib/processes.js';
 import { ratio, sleep } from '../lib/stats.js';
+import { Queue } from 'bullmq';
+import { connectRedis } from '../../shared/redis.js';
+import { ALL_QUEUES } from '../../shared/queues.js';
 
 export interface BatchRow {
   members: number;
@@ -14,6 +17,29 @@ export interface BatchRow {
   msPerMember: number;
   baselineSeconds: number;
   ratio: number;
+}
+
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+/** What a batch that did not finish is waiting for: target phases, conditions, queue counts. */
+async function diagnose(h: Awaited<ReturnType<typeof startHarness>>, ns: string): Promise<string> {
+  const r = await h.k.send<{ status?: { phase?: string; conditions?: Array<{ type: string; status: string }>; targets?: Array<{ phase?: string; conditions?: Array<{ type: string; status: string }> }> } }>('GET', `${STASH_API}/namespaces/${ns}/backupsessions/batch-1`);
+  const st = r.body.status ?? {};
+  const count = (xs: string[]) => Object.entries(xs.reduce<Record<string, number>>((a, x) => ({ ...a, [x]: (a[x] ?? 0) + 1 }), {})).map(([k, v]) => `${k}=${v}`).join(' ');
+  const conn = await connectRedis(redisTarget().target, { purpose: 'producer' });
+  const counts: string[] = [];
+  for (const name of ALL_QUEUES) {
+    const q = new Queue(name, { connection: conn, prefix: h.prefix });
+    counts.push(`${name}: ${JSON.stringify(await q.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'waiting-children'))}`);
+    await q.close();
+  }
+  conn.disconnect();
+  return [
+    `session phase=${st.phase} conditions: ${(st.conditions ?? []).map((c) => `${c.type}=${c.status}`).join(' ')}`,
+    `target phases: ${count((st.targets ?? []).map((t) => t.phase ?? '?'))}`,
+    `target conditions: ${count((st.targets ?? []).flatMap((t) => (t.conditions ?? []).map((c) => `${c.type}=${c.status}`)))}`,
+    ...counts,
+  ].join('\n  ');
 }
 
 export async function batchScale(sizes: number[], hopts: HarnessOptions & { timeoutMs?: number }): Promise<BatchRow[]> {
@@ -32,7 +58,7 @@ export async function batchScale(sizes: number[], hopts: HarnessOptions & { time
       const before = h.sink.count;
       const t0 = performance.now();
       await createSession(h.k, ns, 'batch-1', { kind: 'BackupBatch', name: 'batch' });
-      const deadline = Date.now() + (hopts.timeoutMs ?? 120_000);
+      const deadline = Date.now() + (hopts.timeoutMs ?? 60_000);
       let phase = '';
       let at = 0;
       while (Date.now() < deadline) {
@@ -45,6 +71,7 @@ export async function batchScale(sizes: number[], hopts: HarnessOptions & { time
         await sleep(Math.min(100, 5 + members / 20));
       }
       if (ns.endsWith('-warm')) continue;
+      if (!at) log(`[bench] batch of ${members} not final after the timeout: ${await diagnose(h, ns)}`);
       const seconds = at ? (at - t0) / 1000 : Number.NaN;
       const baselineSeconds = await baselineFlow(redisTarget().target, `${h.prefix}-base`, 2 * members + 2, hopts.concurrency ?? 10);
       rows.push({

@@ -6,7 +6,42 @@ import { createApp, createBackupConfiguration, createSession, httpGet } from '..
 import { startHarness, type HarnessOptions } from '../lib/harness.js';
 import { pool, STASH_API } from '../lib/kube-http.js';
 import { redisTarget } from '../lib/processes.js';
-import { latencySummary, ratio, sleep, until } from '../lib/stats.js';
+import { latencySummary, percentile, ratio, sleep, until } from '../lib/stats.js';
+import { Queue } from 'bullmq';
+import { connectRedis } from '../../shared/redis.js';
+import { hookJobId, lifecycleJobId, QueueName, type SessionRef } from '../../shared/queues.js';
+import { releaseJobId } from '../../workers/flow-plan.js';
+
+/**
+ * Where the time goes, from the jobs' own timestamps (ms since epoch, so relative to the
+ * create acknowledgement converted from performance.now): p50 of each stage over the sessions.
+ */
+async function breakdown(prefix: string, sessions: Array<{ ref: SessionRef; createdEpoch: number; sinkEpoch?: number }>): Promise<Record<string, number>> {
+  const conn = await connectRedis(redisTarget().target, { purpose: 'producer' });
+  const q = (n: string) => new Queue(n, { connection: conn, prefix });
+  const [lc, co, pre] = [q(QueueName.lifecycle), q(QueueName.coordinator), q(QueueName.preBackup)];
+  const stages: Record<string, number[]> = {};
+  const put = (k: string, v: number | undefined) => { if (v !== undefined && Number.isFinite(v)) (stages[k] ??= []).push(v); };
+  try {
+    for (const s of sessions) {
+      const l = await lc.getJob(lifecycleJobId({ type: 'SessionObserved', session: s.ref, observedAt: 0 }));
+      const r = await co.getJob(releaseJobId(s.ref));
+      const p = await pre.getJob(hookJobId({ session: s.ref, hook: 'preBackup', scope: 'local', targetIndex: 0 }));
+      if (!l || !r || !p) continue;
+      put('1 create ack → watcher published lifecycle job', l.timestamp - s.createdEpoch);
+      put('2 lifecycle job waiting', (l.processedOn ?? NaN) - l.timestamp);
+      put('3 coordinator builds flows', (l.finishedOn ?? NaN) - (l.processedOn ?? NaN));
+      put('4 release job waiting (after flow added)', (r.processedOn ?? NaN) - r.timestamp);
+      put('5 release: initiate + enqueue pre hook', (p.timestamp) - (r.processedOn ?? NaN));
+      put('6 pre hook job waiting', (p.processedOn ?? NaN) - p.timestamp);
+      put('7 pre hook job start → request at sink', (s.sinkEpoch ?? NaN) - (p.processedOn ?? NaN));
+    }
+    return Object.fromEntries(Object.entries(stages).sort().map(([k, v]) => [k, Math.round(percentile(v, 50) * 10) / 10]));
+  } finally {
+    await Promise.all([lc, co, pre].map((x) => x.close()));
+    conn.disconnect();
+  }
+}
 
 /** Creates `n` warm-up sessions and waits for their pre hooks (JIT, connections, Lease). */
 async function warmUp(h: Awaited<ReturnType<typeof startHarness>>, ns: string, n: number): Promise<void> {
@@ -25,6 +60,10 @@ export interface DispatchResult {
   ratioP50: number;
   ratioP99: number;
   cpuSeconds: { devcluster: number; roles: number };
+  /** p50 ms of each stage of the dispatch path. */
+  stages: Record<string, number>;
+  /** Latency of a GET to the API server from this process during the run (ms). */
+  apiGet: ReturnType<typeof latencySummary>;
 }
 
 /** Scenario 1: session created in the API → its preBackup httpGet arrives at the sink. */
@@ -37,18 +76,38 @@ export async function dispatchLatency(rate: number, seconds: number, hopts: Harn
     await warmUp(h, ns, 50);
     const total = Math.round(rate * seconds);
     const created = new Map<string, number>();
+    const refs = new Map<string, SessionRef>();
+    const epochOffset = Date.now() - performance.now();
     const cpu0 = h.cpu();
+    // A probe of the API server's own latency during the run: one GET every 50 ms.
+    const apiLatencies: number[] = [];
+    let probing = true;
+    const probe = (async () => {
+      while (probing) {
+        const t = performance.now();
+        await h.k.send('GET', `/api/v1/namespaces/${ns}`);
+        apiLatencies.push(performance.now() - t);
+        await sleep(50);
+      }
+    })();
     const t0 = performance.now();
     const creates: Promise<void>[] = [];
     for (let i = 0; i < total; i++) {
       const wait = t0 + (i * 1000) / rate - performance.now();
       if (wait > 0) await sleep(wait);
       const name = `s-${i}`;
-      creates.push(createSession(h.k, ns, name, { kind: 'BackupConfiguration', name: 'bc' }).then(() => void created.set(name, performance.now())));
+      creates.push(
+        createSession(h.k, ns, name, { kind: 'BackupConfiguration', name: 'bc' }).then((uid) => {
+          created.set(name, performance.now());
+          refs.set(name, { kind: 'BackupSession', namespace: ns, name, uid });
+        }),
+      );
     }
     await Promise.all(creates);
     await until('every pre hook', () => [...created.keys()].every((n) => h.sink.arrivals.has(`/pre/${n}`)), 30_000, 20).catch(() => {});
     const cpu1 = h.cpu();
+    probing = false;
+    await probe;
     const latencies: number[] = [];
     let missing = 0;
     for (const [name, at] of created) {
@@ -57,6 +116,10 @@ export async function dispatchLatency(rate: number, seconds: number, hopts: Harn
       else latencies.push(arrived - at);
     }
     await h.stopRoles();
+    const stages = await breakdown(h.prefix, [...created].filter((_e, i) => i % Math.max(1, Math.floor(created.size / 200)) === 0).map(([name, at]) => {
+      const sink = h.sink.arrivals.get(`/pre/${name}`);
+      return { ref: refs.get(name)!, createdEpoch: at + epochOffset, sinkEpoch: sink === undefined ? undefined : sink + epochOffset };
+    }));
     const baseline = await baselineAddLatency(redisTarget().target, `${h.prefix}-base`, rate, seconds);
     const pipeline = { ...latencySummary(latencies), missing };
     return {
@@ -66,6 +129,8 @@ export async function dispatchLatency(rate: number, seconds: number, hopts: Harn
       baseline,
       ratioP50: ratio(pipeline.p50, baseline.p50),
       ratioP99: ratio(pipeline.p99, baseline.p99),
+      stages,
+      apiGet: latencySummary(apiLatencies),
       cpuSeconds: { devcluster: round(cpu1.devcluster - cpu0.devcluster), roles: round(cpu1.roles - cpu0.roles) },
     };
   } finally {

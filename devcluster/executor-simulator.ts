@@ -48,7 +48,7 @@ export interface ExecutorSimulatorOptions {
 type Conditions = Array<{ type: string; status: string }> | undefined;
 
 function conditionTrue(conds: Conditions, type: string): boolean {
-  return (conds ?? []).some((c) => c.type === type && c.status === 'True');
+  return Array.isArray(conds) && conds.some((c) => c?.type === type && c.status === 'True');
 }
 
 function sameRef(a: TargetRef | undefined, b: TargetRef): boolean {
@@ -177,8 +177,10 @@ export class ExecutorSimulator {
 
   private onBackupSession(bs: BackupSession): void {
     if (this.closed || FINAL_PHASES.has(bs.status?.phase ?? '')) return;
-    (bs.status?.targets ?? []).forEach((t, i) => {
-      if (t.phase !== 'Pending' || !conditionTrue(t.conditions, 'ReadyForBackup') || !t.ref) return;
+    // Anyone may write a session's status; garbage there must not throw out of an informer callback.
+    const targets = Array.isArray(bs.status?.targets) ? bs.status.targets : [];
+    targets.forEach((t, i) => {
+      if (typeof t !== 'object' || t === null || t.phase !== 'Pending' || !conditionTrue(t.conditions, 'ReadyForBackup') || !t.ref) return;
       const key = `backup/${bs.metadata.uid}/${i}/${t.ref.kind}/${t.ref.name}`;
       if (this.handled.has(key)) return;
       this.handled.add(key);

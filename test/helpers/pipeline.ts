@@ -124,20 +124,33 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   const core = kubeConfig.makeApiClient(CoreV1Api);
   let roles: { watcher?: Watcher; coordinator: Coordinator; workers: HookWorkerPool } | undefined;
   const history: SessionObservation[] = [];
-  const watches: AbortController[] = [];
-  for (const [plural, kind] of [['backupsessions', 'BackupSession'], ['restoresessions', 'RestoreSession']] as const) {
-    watches.push(
-      await new Watch(kubeConfig).watch(
-        `/apis/stash.appscode.com/v1beta1/${plural}`,
-        {},
-        (type, obj: Session) => {
-          if (type === 'BOOKMARK' || !obj?.metadata) return;
-          history.push({ at: Date.now(), kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name ?? '', status: structuredClone(obj.status) });
-        },
-        () => {},
-      ),
+  const watches = new Map<string, AbortController>();
+  let closing = false;
+  // "Never seen Running" is only true if the watch never stopped: a watch that ends is resumed
+  // from the last resourceVersion, and one that cannot be resumed makes firstSeen() throw.
+  let historyBroken: string | undefined;
+  const watchSessions = async (plural: string, kind: SessionObservation['kind'], resourceVersion?: string): Promise<void> => {
+    let lastRV = resourceVersion;
+    const controller = await new Watch(kubeConfig).watch(
+      `/apis/stash.appscode.com/v1beta1/${plural}`,
+      resourceVersion ? { resourceVersion } : {},
+      (type, obj: Session) => {
+        if (!obj?.metadata) return;
+        lastRV = obj.metadata.resourceVersion ?? lastRV;
+        if (type === 'BOOKMARK') return;
+        if (type === 'ERROR') historyBroken = `${plural} watch error: ${JSON.stringify(obj)}`;
+        else history.push({ at: Date.now(), kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name ?? '', status: structuredClone(obj.status) });
+      },
+      (err) => {
+        if (closing) return;
+        if (err && !lastRV) historyBroken = `${plural} watch ended: ${String(err)}`;
+        else watchSessions(plural, kind, lastRV).catch((e) => (historyBroken = `${plural} watch could not resume: ${String(e)}`));
+      },
     );
-  }
+    watches.set(plural, controller);
+  };
+  await watchSessions('backupsessions', 'BackupSession');
+  await watchSessions('restoresessions', 'RestoreSession');
 
   const newWatcher = () => new Watcher({ kubeConfig, redis, prefix, logger, namespaces: [], watchdogSeconds: 60, resyncIntervalMs: 2000 });
 
@@ -149,6 +162,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     prefix,
     history,
     firstSeen(kind, namespace, name, match) {
+      if (historyBroken) throw new Error(`session history incomplete: ${historyBroken}`);
       return history.find((o) => o.kind === kind && o.namespace === namespace && o.name === name && match(o.status))?.at;
     },
     async deleteRedisKeys() {
@@ -215,7 +229,8 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       await Promise.all([r.watcher?.close(), r.coordinator.close(), r.workers.close(1000)]);
     },
     async close() {
-      for (const w of watches) w.abort();
+      closing = true;
+      for (const w of watches.values()) w.abort();
       await p.stopRoles();
       const client = await connectRedis(redis, { purpose: 'producer' });
       try {

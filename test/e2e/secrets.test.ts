@@ -1,0 +1,168 @@
+// Secret hygiene (issue 8, DESIGN §10 "secrets stay out of Redis, logs and the dashboard"): a hook
+// header comes from a Secret (secretKeyRef) and the same value reaches a template through
+// `.Status.Error`; the hook endpoint echoes everything back (so the secret is in the hook's
+// output) and one hook fails with it in the response. The hooks must really use the secret —
+// the sink receives it — yet a scan of every Redis key under the prefix (strings, hashes, lists,
+// sets, zsets, streams), every log line at debug level, every dashboard API response and every
+// Kubernetes Event finds it zero times (plain or base64).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { startPipeline, appYaml, type Pipeline } from '../helpers/pipeline.js';
+import { Watcher } from '../../producers/watcher.js';
+import { Coordinator } from '../../workers/coordinator.js';
+import { HookWorkerPool } from '../../workers/hook-worker.js';
+import { startDashboard, type Dashboard } from '../../dashboard/dashboard.js';
+import { createLogger } from '../../shared/logger.js';
+import { HOOK_QUEUES } from '../../shared/queues.js';
+import { connectRedis, bullPrefix } from '../../shared/redis.js';
+
+const SECRET = 'sEcReT-7f3c9a1b-hygiene';
+const FORMS = [SECRET, Buffer.from(SECRET).toString('base64'), encodeURIComponent(SECRET)];
+const NS = 'secrets';
+
+let p: Pipeline;
+let echo: Server;
+let echoPort = 0;
+const received: Array<{ path: string; headers: Record<string, unknown>; body: string }> = [];
+const logs: string[] = [];
+let roles: { watcher: Watcher; coordinator: Coordinator; workers: HookWorkerPool } | undefined;
+let dashboard: Dashboard | undefined;
+let dashboardRedis: Awaited<ReturnType<typeof connectRedis>> | undefined;
+
+test.before(async () => {
+  // Echoes the request (headers and body) in the response; /fail answers 500 with the same echo.
+  echo = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      received.push({ path: req.url ?? '', headers: req.headers, body });
+      res.writeHead(req.url?.startsWith('/fail') ? 500 : 200, { 'content-type': 'text/plain' }).end(`you sent ${JSON.stringify(req.headers)} ${body}`);
+    });
+  });
+  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+  echoPort = (echo.address() as AddressInfo).port;
+  p = await startPipeline({ roles: false });
+  const logger = createLogger({ level: 'debug', destination: new Writable({ write: (c, _e, cb) => (logs.push(String(c)), cb()) }) });
+  const common = { kubeConfig: p.kubeConfig, redis: p.redis, prefix: p.prefix, logger };
+  roles = {
+    watcher: new Watcher({ ...common, namespaces: [], watchdogSeconds: 60, resyncIntervalMs: 2000 }),
+    coordinator: new Coordinator({ ...common, sessionTimeoutMs: 60_000 }),
+    workers: new HookWorkerPool({ ...common, queues: HOOK_QUEUES, concurrency: 5, defaultHookTimeoutSeconds: 10, sessionTimeoutMs: 60_000 }),
+  };
+  roles.coordinator.start();
+  roles.workers.start();
+  roles.watcher.start();
+  dashboardRedis = await connectRedis(p.redis, { purpose: 'worker' });
+  dashboard = await startDashboard({ connection: dashboardRedis, prefix: bullPrefix(p.prefix, p.redis), port: 0, discoverIntervalMs: 200, logger });
+});
+test.after(async () => {
+  await dashboard?.close();
+  dashboardRedis?.disconnect();
+  if (roles) await Promise.all([roles.watcher.close(), roles.coordinator.close(), roles.workers.close(1000)]);
+  await p?.close();
+  echo?.closeAllConnections();
+  await new Promise((r) => echo?.close(r));
+});
+
+/** Every value stored under the prefix, whatever its type. */
+async function redisDump(): Promise<string[]> {
+  const c = await connectRedis(p.redis, { purpose: 'producer' });
+  const out: string[] = [];
+  try {
+    for (const key of await c.keys(`${bullPrefix(p.prefix, p.redis)}:*`)) {
+      const type = await c.type(key);
+      out.push(key);
+      if (type === 'string') out.push((await c.get(key)) ?? '');
+      else if (type === 'hash') out.push(JSON.stringify(await c.hgetall(key)));
+      else if (type === 'list') out.push(JSON.stringify(await c.lrange(key, 0, -1)));
+      else if (type === 'set') out.push(JSON.stringify(await c.smembers(key)));
+      else if (type === 'zset') out.push(JSON.stringify(await c.zrange(key, 0, -1)));
+      else if (type === 'stream') out.push(JSON.stringify(await c.xrange(key, '-', '+')));
+      else out.push(`<unscanned type ${type}>`);
+    }
+  } finally {
+    c.disconnect();
+  }
+  return out;
+}
+
+async function dashboardDump(): Promise<string[]> {
+  const out: string[] = [];
+  const get = async (path: string) => {
+    const r = await fetch(`${dashboard!.url}${path}`);
+    out.push(await r.text());
+  };
+  await get('api/queues');
+  for (const q of dashboard!.queueNames()) {
+    for (const status of ['latest', 'active', 'waiting', 'completed', 'failed', 'delayed', 'prioritized', 'paused', 'waiting-children']) {
+      await get(`api/queues?activeQueue=${encodeURIComponent(q)}&status=${status}&page=1&jobsPerPage=1000`);
+    }
+  }
+  return out;
+}
+
+const count = (hay: string[]) => FORMS.reduce((n, f) => n + hay.reduce((m, h) => m + h.split(f).length - 1, 0), 0);
+
+test('a secret used by hooks is found zero times in Redis, logs, the dashboard API and Events', async () => {
+  const failed = appYaml(NS, 'app', { annotations: { 'devcluster.stash-hooks.dev/backup-result': 'Failed', 'devcluster.stash-hooks.dev/backup-error': `disk full token=${SECRET}` } });
+  await p.apply(failed);
+  await p.apply(`
+apiVersion: v1
+kind: Secret
+metadata: {name: hook-token, namespace: ${NS}}
+stringData: {token: ${SECRET}}
+---
+apiVersion: stash.appscode.com/v1beta1
+kind: BackupConfiguration
+metadata: {name: cfg, namespace: ${NS}}
+spec:
+  target: {ref: {apiVersion: apps/v1, kind: Deployment, name: app}}
+  hooks:
+    preBackup:
+      httpPost:
+        host: 127.0.0.1
+        port: ${echoPort}
+        path: /pre
+        httpHeaders: [{name: X-Token, valueFrom: {secretKeyRef: {name: hook-token, key: token}}}]
+        body: 'session {{ .Name }}'
+    postBackup:
+      executionPolicy: Always
+      httpPost:
+        host: 127.0.0.1
+        port: ${echoPort}
+        path: /fail/post
+        httpHeaders: [{name: X-Token, valueFrom: {secretKeyRef: {name: hook-token, key: token}}}]
+        body: 'error was {{ .Status.Error }}'
+---
+apiVersion: stash.appscode.com/v1beta1
+kind: BackupSession
+metadata: {name: cfg-1, namespace: ${NS}}
+spec:
+  invoker: {apiGroup: stash.appscode.com, kind: BackupConfiguration, name: cfg}
+`);
+  const s = await p.waitForPhase('BackupSession', NS, 'cfg-1', 30_000);
+  assert.is(s.status?.phase, 'Failed');
+  // The hooks really used the secret: header on both, the template value in the post body.
+  assert.equal(received.map((r) => [r.path, r.headers['x-token']]), [['/pre', SECRET], ['/fail/post', SECRET]]);
+  assert.ok(received[1].body.includes(SECRET), received[1].body);
+  // Let the dashboard discover the queues, then scan everything.
+  await new Promise((r) => setTimeout(r, 500));
+  const events = await p.kubeConfig.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: NS });
+  const eventText = events.items.map((e) => JSON.stringify(e));
+  const redis = await redisDump();
+  const board = await dashboardDump();
+  assert.ok(redis.length > 10, 'Redis holds the run (the scan is not vacuous)');
+  assert.ok(redis.some((x) => x.includes('you sent')), 'the echoed output (which carried the secret) is stored, redacted');
+  assert.ok(board.some((b) => b.includes('cfg-1')), 'the dashboard shows the run');
+  assert.ok(logs.some((l) => l.includes('cfg-1')), 'the logs mention the session');
+  assert.ok(eventText.some((e) => e.includes('HookFailed')), 'the failed hook has an Event');
+  const where = { redis: count(redis), logs: count(logs), dashboard: count(board), events: count(eventText) };
+  const show = (list: string[]) => list.filter((x) => FORMS.some((f) => x.includes(f))).map((x) => x.slice(0, 400));
+  assert.equal(where, { redis: 0, logs: 0, dashboard: 0, events: 0 }, JSON.stringify({ redis: show(redis), logs: show(logs), dashboard: show(board), events: show(eventText) }, null, 1).slice(0, 4000));
+});
+
+test.run();

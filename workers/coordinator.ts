@@ -179,6 +179,13 @@ export class Coordinator {
 
   private async onCoordinatorJob(job: Job<CoordinatorJobData>): Promise<string> {
     const session = await this.store.getSession(job.data.session);
+    if (session && isTerminal(session) && job.name === CoordinatorJob.release && globalPreFailed(session)) {
+      // A retry of a release that wrote Failed and then died before draining: drain now, or the
+      // post jobs stay parked until the deadline (DESIGN §6: a failed global pre settles at once).
+      const invoker = await this.store.getInvoker(session);
+      if (invoker) await this.drainPosts(this.plan(session, invoker));
+      return 'settled: global pre failed';
+    }
     if (!session || isTerminal(session)) return 'session gone or finished';
     const invoker = await this.store.getInvoker(session);
     if (!invoker) return this.failWithoutInvoker(session);

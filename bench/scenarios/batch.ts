@@ -12,6 +12,8 @@ import { ALL_QUEUES } from '../../shared/queues.js';
 export interface BatchRow {
   members: number;
   seconds: number;
+  /** Creation → every member's gate open (global pre + every local pre done): stash-hooks' own part. */
+  gatesOpenSeconds: number;
   phase: string;
   hooksAtSink: number;
   msPerMember: number;
@@ -61,9 +63,12 @@ export async function batchScale(sizes: number[], hopts: HarnessOptions & { time
       const deadline = Date.now() + (hopts.timeoutMs ?? 60_000);
       let phase = '';
       let at = 0;
+      let gatesAt = 0;
       while (Date.now() < deadline) {
-        const r = await must(h.k.send<{ status?: { phase?: string } }>('GET', `${STASH_API}/namespaces/${ns}/backupsessions/batch-1`));
+        const r = await must(h.k.send<{ status?: { phase?: string; targets?: Array<{ conditions?: Array<{ type: string; status: string }> }> } }>('GET', `${STASH_API}/namespaces/${ns}/backupsessions/batch-1`));
         phase = r.body.status?.phase ?? '';
+        const open = (r.body.status?.targets ?? []).filter((t) => t.conditions?.some((c) => c.type === 'ReadyForBackup' && c.status === 'True')).length;
+        if (!gatesAt && open === members) gatesAt = performance.now();
         if (phase === 'Succeeded' || phase === 'Failed') {
           at = performance.now();
           break;
@@ -77,6 +82,7 @@ export async function batchScale(sizes: number[], hopts: HarnessOptions & { time
       rows.push({
         members,
         seconds: Math.round(seconds * 1000) / 1000,
+        gatesOpenSeconds: gatesAt ? Math.round(gatesAt - t0) / 1000 : Number.NaN,
         phase: phase || 'timeout',
         hooksAtSink: h.sink.count - before,
         msPerMember: Math.round((seconds * 1000 * 10) / members) / 10,

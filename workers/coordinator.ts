@@ -23,6 +23,9 @@ import { validateInvoker } from '../shared/hook-spec.js';
 import { SessionStore } from './session-store.js';
 import { globalPreFailed, initiateSession, openGate, setFinalPhase } from './status-writes.js';
 
+/** Crashes a coordinator job survives before it is failed for good (BullMQ default: 1). */
+const MAX_STALLED_COUNT = 20;
+
 export interface CoordinatorOptions {
   kubeConfig: KubeConfig;
   redis: RedisTarget;
@@ -78,8 +81,11 @@ export class Coordinator {
     if (this.state !== 'idle') return;
     this.state = 'running';
     const concurrency = this.opts.concurrency ?? 20;
-    const lifecycle = new Worker<LifecycleEvent>(QueueName.lifecycle, (job) => this.onLifecycle(job), { connection: this.connection('stash-hooks-lifecycle'), prefix: this.prefix, concurrency });
-    const coordinator = new Worker<CoordinatorJobData>(QueueName.coordinator, (job) => this.onCoordinatorJob(job), { connection: this.connection('stash-hooks-coordinator-jobs'), prefix: this.prefix, concurrency });
+    // A job whose process died is "stalled"; BullMQ's default (maxStalledCount 1) fails it for good
+    // on the second crash, and its deterministic id then blocks the watcher's re-publication, so
+    // the session sits Running until its deadline (issue 8 chaos run, coordinator SIGKILLed 6 times).
+    const lifecycle = new Worker<LifecycleEvent>(QueueName.lifecycle, (job) => this.onLifecycle(job), { connection: this.connection('stash-hooks-lifecycle'), prefix: this.prefix, concurrency, maxStalledCount: MAX_STALLED_COUNT });
+    const coordinator = new Worker<CoordinatorJobData>(QueueName.coordinator, (job) => this.onCoordinatorJob(job), { connection: this.connection('stash-hooks-coordinator-jobs'), prefix: this.prefix, concurrency, maxStalledCount: MAX_STALLED_COUNT });
     for (const w of [lifecycle, coordinator]) {
       w.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'coordinator worker error'));
       w.on('failed', (job, err) => {

@@ -88,6 +88,10 @@ export class HookWorkerPool {
         connection,
         prefix: bullPrefix(this.opts.prefix, this.opts.redis),
         concurrency: this.opts.concurrency,
+        // A dead worker's job is stalled, not failed: retried on the next crash too (BullMQ's default
+        // of 1 failed it for good on the second, leaving its session Running until the deadline).
+        // A rerun after a crash is guarded by the recorded condition (exactly-once per condition).
+        maxStalledCount: 20,
       });
       worker.on('error', (err) => this.opts.logger.warn({ queue: name, err: err.message }, 'worker error'));
       worker.on('failed', (job, err) => this.opts.logger.warn({ queue: name, job: job?.name, attempts: job?.attemptsMade, err: err.message }, 'hook job attempt failed (infrastructure); retrying with backoff'));

@@ -79,6 +79,7 @@ export interface SessionObservation {
   kind: 'BackupSession' | 'RestoreSession';
   namespace: string;
   name: string;
+  uid: string;
   status: Session['status'];
 }
 
@@ -139,7 +140,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
         lastRV = obj.metadata.resourceVersion ?? lastRV;
         if (type === 'BOOKMARK') return;
         if (type === 'ERROR') historyBroken = `${plural} watch error: ${JSON.stringify(obj)}`;
-        else history.push({ at: Date.now(), kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name ?? '', status: structuredClone(obj.status) });
+        else history.push({ at: Date.now(), kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name ?? '', uid: obj.metadata.uid ?? '', status: structuredClone(obj.status) });
       },
       (err) => {
         if (closing) return;
@@ -190,7 +191,17 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       let last: Session | undefined;
       while (Date.now() < deadline) {
         last = await p.getSession(kind, namespace, name);
-        if (last.status?.phase === 'Succeeded' || last.status?.phase === 'Failed') return last;
+        if (last.status?.phase === 'Succeeded' || last.status?.phase === 'Failed') {
+          // Also wait for the history watch to deliver the final state: it is ordered, so from
+          // then on firstSeen() knows every earlier state ("never Running" is then sound).
+          const uid = last.metadata.uid;
+          while (Date.now() < deadline) {
+            const caughtUp = history.some((o) => o.kind === kind && o.uid === uid && o.status?.phase === last!.status!.phase);
+            if (caughtUp || historyBroken) return last;
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          throw new Error(`the session watch did not deliver ${kind} ${namespace}/${name} (uid ${uid}) ${last.status.phase} within ${timeoutMs} ms`);
+        }
         await new Promise((r) => setTimeout(r, 50));
       }
       throw new Error(`${kind} ${namespace}/${name} did not finish within ${timeoutMs} ms; last status: ${JSON.stringify(last?.status)}`);

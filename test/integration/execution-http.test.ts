@@ -241,4 +241,10 @@ test('TCP: an open port succeeds, a closed port is refused, a black hole times o
   }
 });
 
+test('an httpPost without body or form sends an empty body and completes', async () => {
+  const r = await runHttp(post(a, '/landing', { timeoutSeconds: 2 } as Partial<HttpRequestSpec>), guard, { ...opts, timeoutSeconds: 2 });
+  assert.is(r.statusCode, 200);
+  assert.is(r.output, 'landed POST ');
+});
+
 test.run();

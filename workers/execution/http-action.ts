@@ -133,7 +133,8 @@ export async function runHttp(spec: HttpRequestSpec, guard: NetworkGuard, opts: 
     const stream = got.stream(url, {
       method,
       headers,
-      body,
+      // A POST stream waits for a body to be piped in: without one the request never leaves.
+      body: method === 'POST' ? (body ?? '') : undefined,
       throwHttpErrors: false,
       retry: { limit: 0 },
       timeout: { request: opts.timeoutSeconds * 1000 },

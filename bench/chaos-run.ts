@@ -20,6 +20,9 @@ import { applyObjects, parseManifests, readManifests } from '../cli/apply.js';
 import { startRedisServer, type RedisServer } from '../test/helpers/redis-servers.js';
 import { appYaml, CRD_FILES } from '../test/helpers/pipeline.js';
 import type { Session } from '../shared/resources.js';
+import { Queue } from 'bullmq';
+import { ALL_QUEUES } from '../shared/queues.js';
+import { connectRedis, parseRedisUrl } from '../shared/redis.js';
 
 const BIN = fileURLToPath(new URL('../bin/stash-hooks.js', import.meta.url));
 const NS = 'chaos';
@@ -395,6 +398,23 @@ export async function runChaos(o: ChaosOptions, seed = Date.now() % 1_000_000): 
       settleMs,
       diagnostics: [],
     };
+    // Where each stuck session's jobs are: state and failure reason, for diagnosis.
+    if (report.stuck.length) {
+      const stuckNames = new Set(report.stuck.map((x) => x.split(':')[0]));
+      const client = await connectRedis(parseRedisUrl(redis.url), { purpose: 'worker' });
+      try {
+        for (const qn of ALL_QUEUES) {
+          const q = new Queue(qn, { connection: client, prefix: env.STASH_HOOKS_PREFIX });
+          for (const job of await q.getJobs(['active', 'waiting', 'delayed', 'failed', 'waiting-children', 'prioritized', 'completed'], 0, 100_000)) {
+            const name = (job?.data as { session?: { name?: string } } | undefined)?.session?.name;
+            if (name && stuckNames.has(name)) report.diagnostics.push(`job ${qn}/${job.id} ${job.name}: ${await job.getState()}${job.failedReason ? ` (${job.failedReason})` : ''} attempts ${job.attemptsMade}`);
+          }
+          await q.close();
+        }
+      } finally {
+        client.disconnect();
+      }
+    }
     for (const name of report.stuck.map((x) => x.split(':')[0])) {
       for (const r of roles) for (const chunk of r.output) for (const line of chunk.split('\n')) if (line.includes(name)) report.diagnostics.push(`${r.name}: ${line.slice(0, 400)}`);
     }

@@ -180,7 +180,9 @@ export const SETTINGS: readonly Setting[] = [
     defaultText: '300', defaultValue: () => '300', parse: intIn(1, 86400),
   },
   {
-    key: 'sessionTimeout', flag: '--session-timeout', env: 'STASH_HOOKS_SESSION_TIMEOUT', roles: ['coordinator', 'all', 'demo'],
+    // The worker needs it too: a post job that wakes at the coordinator's deadline re-checks it, and
+    // with the default in its place it slept again until 24h (a session hung far past its deadline).
+    key: 'sessionTimeout', flag: '--session-timeout', env: 'STASH_HOOKS_SESSION_TIMEOUT', roles: ['coordinator', 'worker', 'all', 'demo'],
     description: 'deadline of a session whose invoker has no spec.timeOut', accepted: 'a duration such as 30m, 2h or 1h30m (at least 1s)',
     defaultText: '24h', defaultValue: () => '24h',
     parse: (raw) => { const ms = parseDuration(raw); if (ms === undefined || ms < 1000) throw new Error('invalid'); return raw; },

@@ -84,6 +84,11 @@ for (const [name, flags, env, message] of BAD_SETTINGS) {
   });
 }
 
+test('the worker reads the session timeout the coordinator delays post hooks by', () => {
+  assert.is(loadConfig('worker', {}, { STASH_HOOKS_SESSION_TIMEOUT: '1h' }).sessionTimeoutMs, 3_600_000);
+  assert.is(loadConfig('worker', { sessionTimeout: '30m' }, {}).sessionTimeoutMs, 1_800_000);
+});
+
 test('every bad setting is reported at once', () => {
   const p = problems(() => loadConfig('worker', { concurrency: '0', queues: 'x' }, { LOG_LEVEL: 'loud' }));
   assert.is(p.length, 3);

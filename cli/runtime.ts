@@ -8,6 +8,7 @@ import { Queue } from 'bullmq';
 import { Registry } from 'prom-client';
 import type { Config } from '../shared/config.js';
 import { ConfigError, errorMessage } from '../shared/errors.js';
+import { withKeepAlive } from '../shared/kube-keep-alive.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createMetrics, queueDepthsFrom, type Metrics } from '../shared/metrics.js';
 import { readinessFromChecks, startOpsServer, type OpsServer } from '../shared/ops-server.js';
@@ -46,7 +47,9 @@ export interface RoleRuntime {
 
 export async function createRuntime(role: string, config: Config, options: { kube?: boolean; serveOps?: boolean; kubeConfig?: KubeConfig; logger?: Logger } = {}): Promise<RoleRuntime> {
   const logger = options.logger ?? createLogger({ level: config.logLevel, name: `stash-hooks-${role}` });
-  const kubeConfig = options.kubeConfig ?? (options.kube === false ? new KubeConfig() : loadKubeConfig(config.kubeconfig));
+  // One keep-alive connection pool for every API client of the process (client-node 1.x opens a
+  // new connection per request otherwise; shared/kube-keep-alive.ts).
+  const kubeConfig = withKeepAlive(options.kubeConfig ?? (options.kube === false ? new KubeConfig() : loadKubeConfig(config.kubeconfig)));
   const registry = new Registry();
   const metrics = createMetrics(registry);
   const steps: Array<{ name: string; step: () => Promise<unknown> }> = [];

@@ -10,7 +10,7 @@ import { apiStatusCode, getOrUndefined, kubeError } from '../shared/kube-api.js'
 import type { SessionRef } from '../shared/queues.js';
 import { STASH_GROUP, STASH_VERSION, StashResource, type BackupSession, type Session } from '../shared/resources.js';
 import type { Invoker } from '../shared/session-state.js';
-import { withKeepAlive } from './kube-keep-alive.js';
+import { withKeepAlive } from '../shared/kube-keep-alive.js';
 
 const MAX_CONFLICT_RETRIES = 20;
 /** In-place retries of a status write answered 5xx/429 (about 3 s in all) before the job fails. */

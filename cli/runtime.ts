@@ -3,6 +3,7 @@
  * ops server (/healthz, /readyz, /metrics), and the stop signal. Components are started by the
  * role and closed here in reverse order, every step run even if one fails.
  */
+import { delimiter } from 'node:path';
 import { KubeConfig, VersionApi } from '@kubernetes/client-node';
 import { Queue } from 'bullmq';
 import { Registry } from 'prom-client';
@@ -15,12 +16,29 @@ import { readinessFromChecks, startOpsServer, type OpsServer } from '../shared/o
 import { ALL_QUEUES } from '../shared/queues.js';
 import { bullPrefix, connectRedis, describeRedisTarget, type RedisClient } from '../shared/redis.js';
 
-/** Loads the kubeconfig of `--kubeconfig`/`KUBECONFIG`, else in-cluster, else ~/.kube/config. */
+/**
+ * Loads the kubeconfig of `--kubeconfig`/`KUBECONFIG`, else ~/.kube/config, else the in-cluster
+ * service account (client-node's `loadFromDefault` order). `KUBECONFIG` may list several files
+ * separated by `:` (`;` on Windows), as kubectl accepts: they are merged, the first file's
+ * current context and the first definition of each name win.
+ */
 export function loadKubeConfig(path: string | undefined): KubeConfig {
   const kc = new KubeConfig();
   try {
-    if (path) kc.loadFromFile(path);
-    else kc.loadFromDefault();
+    if (path) {
+      const [first, ...rest] = path.split(delimiter).filter((f) => f !== '');
+      kc.loadFromFile(first ?? path);
+      for (const file of rest) {
+        const more = new KubeConfig();
+        more.loadFromFile(file);
+        // kubectl's rule: the first file that sets a name wins (client-node throws on a duplicate).
+        const fresh = <T extends { name: string }>(mine: T[], theirs: T[]) => theirs.filter((t) => !mine.some((m) => m.name === t.name));
+        more.clusters = fresh(kc.clusters, more.clusters);
+        more.users = fresh(kc.users, more.users);
+        more.contexts = fresh(kc.contexts, more.contexts);
+        kc.mergeConfig(more, true);
+      }
+    } else kc.loadFromDefault();
   } catch (err) {
     throw new ConfigError([`--kubeconfig (KUBECONFIG): cannot load "${path ?? '~/.kube/config'}": ${errorMessage(err)}`]);
   }

@@ -106,8 +106,8 @@ function parseHost(raw: string): string {
 export const SETTINGS: readonly Setting[] = [
   {
     key: 'kubeconfig', flag: '--kubeconfig', env: 'KUBECONFIG', roles: KUBE_ROLES,
-    description: 'kubeconfig file of the cluster to act on', accepted: 'a path to a kubeconfig file',
-    defaultText: 'in-cluster service account, else ~/.kube/config', defaultValue: () => undefined,
+    description: 'kubeconfig file of the cluster to act on', accepted: 'a path to a kubeconfig file (several joined by ":" are merged, as kubectl does)',
+    defaultText: '~/.kube/config, else the in-cluster service account', defaultValue: () => undefined,
     parse: (raw) => { if (raw.trim() === '') throw new Error('empty'); return raw; },
   },
   {

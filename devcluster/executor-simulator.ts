@@ -9,6 +9,11 @@
  * `devcluster.stash-hooks.dev/backup-error`). RestoreSession: when `ReadyForRestore` is True and
  * `stats` is empty, write `totalHosts`, wait, then `stats[]`. A gate that is False or absent
  * leaves the session untouched; the session `phase` is never written (stash-hooks owns it).
+ *
+ * Scale and robustness: every status change of one session goes through a {@link StatusWriter}
+ * (coalesced read-modify-writes that retry 409s and transient errors until they land), and every
+ * `resyncMs` the informers' caches are walked again, so a target whose gate is open is never
+ * missed because an event was, or because its first attempt failed before it started.
  */
 import {
   ApiException,
@@ -22,9 +27,11 @@ import {
   type ObjectCache,
 } from '@kubernetes/client-node';
 import { formatDuration } from '../shared/duration.js';
+import { withKeepAlive } from '../shared/kube-keep-alive.js';
 import type { BackupSession, BackupTargetStatus, HostStats, RestoreSession, TargetRef } from '../shared/resources.js';
 import { isWorkloadKind } from '../shared/resources.js';
 import { labelSelectorToString, type LabelSelectorSpec } from './selectors.js';
+import { StatusWriter, WriterClosed, type SessionKey } from './status-writer.js';
 
 /** Annotation on a target object: `Failed` makes its simulated backup or restore fail. */
 export const RESULT_ANNOTATION = 'devcluster.stash-hooks.dev/backup-result';
@@ -34,7 +41,6 @@ export const ERROR_ANNOTATION = 'devcluster.stash-hooks.dev/backup-error';
 const GROUP = 'stash.appscode.com';
 const VERSION = 'v1beta1';
 const FINAL_PHASES = new Set(['Succeeded', 'Failed', 'Skipped']);
-const MAX_CONFLICT_RETRIES = 20;
 
 /** Options of {@link ExecutorSimulator}. */
 export interface ExecutorSimulatorOptions {
@@ -43,6 +49,8 @@ export interface ExecutorSimulatorOptions {
   log: (line: string) => void;
   /** Delay before an informer that failed (e.g. CRDs not installed yet) starts again. */
   restartDelayMs?: number;
+  /** How often every cached session is looked at again (default 2000 ms). */
+  resyncMs?: number;
 }
 
 type Conditions = Array<{ type: string; status: string }> | undefined;
@@ -61,13 +69,17 @@ function isStatus(err: unknown, code: number): boolean {
 
 class Closed extends Error {}
 
+const isClosed = (err: unknown): boolean => err instanceof Closed || err instanceof WriterClosed;
+
 /** Plays the backup executor against the API; `start()` then `close()`. */
 export class ExecutorSimulator {
   private readonly custom: CustomObjectsApi;
   private readonly core: CoreV1Api;
   private readonly objects: KubernetesObjectApi;
   private readonly informers: Array<Informer<KubernetesObject> & ObjectCache<KubernetesObject>> = [];
-  private readonly handled = new Set<string>();
+  /** Targets taken, per session uid (a deleted session's entry goes with it). */
+  private readonly handled = new Map<string, Set<string>>();
+  private readonly writer: StatusWriter;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly inflight = new Set<Promise<void>>();
   /** Wakes every pending `sleep` with `Closed`, so close() never waits out a backup. */
@@ -75,18 +87,42 @@ export class ExecutorSimulator {
   private closed = false;
 
   constructor(private readonly options: ExecutorSimulatorOptions) {
-    this.custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
-    this.core = options.kubeConfig.makeApiClient(CoreV1Api);
-    this.objects = KubernetesObjectApi.makeApiClient(options.kubeConfig);
+    // One keep-alive pool: a 1,000-member batch is thousands of calls (client-node connects anew per call).
+    const kc = withKeepAlive(options.kubeConfig);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.objects = KubernetesObjectApi.makeApiClient(kc);
+    this.writer = new StatusWriter({ custom: this.custom, group: GROUP, version: VERSION, log: options.log });
   }
 
   start(): void {
     this.watch('backupsessions', (o) => this.onBackupSession(o as unknown as BackupSession));
     this.watch('restoresessions', (o) => this.onRestoreSession(o as unknown as RestoreSession));
+    this.resync();
+  }
+
+  /** Status writes made and lost to conflicts/errors so far (for tests and benchmarks). */
+  get writeCounts(): Readonly<StatusWriter['counts']> {
+    return this.writer.counts;
+  }
+
+  /**
+   * Walks every cached session again: a target whose gate is open but that was not taken (an
+   * event missed, or a first attempt that failed before the target started) is taken now.
+   */
+  private resync(): void {
+    this.later(this.options.resyncMs ?? 2000, () => {
+      const [backups, restores] = this.informers;
+      for (const o of backups?.list() ?? []) this.onBackupSession(o as unknown as BackupSession);
+      for (const o of restores?.list() ?? []) this.onRestoreSession(o as unknown as RestoreSession);
+      this.resync();
+    });
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
+    this.writer.close();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     for (const wake of [...this.sleepers]) wake();
@@ -120,8 +156,16 @@ export class ExecutorSimulator {
   }
 
   private forget(uid: string | undefined): void {
-    if (!uid) return;
-    for (const key of this.handled) if (key.split('/')[1] === uid) this.handled.delete(key);
+    if (uid) this.handled.delete(uid);
+  }
+
+  /** Takes a target for this process; false when it was taken already. */
+  private take(uid: string, key: string): boolean {
+    let keys = this.handled.get(uid);
+    if (!keys) this.handled.set(uid, (keys = new Set()));
+    if (keys.has(key)) return false;
+    keys.add(key);
+    return true;
   }
 
   private later(ms: number, fn: () => void): void {
@@ -151,28 +195,19 @@ export class ExecutorSimulator {
   }
 
   /**
-   * Runs one target's work. A failure other than the session being gone forgets the target and
-   * looks at the session again a second later, so a transient API error is retried.
+   * Runs one target's work. Status writes never fail short of close(), so a failure means the
+   * target did not start (its plan could not be read): it is given back, and the next resync
+   * takes it again.
    */
-  private track(name: string, key: string, retry: () => Promise<void>, work: () => Promise<void>): void {
+  private track(name: string, uid: string, key: string, work: () => Promise<void>): void {
     const p = work()
       .catch((err) => {
-        if (err instanceof Closed || this.closed) return;
-        this.options.log(`devcluster executor: ${name}: ${(err as Error)?.message ?? String(err)}`);
-        if (isStatus(err, 404)) return;
-        this.handled.delete(key);
-        this.later(1000, () => {
-          retry().catch(() => {});
-        });
+        if (isClosed(err) || this.closed) return;
+        this.options.log(`devcluster executor: ${name}: ${(err as Error)?.message ?? String(err)}; retrying`);
+        this.handled.get(uid)?.delete(key);
       })
       .finally(() => this.inflight.delete(p));
     this.inflight.add(p);
-  }
-
-  private async recheck(plural: 'backupsessions' | 'restoresessions', namespace: string, name: string): Promise<void> {
-    const obj = await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural, name });
-    if (plural === 'backupsessions') this.onBackupSession(obj as BackupSession);
-    else this.onRestoreSession(obj as RestoreSession);
   }
 
   private onBackupSession(bs: BackupSession): void {
@@ -181,30 +216,19 @@ export class ExecutorSimulator {
     const targets = Array.isArray(bs.status?.targets) ? bs.status.targets : [];
     targets.forEach((t, i) => {
       if (typeof t !== 'object' || t === null || t.phase !== 'Pending' || !conditionTrue(t.conditions, 'ReadyForBackup') || !t.ref) return;
-      const key = `backup/${bs.metadata.uid}/${i}/${t.ref.kind}/${t.ref.name}`;
-      if (this.handled.has(key)) return;
-      this.handled.add(key);
-      this.track(
-        `BackupSession ${bs.metadata.namespace}/${bs.metadata.name} target ${i}`,
-        key,
-        () => this.recheck('backupsessions', bs.metadata.namespace!, bs.metadata.name!),
-        () => this.runBackupTarget(bs, i, t.ref),
-      );
+      const uid = bs.metadata.uid!;
+      const key = `backup/${i}/${t.ref.kind}/${t.ref.name}`;
+      if (!this.take(uid, key)) return;
+      this.track(`BackupSession ${bs.metadata.namespace}/${bs.metadata.name} target ${i}`, uid, key, () => this.runBackupTarget(bs, i, t.ref));
     });
   }
 
   private onRestoreSession(rs: RestoreSession): void {
     if (this.closed || FINAL_PHASES.has(rs.status?.phase ?? '')) return;
     if (!conditionTrue(rs.status?.conditions, 'ReadyForRestore') || (rs.status?.stats ?? []).length > 0) return;
-    const key = `restore/${rs.metadata.uid}`;
-    if (this.handled.has(key)) return;
-    this.handled.add(key);
-    this.track(
-      `RestoreSession ${rs.metadata.namespace}/${rs.metadata.name}`,
-      key,
-      () => this.recheck('restoresessions', rs.metadata.namespace!, rs.metadata.name!),
-      () => this.runRestore(rs),
-    );
+    const uid = rs.metadata.uid!;
+    if (!this.take(uid, 'restore')) return;
+    this.track(`RestoreSession ${rs.metadata.namespace}/${rs.metadata.name}`, uid, 'restore', () => this.runRestore(rs));
   }
 
   /** The hosts of a target and the result the annotations ask for. */
@@ -232,23 +256,6 @@ export class ExecutorSimulator {
     return { hosts, failed, error };
   }
 
-  /** Reads the session fresh, lets `change` edit its status, writes `/status`; retries on 409. */
-  private async updateStatus<T extends BackupSession | RestoreSession>(plural: string, namespace: string, name: string, change: (obj: T) => boolean): Promise<boolean> {
-    for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
-      if (this.closed) throw new Closed();
-      const obj = (await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural, name })) as T;
-      obj.status ??= {};
-      if (!change(obj)) return false;
-      try {
-        await this.custom.replaceNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace, plural, name, body: obj });
-        return true;
-      } catch (err) {
-        if (!isStatus(err, 409)) throw err;
-      }
-    }
-    throw new Error(`gave up writing ${plural} ${namespace}/${name} after ${MAX_CONFLICT_RETRIES} conflicts`);
-  }
-
   private hostStats(plan: { hosts: string[]; failed: boolean; error: string }, ms: number): HostStats[] {
     return plan.hosts.map((hostname) =>
       plan.failed ? { hostname, phase: 'Failed', duration: formatDuration(ms), error: plan.error } : { hostname, phase: 'Succeeded', duration: formatDuration(ms) },
@@ -264,18 +271,23 @@ export class ExecutorSimulator {
       const t = obj.status?.targets?.[index];
       return obj.metadata.uid === uid && sameRef(t?.ref, ref) ? t : undefined;
     };
-    const started = await this.updateStatus<BackupSession>('backupsessions', namespace, name, (obj) => {
+    const key: SessionKey = { plural: 'backupsessions', namespace, name, uid: uid! };
+    let tried = false;
+    const started = await this.writer.update<BackupSession>(key, (obj) => {
       const t = pick(obj);
+      // Our own earlier attempt may have landed though its answer was lost: then it is ours.
+      if (tried && t?.phase === 'Running') return true;
       if (!t || t.phase !== 'Pending' || FINAL_PHASES.has(obj.status?.phase ?? '')) return false;
       t.phase = 'Running';
       t.totalHosts = plan.hosts.length;
+      tried = true;
       return true;
     });
     if (!started) return;
     this.options.log(`devcluster executor: backing up ${ref.kind}/${ref.name} for BackupSession ${namespace}/${name} (${plan.hosts.length} host(s))`);
     const t0 = Date.now();
     await this.sleep(this.options.backupSeconds * 1000);
-    await this.updateStatus<BackupSession>('backupsessions', namespace, name, (obj) => {
+    await this.writer.update<BackupSession>(key, (obj) => {
       const t = pick(obj);
       // stash-hooks may have failed the target meanwhile (deadline); its word stands.
       if (!t || t.phase !== 'Running') return false;
@@ -291,7 +303,8 @@ export class ExecutorSimulator {
     const name = rs.metadata.name!;
     const uid = rs.metadata.uid;
     const plan = await this.plan(rs.spec?.target?.ref, namespace);
-    const started = await this.updateStatus<RestoreSession>('restoresessions', namespace, name, (obj) => {
+    const key: SessionKey = { plural: 'restoresessions', namespace, name, uid: uid! };
+    const started = await this.writer.update<RestoreSession>(key, (obj) => {
       if (obj.metadata.uid !== uid || (obj.status?.stats ?? []).length > 0 || FINAL_PHASES.has(obj.status?.phase ?? '')) return false;
       obj.status!.totalHosts = plan.hosts.length;
       return true;
@@ -299,7 +312,7 @@ export class ExecutorSimulator {
     if (!started) return;
     const t0 = Date.now();
     await this.sleep(this.options.backupSeconds * 1000);
-    await this.updateStatus<RestoreSession>('restoresessions', namespace, name, (obj) => {
+    await this.writer.update<RestoreSession>(key, (obj) => {
       if (obj.metadata.uid !== uid || (obj.status?.stats ?? []).length > 0 || FINAL_PHASES.has(obj.status?.phase ?? '')) return false;
       obj.status!.stats = this.hostStats(plan, Date.now() - t0);
       return true;

@@ -149,6 +149,48 @@ test('RestoreSession: ReadyForRestore True → totalHosts and host stats; False 
   assert.is(gated.stats, undefined);
 });
 
+test('a 200-member batch whose gates open in chunks while it runs: every target Succeeded, once, session phase untouched', async () => {
+  const n = 200;
+  const name = 'bs-200';
+  await custom.createNamespacedCustomObject({ ...G, plural: 'backupsessions', body: { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: { name }, spec: { invoker: { apiGroup: 'stash.appscode.com', kind: 'BackupBatch', name: 'bb' } } } });
+  const targets = Array.from({ length: n }, (_, i) => ({
+    ref: i % 2 === 0 ? ref('Deployment', 'good') : ref('PersistentVolumeClaim', `data-${i}`, 'v1'),
+    phase: 'Pending',
+    conditions: [{ type: 'ReadyForBackup', status: 'False', reason: 'Waiting' }],
+  }));
+  await custom.patchNamespacedCustomObjectStatus({ ...G, plural: 'backupsessions', name, body: { status: { phase: 'Running', targets } } }, merge);
+  // Open the gates 20 at a time, as stash-hooks would (read-modify-write, retried on 409), racing
+  // the simulator's own writes of the targets opened before.
+  for (let from = 0; from < n; from += 20) {
+    for (let attempt = 0; ; attempt++) {
+      const bs = await session(name);
+      for (let i = from; i < from + 20; i++) bs.status.targets[i].conditions[0] = { type: 'ReadyForBackup', status: 'True', reason: 'PreBackupHookSucceeded' };
+      try {
+        await custom.replaceNamespacedCustomObjectStatus({ ...G, plural: 'backupsessions', name, body: bs });
+        break;
+      } catch (err: any) {
+        if (err?.code !== 409 || attempt > 50) throw err;
+      }
+    }
+  }
+  const done = await eventually(
+    `all ${n} targets complete`,
+    async () => {
+      const bs = await session(name);
+      return bs.status.targets.every((t: any) => t.phase === 'Succeeded' || t.phase === 'Failed') ? bs : undefined;
+    },
+    15_000,
+  );
+  assert.is(done.status.phase, 'Running', 'the executor never writes the session phase');
+  done.status.targets.forEach((t: any, i: number) => {
+    assert.is(t.phase, 'Succeeded', `target ${i}`);
+    const hosts = i % 2 === 0 ? 2 : 1;
+    assert.is(t.totalHosts, hosts, `target ${i} totalHosts`);
+    assert.is(t.stats.length, hosts, `target ${i} stats: one entry per host, written once`);
+    assert.is(t.conditions[0].status, 'True', `target ${i} keeps its gate condition`);
+  });
+});
+
 test('close() does not wait out a backup in progress', async () => {
   const slow = await startDevCluster({ backupSeconds: 600 });
   try {

@@ -6,7 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AppsV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { ERROR_ANNOTATION, RESULT_ANNOTATION, startDevCluster, type DevCluster } from '../../devcluster/index.js';
-import { eventually, installStashCrds } from '../fixtures/devcluster/helpers.js';
+import { ExecutorSimulator } from '../../devcluster/executor-simulator.js';
+import { eventually, installStashCrds, raw } from '../fixtures/devcluster/helpers.js';
 
 let cluster: DevCluster;
 let custom: CustomObjectsApi;
@@ -189,6 +190,43 @@ test('a 200-member batch whose gates open in chunks while it runs: every target 
     assert.is(t.stats.length, hosts, `target ${i} stats: one entry per host, written once`);
     assert.is(t.conditions[0].status, 'True', `target ${i} keeps its gate condition`);
   });
+});
+
+test('under injected write 500s and 410 watches, no target is lost or run twice', async () => {
+  // devcluster exempts its own simulator from faults; this one uses the plain kubeconfig so that
+  // its status writes and watches do see them.
+  const faulty = await startDevCluster({ executor: false });
+  const simulator = new ExecutorSimulator({ kubeConfig: faulty.kubeConfig, backupSeconds: 0.05, log: () => {}, restartDelayMs: 50, resyncMs: 200 });
+  try {
+    await installStashCrds(faulty);
+    const c = faulty.kubeConfig.makeApiClient(CustomObjectsApi);
+    const n = 30;
+    const targets = Array.from({ length: n }, (_, i) => ({ ref: ref('PersistentVolumeClaim', `f-${i}`, 'v1'), phase: 'Pending', conditions: [{ type: 'ReadyForBackup', status: 'True' }] }));
+    await c.createNamespacedCustomObject({ ...G, plural: 'backupsessions', body: { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: { name: 'faulty' }, spec: {} } });
+    await c.patchNamespacedCustomObjectStatus({ ...G, plural: 'backupsessions', name: 'faulty', body: { status: { phase: 'Running', targets } } }, merge);
+    const on = await raw(faulty, 'PUT', '/debug/faults', { writeErrorRate: 0.4, watchGoneRate: 0.3 });
+    assert.is(on.status, 200);
+    simulator.start();
+    const done = await eventually(
+      'every target complete',
+      async () => {
+        const bs = (await c.getNamespacedCustomObject({ ...G, plural: 'backupsessions', name: 'faulty' })) as any;
+        return bs.status.targets.every((t: any) => t.phase === 'Succeeded' || t.phase === 'Failed') ? bs : undefined;
+      },
+      15_000,
+    );
+    const faults = await raw(faulty, 'GET', '/debug/faults');
+    assert.ok(faults.body.counts.writeErrors > 0, `the simulator's writes were faulted (${JSON.stringify(faults.body)})`);
+    for (const t of done.status.targets) {
+      assert.is(t.phase, 'Succeeded');
+      assert.is(t.totalHosts, 1);
+      assert.is(t.stats.length, 1);
+    }
+    assert.is(done.status.phase, 'Running');
+  } finally {
+    await simulator.close();
+    await faulty.close();
+  }
 });
 
 test('close() does not wait out a backup in progress', async () => {

@@ -227,7 +227,9 @@ export class Watcher {
         batch.map(([id, event]) => ({
           name: event.type,
           data: event,
-          opts: { jobId: id, removeOnComplete: { age: LIFECYCLE_JOB_RETENTION_SECONDS }, removeOnFail: { age: 7 * 24 * 3600 }, attempts: 10, backoff: { type: 'exponential', delay: 500 } },
+          // A failed event is removed: it can always be derived again, and a kept failure would
+          // make every later publish of its id a no-op (the session would never get a flow).
+          opts: { jobId: id, removeOnComplete: { age: LIFECYCLE_JOB_RETENTION_SECONDS }, removeOnFail: true, attempts: 10, backoff: { type: 'exponential', delay: 500 } },
         })),
       );
       // Bounded: forgetting only costs a duplicate add that Redis drops.

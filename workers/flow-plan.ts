@@ -33,7 +33,24 @@ export const HOOK_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
-export const COORDINATOR_JOB_OPTIONS: JobsOptions = HOOK_JOB_OPTIONS;
+/** Backoff type of coordinator jobs: exponential from 1 s, capped at a minute (see `cappedBackoff`). */
+export const CAPPED_BACKOFF = 'capped-exponential';
+
+/** Delay before retry `attemptsMade` of a coordinator job: 1 s, 2 s, 4 s … at most 60 s. */
+export function cappedBackoff(attemptsMade: number): number {
+  return Math.min(60_000, 1000 * 2 ** Math.max(0, attemptsMade - 1));
+}
+
+/**
+ * Coordinator jobs (release, release-target, finalize) own a session's progress: if one failed
+ * for good the session would stay Running, so they retry for about 16 hours, at most a minute
+ * apart, through any API-server or Redis outage.
+ */
+export const COORDINATOR_JOB_OPTIONS: JobsOptions = {
+  ...HOOK_JOB_OPTIONS,
+  attempts: 1000,
+  backoff: { type: CAPPED_BACKOFF },
+};
 
 export const finalizeJobId = (s: SessionRef) => `fin.${safeIdPart(s.uid)}`;
 export const releaseJobId = (s: SessionRef) => `rel.${safeIdPart(s.uid)}`;

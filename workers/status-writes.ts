@@ -3,10 +3,10 @@
  * returns whether it changed anything, so `SessionStore.updateStatus` writes only real changes
  * and a retried job rewrites nothing it already wrote.
  */
-import { ConditionType, deadlineExceededCondition, findCondition, gateCondition, hookConditionType, upsertCondition, type HookName, type HookScope } from '../shared/conditions.js';
+import { ConditionType, deadlineExceededCondition, findCondition, gateCondition, hookCondition, hookConditionType, upsertCondition, type HookName, type HookScope } from '../shared/conditions.js';
 import { formatDuration } from '../shared/duration.js';
 import type { BackupSession, BackupTargetStatus, Condition, Session, TargetRef } from '../shared/resources.js';
-import { kindOf } from '../shared/session-state.js';
+import { hookSpec, kindOf, type Invoker } from '../shared/session-state.js';
 
 function isBackup(session: Session): session is BackupSession {
   return kindOf(session) === 'BackupSession';
@@ -152,4 +152,25 @@ export function preHookFailed(session: Session, targetIndex: number): boolean {
 export function gateSet(session: Session, targetIndex: number): boolean {
   if (!isBackup(session)) return findCondition(session.status?.conditions, ConditionType.ReadyForRestore) !== undefined;
   return findCondition(target(session, targetIndex)?.conditions, ConditionType.ReadyForBackup) !== undefined;
+}
+
+/** The error recorded for a post hook whose job failed for good before it could record anything. */
+export const UNRUN_HOOK_ERROR = 'the hook could not be run: its job failed for good (see the job on the dashboard)';
+
+/**
+ * At finalize, every post hook that should have run has a condition; one without (its job failed
+ * for good on infrastructure errors) is recorded as failed, so the final phase cannot read
+ * Succeeded over a hook that never ran. Hooks that legitimately do not run (pre failed, global
+ * pre failed) are left alone.
+ */
+export function recordUnrunPostHooks(session: Session, invoker: Invoker, post: HookName, targetCount: number, now = new Date()): boolean {
+  if (globalPreFailed(session)) return false;
+  const failed = (scope: HookScope) => hookCondition(post, scope, { kind: 'failed', error: UNRUN_HOOK_ERROR });
+  let changed = false;
+  for (let i = 0; i < targetCount; i++) {
+    if (!hookSpec(invoker, post, 'local', i) || preHookFailed(session, i)) continue;
+    changed = recordHookCondition(session, post, 'local', i, failed('local'), now) || changed;
+  }
+  if (post === 'postBackup' && hookSpec(invoker, post, 'global')) changed = recordHookCondition(session, post, 'global', undefined, failed('global'), now) || changed;
+  return changed;
 }

@@ -13,8 +13,11 @@ import {
   openGate,
   preHookFailed,
   recordHookCondition,
+  recordUnrunPostHooks,
   setFinalPhase,
+  UNRUN_HOOK_ERROR,
 } from '../../workers/status-writes.js';
+import type { BackupBatch } from '../../shared/resources.js';
 import type { BackupSession, BackupTargetStatus, Condition, RestoreSession } from '../../shared/resources.js';
 
 const NOW = new Date('2026-01-01T00:01:05Z');
@@ -164,6 +167,34 @@ test('globalPreFailed reads the session condition', () => {
   const f = backup();
   recordHookCondition(f, 'preBackup', 'global', undefined, hookCondition('preBackup', 'global', { kind: 'failed', error: 'x' }), NOW);
   assert.ok(globalPreFailed(f));
+});
+
+test('recordUnrunPostHooks: a post hook with a spec but no condition at finalize is recorded failed; others are left alone', () => {
+  const batch: BackupBatch = {
+    kind: 'BackupBatch',
+    metadata: { name: 'b', namespace: 'ns' },
+    spec: {
+      hooks: { postBackup: { httpGet: { host: 'h', port: 80 } } },
+      members: [
+        { target: { ref: ref('t0') }, hooks: { postBackup: { httpGet: { host: 'h', port: 80 } } } },
+        { target: { ref: ref('t1') }, hooks: { postBackup: { httpGet: { host: 'h', port: 80 } } } },
+        { target: { ref: ref('t2') } },
+      ],
+    },
+  };
+  const s = backup([{ phase: 'Succeeded' }, { phase: 'Failed' }, { phase: 'Succeeded' }]);
+  closeGate(s, 1, 'preBackup hook failed.', NOW);
+  assert.ok(recordUnrunPostHooks(s, batch, 'postBackup', 3, NOW));
+  const failed = hookCondition('postBackup', 'local', { kind: 'failed', error: UNRUN_HOOK_ERROR });
+  assert.equal(strip(s.status!.targets![0].conditions), strip([failed]));
+  assert.not.ok(s.status!.targets![1].conditions!.some((c) => c.type === 'PostBackupHookExecutionSucceeded'), 'pre failed: its post legitimately did not run');
+  assert.is(s.status!.targets![2].conditions, undefined, 'no post hook: nothing recorded');
+  assert.equal(strip(s.status!.conditions), strip([hookCondition('postBackup', 'global', { kind: 'failed', error: UNRUN_HOOK_ERROR })]));
+  assert.not.ok(recordUnrunPostHooks(s, batch, 'postBackup', 3, NOW), 'a second call changes nothing');
+
+  const settled = backup();
+  recordHookCondition(settled, 'preBackup', 'global', undefined, hookCondition('preBackup', 'global', { kind: 'failed', error: 'x' }), NOW);
+  assert.not.ok(recordUnrunPostHooks(settled, batch, 'postBackup', 2, NOW), 'a failed global pre runs no post hook');
 });
 
 test.run();

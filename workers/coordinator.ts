@@ -17,11 +17,11 @@ import { HOOK_QUEUE_OF, LifecycleEventType, QueueName, type LifecycleEvent } fro
 import { createRedisClient, bullPrefix, type RedisClient, type RedisTarget } from '../shared/redis.js';
 import type { BackupBatch, Session } from '../shared/resources.js';
 import { deadlineOf, finalPhase, hookSpec, isTargetComplete, isTerminal, kindOf, targetRefs, type Invoker } from '../shared/session-state.js';
-import { CoordinatorJob, finalizeJobId, localPostJobIds, localPreJob, postFlow, preFlow, releaseJobId, type CoordinatorJobData, type SessionPlan } from './flow-plan.js';
+import { cappedBackoff, CoordinatorJob, finalizeJobId, localPostJobIds, localPreJob, postFlow, preFlow, releaseJobId, type CoordinatorJobData, type SessionPlan } from './flow-plan.js';
 import { promoteJob } from './promote.js';
 import { validateInvoker } from '../shared/hook-spec.js';
 import { SessionStore } from './session-store.js';
-import { globalPreFailed, initiateSession, openGate, setFinalPhase } from './status-writes.js';
+import { globalPreFailed, initiateSession, openGate, recordUnrunPostHooks, setFinalPhase } from './status-writes.js';
 
 /** Crashes a coordinator job survives before it is failed for good (BullMQ default: 1). */
 const MAX_STALLED_COUNT = 20;
@@ -85,7 +85,13 @@ export class Coordinator {
     // on the second crash, and its deterministic id then blocks the watcher's re-publication, so
     // the session sits Running until its deadline (issue 8 chaos run, coordinator SIGKILLed 6 times).
     const lifecycle = new Worker<LifecycleEvent>(QueueName.lifecycle, (job) => this.onLifecycle(job), { connection: this.connection('stash-hooks-lifecycle'), prefix: this.prefix, concurrency, maxStalledCount: MAX_STALLED_COUNT });
-    const coordinator = new Worker<CoordinatorJobData>(QueueName.coordinator, (job) => this.onCoordinatorJob(job), { connection: this.connection('stash-hooks-coordinator-jobs'), prefix: this.prefix, concurrency, maxStalledCount: MAX_STALLED_COUNT });
+    const coordinator = new Worker<CoordinatorJobData>(QueueName.coordinator, (job) => this.onCoordinatorJob(job), {
+      connection: this.connection('stash-hooks-coordinator-jobs'),
+      prefix: this.prefix,
+      concurrency,
+      maxStalledCount: MAX_STALLED_COUNT,
+      settings: { backoffStrategy: (attemptsMade: number) => cappedBackoff(attemptsMade) },
+    });
     for (const w of [lifecycle, coordinator]) {
       w.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'coordinator worker error'));
       w.on('failed', (job, err) => {
@@ -145,6 +151,9 @@ export class Coordinator {
     // So each side is checked, and added, on its own.
     const coordinatorQueue = this.queue(QueueName.coordinator);
     const [hasPost, hasPre] = await Promise.all([Job.fromId(coordinatorQueue, finalizeJobId(event.session)), Job.fromId(coordinatorQueue, releaseJobId(event.session))]);
+    // A coordinator job that failed for good (an outage longer than its retry budget) is retried
+    // when the session is observed again, rather than counted as a flow that exists.
+    for (const job of [hasPost, hasPre]) if (job && (await job.isFailed())) await job.retry('failed');
     if (hasPost && hasPre) return 'flow exists';
     const session = await this.store.getSession(event.session);
     if (!session || isTerminal(session)) return 'nothing to do';
@@ -202,7 +211,7 @@ export class Coordinator {
       case CoordinatorJob.releaseTarget:
         return this.releaseTarget(session, invoker, plan, job.data.targetIndex ?? 0);
       case CoordinatorJob.finalize:
-        return this.finalize(session, plan);
+        return this.finalize(session, invoker, plan);
       default:
         return `unknown job ${job.name}`;
     }
@@ -240,9 +249,13 @@ export class Coordinator {
     for (const id of localPostJobIds(plan.session, plan.post, plan.targets.length)) await promoteJob(q, id);
   }
 
-  private async finalize(session: Session, plan: SessionPlan): Promise<string> {
-    const phase = globalPreFailed(session) ? 'Failed' : finalPhase(session, plan.targets.length);
-    const written = await this.store.updateStatus(plan.session, (s) => setFinalPhase(s, phase));
+  private async finalize(session: Session, invoker: Invoker, plan: SessionPlan): Promise<string> {
+    let phase = 'Failed' as 'Succeeded' | 'Failed';
+    const written = await this.store.updateStatus(plan.session, (s) => {
+      const recorded = recordUnrunPostHooks(s, invoker, plan.post, plan.targets.length);
+      phase = globalPreFailed(s) ? 'Failed' : finalPhase(s, plan.targets.length);
+      return setFinalPhase(s, phase) || recorded;
+    });
     if (written) {
       const what = plan.session.kind === 'BackupSession' ? 'Backup' : 'Restore';
       const message = `${what} session ${phase === 'Succeeded' ? 'succeeded' : 'failed'} after ${written.status?.sessionDuration ?? '?'}.`;

@@ -12,6 +12,7 @@ import { DelayedError, Job, Queue, Worker } from 'bullmq';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { hookCondition, isPostHook, type HookOutcome } from '../shared/conditions.js';
 import { errorMessage, isHookOwnFailure } from '../shared/errors.js';
+import { validateHandler } from '../shared/hook-spec.js';
 import type { Logger } from '../shared/logger.js';
 import type { Metrics, MetricAction } from '../shared/metrics.js';
 import { hookJobId, QueueName, type HookJobData, type HookJobResult, type HookQueueName } from '../shared/queues.js';
@@ -94,7 +95,11 @@ export class HookWorkerPool {
         maxStalledCount: 20,
       });
       worker.on('error', (err) => this.opts.logger.warn({ queue: name, err: err.message }, 'worker error'));
-      worker.on('failed', (job, err) => this.opts.logger.warn({ queue: name, job: job?.name, attempts: job?.attemptsMade, err: err.message }, 'hook job attempt failed (infrastructure); retrying with backoff'));
+      worker.on('failed', (job, err) => {
+        if (err instanceof DelayedError || err.name === 'DelayedError') return;
+        const final = job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1);
+        this.opts.logger.warn({ queue: name, job: job?.name, attempts: job?.attemptsMade, err: err.message }, final ? 'hook job failed for good (infrastructure)' : 'hook job attempt failed (infrastructure); retrying with backoff');
+      });
       this.workers.push(worker);
     }
   }
@@ -135,6 +140,14 @@ export class HookWorkerPool {
         return result('skipped', `no ${data.hook} hook`, started);
       }
       phase = data.scope === 'global' ? finalPhase(current, targetRefs(invoker, current.metadata.namespace!).length) : buildSummary({ session: current, invoker: invokerForSummary(invoker), targetIndex: data.targetIndex, now: Date.now() }).status.phase;
+      // A bad spec (a misspelt executionPolicy above all) fails the hook with the validator's
+      // messages; it must not read as "skipped by policy".
+      const problems = validateHandler(spec, data.hook, { hook: data.hook, scope: data.scope });
+      if (problems.length > 0) {
+        const r = await this.finish(job, current, invoker, { kind: 'failed', error: problems.join('; ') }, started, log);
+        await this.afterLocalPost(job, invoker);
+        return r;
+      }
       const retryLeft = (current as BackupSession).spec?.retryLeft ?? 0;
       const decision = evaluatePolicy((spec as PostHook).executionPolicy, phase, retryLeft);
       if (!decision.run) {

@@ -195,7 +195,8 @@ export class SessionStore {
         if (code === 409) continue;
         // A 5xx/429 on the write after a hook ran used to fail the job, and BullMQ's retry ran the
         // hook a second time (issue 8 chaos run: 70 duplicates under 5% write 500s). Retry in place.
-        if (code !== undefined && (code >= 500 || code === 429) && transientRetries < MAX_TRANSIENT_RETRIES) {
+        // A network error (no status: reset, refused) after the hook ran is transient in the same way.
+        if ((code === undefined || code >= 500 || code === 429) && transientRetries < MAX_TRANSIENT_RETRIES) {
           await new Promise((r) => setTimeout(r, 50 * 2 ** transientRetries++));
           attempt--;
           continue;

@@ -77,6 +77,7 @@ const cases: Case[] = [
   ['unknown named port', () => networkDestinations({ port: 'metrics' }, pods, undefined, 'httpGet.port'), G, 'httpGet.port "metrics" not found in pod demo/web-0 (named ports: http)'],
   ['named port with host and no pod', () => networkDestinations({ host: 'x', port: 'http' }, undefined, undefined, 'tcpSocket.port'), G, 'tcpSocket.port "http" is a port name, but this hook has no pod to look it up in; use a number'],
   ['named port on a URL AppBinding', () => networkDestinations({ port: 'sql' }, url, undefined, 'tcpSocket.port'), G, 'tcpSocket.port "sql" is a port name, but AppBinding demo/ext has only a URL; use a number'],
+  ['malformed AppBinding URL', () => networkDestinations({ port: 5432 }, { kind: 'url', url: 'db example com', appBinding: 'AppBinding demo/bad' }, undefined, 'tcpSocket.port'), G, 'tcpSocket: AppBinding demo/bad has spec.clientConfig.url "db example com", which is not a URL'],
   ['pod without an IP', () => networkDestinations({ port: 80 }, { kind: 'pods', pods: [pod('new-0', [{ name: 'a' }])] }, undefined, 'httpGet.port'), G, 'httpGet: pod demo/new-0 has no IP yet'],
   ['HTTP on a PVC without host', () => networkDestinations({ port: 80 }, none, undefined, 'httpPost.port'), G, 'httpPost: PersistentVolumeClaim demo/data has no pod or service to connect to; set httpPost.host or executor.pod'],
   ['named port missing on the Service and pod', () => networkDestinations({ port: 'admin' }, service, undefined, 'httpGet.port'), G, 'httpGet.port "admin" not found in pod demo/db-0 (named ports: none)'],

@@ -213,7 +213,14 @@ export function networkDestinations(
     }
     case 'url': {
       if (named) throw new TargetError(`${field} "${named}" is a port name, but ${placement.appBinding} has only a URL; use a number`);
-      return [{ host: new URL(placement.url).hostname.replace(/^\[|\]$/g, ''), port: numeric }];
+      let url: URL;
+      try {
+        url = new URL(placement.url);
+      } catch {
+        // The user's data, not infrastructure: fail the hook now instead of retrying a TypeError.
+        throw new TargetError(`${action}: ${placement.appBinding} has spec.clientConfig.url "${placement.url}", which is not a URL`);
+      }
+      return [{ host: url.hostname.replace(/^\[|\]$/g, ''), port: numeric }];
     }
     case 'none':
       throw new TargetError(`${action}: ${placement.what} has no pod or service to connect to; set ${action}.host or executor.pod`);

@@ -2,7 +2,7 @@
 // the session — and no hook runs twice (counted at the sink). Redis losses: pipeline-redis-loss.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startPipeline, applySinkSession, cond, waitFor, type Pipeline } from '../helpers/pipeline.js';
+import { startPipeline, applySinkSession, assertSinkSessionRanOnce, cond, waitForSinkTarget, type Pipeline } from '../helpers/pipeline.js';
 import type { BackupSession } from '../../shared/resources.js';
 
 let p: Pipeline;
@@ -16,42 +16,26 @@ test.after(async () => {
 
 const startSession = (ns: string) => applySinkSession(p, ns);
 
-const phaseOf = (st: unknown) => (st as BackupSession['status'])?.targets?.[0]?.phase;
-
-async function waitForTarget(ns: string, phase: string): Promise<void> {
-  await waitFor(`${ns}/cfg-1 target ${phase}`, () => p.firstSeen('BackupSession', ns, 'cfg-1', (st) => phaseOf(st) === phase));
-}
-
-async function assertOnceEachAndSucceeded(ns: string): Promise<void> {
-  const s = (await p.waitForPhase('BackupSession', ns, 'cfg-1')) as BackupSession;
-  assert.is(s.status?.phase, 'Succeeded', JSON.stringify(s.status));
-  const t = s.status!.targets![0];
-  assert.is(cond(t.conditions, 'PreBackupHookExecutionSucceeded')?.status, 'True');
-  assert.equal(cond(t.conditions, 'PostBackupHookExecutionSucceeded'), { status: 'True', reason: 'SuccessfullyExecutedPostBackupHook', message: 'Successfully executed postBackup hook.' });
-  // Give a duplicate every chance to show up (a resync runs every 2 s here).
-  await new Promise((r) => setTimeout(r, 2500));
-  assert.equal(p.sink.requests.filter((r) => r.path.startsWith(`/${ns}/`)).map((r) => r.path), [`/${ns}/pre`, `/${ns}/post`]);
-}
 
 test('the watcher restarts while the backup runs and completes: every hook ran once, Succeeded', async () => {
   const ns = 'wrestart';
   await startSession(ns);
-  await waitForTarget(ns, 'Running');
+  await waitForSinkTarget(p, ns, 'Running');
   await p.stopWatcher();
   // The target completes while no watcher is looking; the new one must notice from its list.
-  await waitForTarget(ns, 'Succeeded');
+  await waitForSinkTarget(p, ns, 'Succeeded');
   p.startWatcher();
-  await assertOnceEachAndSucceeded(ns);
+  await assertSinkSessionRanOnce(p, ns);
 });
 
 test('every role restarts mid-session: every hook ran once, Succeeded', async () => {
   const ns = 'allrestart';
   await startSession(ns);
-  await waitForTarget(ns, 'Running');
+  await waitForSinkTarget(p, ns, 'Running');
   await p.stopRoles();
-  await waitForTarget(ns, 'Succeeded');
+  await waitForSinkTarget(p, ns, 'Succeeded');
   p.startRoles();
-  await assertOnceEachAndSucceeded(ns);
+  await assertSinkSessionRanOnce(p, ns);
 });
 
 test('a worker that died after recording a failed pre hook (before its gate): the retry settles the session', async () => {

@@ -4,7 +4,7 @@
 // (counted at the sink) and without leaving jobs parked until the deadline.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startPipeline, applySinkSession, cond, waitFor, type Pipeline } from '../helpers/pipeline.js';
+import { startPipeline, applySinkSession, assertSinkSessionRanOnce, waitFor, waitForSinkTarget, type Pipeline } from '../helpers/pipeline.js';
 import { FlowProducer, Queue } from 'bullmq';
 import { postFlow, preFlow, type SessionPlan } from '../../workers/flow-plan.js';
 import { connectRedis } from '../../shared/redis.js';
@@ -21,30 +21,14 @@ test.after(async () => {
 
 const startSession = (ns: string) => applySinkSession(p, ns);
 
-const phaseOf = (st: unknown) => (st as BackupSession['status'])?.targets?.[0]?.phase;
-
-async function waitForTarget(ns: string, phase: string): Promise<void> {
-  await waitFor(`${ns}/cfg-1 target ${phase}`, () => p.firstSeen('BackupSession', ns, 'cfg-1', (st) => phaseOf(st) === phase));
-}
-
-async function assertOnceEachAndSucceeded(ns: string): Promise<void> {
-  const s = (await p.waitForPhase('BackupSession', ns, 'cfg-1')) as BackupSession;
-  assert.is(s.status?.phase, 'Succeeded', JSON.stringify(s.status));
-  const t = s.status!.targets![0];
-  assert.is(cond(t.conditions, 'PreBackupHookExecutionSucceeded')?.status, 'True');
-  assert.equal(cond(t.conditions, 'PostBackupHookExecutionSucceeded'), { status: 'True', reason: 'SuccessfullyExecutedPostBackupHook', message: 'Successfully executed postBackup hook.' });
-  // Give a duplicate every chance to show up (a resync runs every 2 s here).
-  await new Promise((r) => setTimeout(r, 2500));
-  assert.equal(p.sink.requests.filter((r) => r.path.startsWith(`/${ns}/`)).map((r) => r.path), [`/${ns}/pre`, `/${ns}/post`]);
-}
 
 test('Redis loses every key of this pipeline mid-session: the session completes, recorded hooks not re-run', async () => {
   const ns = 'redisloss';
   await startSession(ns);
-  await waitForTarget(ns, 'Running');
+  await waitForSinkTarget(p, ns, 'Running');
   const deleted = await p.deleteRedisKeys();
   assert.ok(deleted > 0, 'there were keys to lose');
-  await assertOnceEachAndSucceeded(ns);
+  await assertSinkSessionRanOnce(p, ns);
 });
 
 test('a coordinator that failed between adding the post flow and the pre flow: the retry adds the missing one', async () => {
@@ -76,7 +60,7 @@ test('a coordinator that failed between adding the post flow and the pre flow: t
     client.disconnect();
   }
   p.startRoles();
-  await assertOnceEachAndSucceeded(ns);
+  await assertSinkSessionRanOnce(p, ns);
 });
 
 test('a coordinator that died after failing the session on a failed global pre hook: the retry still settles the flow', async () => {

@@ -1,6 +1,7 @@
 // The whole pipeline in one test process: devcluster (with its executor simulator), the watcher,
 // the coordinator and the hook worker pools on real Redis under a private prefix, plus an HTTP
 // sink that records every hook request with its arrival time.
+import * as assert from 'uvu/assert';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -15,7 +16,7 @@ import { HookWorkerPool } from '../../workers/hook-worker.js';
 import { silentLogger, createLogger, type Logger } from '../../shared/logger.js';
 import { parseRedisUrl, connectRedis, type RedisTarget } from '../../shared/redis.js';
 import { ALL_QUEUES, HOOK_QUEUES } from '../../shared/queues.js';
-import type { Condition, Session } from '../../shared/resources.js';
+import type { BackupSession, Condition, Session } from '../../shared/resources.js';
 
 export const CRD_DIR = fileURLToPath(new URL('../../k8s-manifests/base/crds/', import.meta.url));
 export const CRD_FILES = ['backupconfigurations', 'backupbatches', 'backupsessions', 'restoresessions', 'appbindings'].map((n) => `${CRD_DIR}${n}.yaml`);
@@ -336,4 +337,25 @@ metadata: {name: cfg-1, namespace: ${ns}}
 spec:
   invoker: {apiGroup: stash.appscode.com, kind: BackupConfiguration, name: cfg}
 `);
+}
+
+/** Waits until the watch saw target 0 of `<ns>/cfg-1` (an `applySinkSession` session) in `phase`. */
+export async function waitForSinkTarget(p: Pipeline, ns: string, phase: string): Promise<void> {
+  const phaseOf = (st: unknown) => (st as BackupSession['status'])?.targets?.[0]?.phase;
+  await waitFor(`${ns}/cfg-1 target ${phase}`, () => p.firstSeen('BackupSession', ns, 'cfg-1', (st) => phaseOf(st) === phase));
+}
+
+/**
+ * `<ns>/cfg-1` (an `applySinkSession` session) Succeeded with both hook conditions, and the sink
+ * got exactly one pre and one post request — after a pause long enough for a duplicate to show.
+ */
+export async function assertSinkSessionRanOnce(p: Pipeline, ns: string): Promise<void> {
+  const s = (await p.waitForPhase('BackupSession', ns, 'cfg-1')) as BackupSession;
+  assert.is(s.status?.phase, 'Succeeded', JSON.stringify(s.status));
+  const t = s.status!.targets![0];
+  assert.is(cond(t.conditions, 'PreBackupHookExecutionSucceeded')?.status, 'True');
+  assert.equal(cond(t.conditions, 'PostBackupHookExecutionSucceeded'), { status: 'True', reason: 'SuccessfullyExecutedPostBackupHook', message: 'Successfully executed postBackup hook.' });
+  // Give a duplicate every chance to show up (a resync runs every 2 s in the harness).
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.equal(p.sink.requests.filter((r) => r.path.startsWith(`/${ns}/`)).map((r) => r.path), [`/${ns}/pre`, `/${ns}/post`]);
 }

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { apiStatusCode, getOrUndefined, kubeError } from '../shared/kube-api.js';
 import type { SessionRef } from '../shared/queues.js';
 import { STASH_GROUP, STASH_VERSION, StashResource, type BackupSession, type Session } from '../shared/resources.js';
-import type { Invoker } from '../shared/session-state.js';
+import { isTerminal, type Invoker } from '../shared/session-state.js';
 import { withKeepAlive } from '../shared/kube-keep-alive.js';
 
 const MAX_CONFLICT_RETRIES = 20;
@@ -154,6 +154,13 @@ export class SessionStore {
       const session = await this.getSession(ref);
       if (!session) {
         for (const w of live) out.set(w, undefined);
+        return out;
+      }
+      // DESIGN §4: a Succeeded/Failed/Skipped session is never touched. Checked on the fresh read,
+      // inside the write loop: a late release (read before finalize wrote the phase) used to
+      // apply initiateSession to the finalized session and set it back to Running (chaos run 6).
+      if (isTerminal(session)) {
+        for (const w of live) out.set(w, session);
         return out;
       }
       const copy = structuredClone(session);

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { Queue } from 'bullmq';
-import { startPipeline, appYaml, sinkPost, waitFor, type Pipeline } from '../helpers/pipeline.js';
+import { startPipeline, applySinkSession, waitFor, type Pipeline } from '../helpers/pipeline.js';
 import { Watcher } from '../../producers/watcher.js';
 import { connectRedis } from '../../shared/redis.js';
 import type { BackupSession } from '../../shared/resources.js';
@@ -38,23 +38,7 @@ function replica(identity: 'a' | 'b', withLease = true, leaseName = LEASE): Watc
 }
 
 async function runSession(ns: string): Promise<BackupSession> {
-  await p.apply(appYaml(ns, 'app'));
-  await p.apply(`
-apiVersion: stash.appscode.com/v1beta1
-kind: BackupConfiguration
-metadata: {name: cfg, namespace: ${ns}}
-spec:
-  target: {ref: {apiVersion: apps/v1, kind: Deployment, name: app}}
-  hooks:
-    preBackup: ${sinkPost(p.sink, `/${ns}/pre`)}
-    postBackup: ${sinkPost(p.sink, `/${ns}/post`)}
----
-apiVersion: stash.appscode.com/v1beta1
-kind: BackupSession
-metadata: {name: cfg-1, namespace: ${ns}}
-spec:
-  invoker: {apiGroup: stash.appscode.com, kind: BackupConfiguration, name: cfg}
-`);
+  await applySinkSession(p, ns);
   return (await p.waitForPhase('BackupSession', ns, 'cfg-1')) as BackupSession;
 }
 

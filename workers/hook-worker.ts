@@ -40,7 +40,16 @@ export interface HookWorkerPoolOptions {
   metrics?: Metrics;
 }
 
-type HookJob = Job<HookJobData & { hookAttempts?: number }, HookJobResult>;
+/**
+ * What a hook job keeps between attempts: `hookAttempts` counts `maxRetry` runs; `outcome` is set
+ * once the hook has run, before its condition is written, so an attempt after a failed or lost
+ * write (a 5xx, a crash) records that outcome instead of running the hook a second time.
+ */
+type HookJobState = HookJobData & { hookAttempts?: number; outcome?: HookOutcome };
+type HookJob = Job<HookJobState, HookJobResult>;
+
+/** How long the outcome's save to Redis may hold up the condition write (Redis down: go on). */
+const OUTCOME_SAVE_WAIT_MS = 2000;
 
 const OUTPUT_IN_RESULT = 10 * 1024;
 
@@ -85,7 +94,7 @@ export class HookWorkerPool {
       const connection = createRedisClient(this.opts.redis, { purpose: 'worker', connectionName: `stash-hooks-${name}` });
       connection.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'redis connection error (hook worker)'));
       this.workerConnections.push(connection);
-      const worker = new Worker<HookJobData & { hookAttempts?: number }, HookJobResult>(name, (job, token) => this.process(job, token), {
+      const worker = new Worker<HookJobState, HookJobResult>(name, (job, token) => this.process(job, token), {
         connection,
         prefix: bullPrefix(this.opts.prefix, this.opts.redis),
         concurrency: this.opts.concurrency,
@@ -124,6 +133,13 @@ export class HookWorkerPool {
       if (!isPostHook(data.hook) && data.scope === 'local') await this.settleGate(job, session);
       if (isPostHook(data.hook)) await this.afterLocalPost(job, invoker);
       return result('already-recorded', 'the hook\'s condition is already recorded', started);
+    }
+    if (data.outcome) {
+      // An earlier attempt ran the hook but its condition did not land: record, do not re-run.
+      log.info({ outcome: data.outcome.kind }, 'the hook ran in an earlier attempt; recording its outcome without running it again');
+      const r = await this.finish(job, session, invoker, data.outcome, started, log);
+      if (isPostHook(data.hook)) await this.afterLocalPost(job, invoker);
+      return r;
     }
     const spec = hookSpec(invoker, data.hook, data.scope, data.targetIndex);
     let phase: 'Succeeded' | 'Failed' | undefined;
@@ -222,9 +238,25 @@ export class HookWorkerPool {
     } finally {
       this.abort.signal.removeEventListener('abort', onPoolAbort);
     }
+    await this.saveOutcome(job, outcome, log);
     const r = await this.finish(job, session, invoker, outcome, started, log, run);
     if (isPostHook(data.hook)) await this.afterLocalPost(job, invoker);
     return r;
+  }
+
+  /**
+   * Keeps the outcome on the job before the condition is written (see `HookJobState`). Best
+   * effort: a Redis that is down or lost the job must not hold up the write, which is the truth.
+   */
+  private async saveOutcome(job: HookJob, outcome: HookOutcome, log: Logger): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const save = job.updateData({ ...job.data, outcome }).then(
+      () => true,
+      (err: unknown) => (log.warn({ err: errorMessage(err) }, 'could not keep the hook\'s outcome on its job; writing the condition anyway'), true),
+    );
+    const waited = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), OUTCOME_SAVE_WAIT_MS)));
+    if (!(await Promise.race([save, waited]))) log.warn({ waitedMs: OUTCOME_SAVE_WAIT_MS }, 'Redis is slow to keep the hook\'s outcome on its job; writing the condition anyway');
+    clearTimeout(timer);
   }
 
   /** Writes the hook's condition (and for a pre hook, the gate), an Event and metrics. */

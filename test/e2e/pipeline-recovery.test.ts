@@ -2,8 +2,11 @@
 // the session — and no hook runs twice (counted at the sink). Redis losses: pipeline-redis-loss.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startPipeline, applySinkSession, assertSinkSessionRanOnce, cond, waitForSinkTarget, type Pipeline } from '../helpers/pipeline.js';
+import { startPipeline, applySinkSession, assertSinkSessionRanOnce, cond, waitFor, waitForSinkTarget, type Pipeline } from '../helpers/pipeline.js';
 import type { BackupSession } from '../../shared/resources.js';
+import { Queue } from 'bullmq';
+import { hookJobId, QueueName } from '../../shared/queues.js';
+import { bullPrefix, createRedisClient } from '../../shared/redis.js';
 
 let p: Pipeline;
 test.before(async () => {
@@ -57,6 +60,31 @@ test('a worker that died after recording a failed pre hook (before its gate): th
   assert.is(t.phase, 'Failed');
   assert.is(t.totalHosts, undefined, 'no backup ran');
   assert.equal(p.sink.requests.filter((r) => r.path.startsWith(`/${ns}/`)), [], 'neither the recorded pre hook nor the post hook ran');
+});
+
+test('a hook whose condition write fails after it ran: the retry records its outcome and does not run it again', async () => {
+  const ns = 'writefails';
+  const faults = (settings: Record<string, number>) => fetch(`${p.cluster.url}/debug/faults`, { method: 'PUT', body: JSON.stringify(settings) });
+  let answer!: () => void;
+  p.sink.holdFor.set(`/${ns}/pre`, new Promise<void>((r) => (answer = r)));
+  await applySinkSession(p, ns);
+  await waitFor('the pre hook at the sink', () => p.sink.requests.some((r) => r.path === `/${ns}/pre`));
+  // The hook has run; every write the worker tries now answers 500, until its attempt fails.
+  await faults({ writeErrorRate: 1 });
+  answer();
+  const uid = (await p.getSession('BackupSession', ns, 'cfg-1')).metadata.uid!;
+  const connection = createRedisClient(p.redis, { purpose: 'worker' });
+  const queue = new Queue(QueueName.preBackup, { connection, prefix: bullPrefix(p.prefix, p.redis) });
+  try {
+    const id = hookJobId({ session: { kind: 'BackupSession', namespace: ns, name: 'cfg-1', uid }, hook: 'preBackup', scope: 'local', targetIndex: 0 });
+    const failed = await waitFor('a failed attempt of the pre hook job', async () => ((await queue.getJob(id))?.attemptsMade ?? 0) >= 1 && (await queue.getJob(id))!, 30_000);
+    assert.match(failed.failedReason, /500|Internal error/);
+  } finally {
+    await faults({ writeErrorRate: 0 });
+    await queue.close();
+    connection.disconnect();
+  }
+  await assertSinkSessionRanOnce(p, ns);
 });
 
 test.run();

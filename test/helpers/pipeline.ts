@@ -37,6 +37,8 @@ export interface Sink {
   statusFor: Map<string, number>;
   /** Statuses used up one per request to paths starting with the key, before `statusFor`. */
   sequenceFor: Map<string, number[]>;
+  /** Requests to paths starting with the key are answered only once the promise settles. */
+  holdFor: Map<string, Promise<unknown>>;
   close(): Promise<void>;
 }
 
@@ -44,11 +46,13 @@ export async function startSink(): Promise<Sink> {
   const requests: SinkRequest[] = [];
   const statusFor = new Map<string, number>();
   const sequenceFor = new Map<string, number[]>();
+  const holdFor = new Map<string, Promise<unknown>>();
   const server: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (d) => (body += d));
-    req.on('end', () => {
+    req.on('end', async () => {
       requests.push({ at: Date.now(), method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
+      await [...holdFor.entries()].find(([p]) => (req.url ?? '').startsWith(p))?.[1].catch(() => {});
       const scripted = [...sequenceFor.entries()].find(([p, seq]) => (req.url ?? '').startsWith(p) && seq.length > 0)?.[1].shift();
       const status = scripted ?? [...statusFor.entries()].find(([p]) => (req.url ?? '').startsWith(p))?.[1] ?? 200;
       res.writeHead(status, { 'content-type': 'text/plain' }).end('ok');
@@ -62,6 +66,7 @@ export async function startSink(): Promise<Sink> {
     requests,
     statusFor,
     sequenceFor,
+    holdFor,
     close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
 }

@@ -205,8 +205,8 @@ export const SETTINGS: readonly Setting[] = [
     parse: zodParse(z.string().max(63).regex(DNS_LABEL)),
   },
   {
-    key: 'identity', flag: '--identity', env: 'POD_NAME', roles: ['watcher', 'all'],
-    description: 'this replica\'s identity in the Lease', accepted: 'a non-empty string',
+    key: 'identity', flag: '--identity', env: 'POD_NAME', roles: ['watcher', 'worker', 'all', 'demo'],
+    description: 'this replica\'s name: its identity in the Lease, and in the User-Agent of its HTTP hooks', accepted: 'a non-empty string',
     defaultText: 'the host name', defaultValue: () => hostname(),
     parse: zodParse(z.string().min(1).max(253)),
   },

@@ -36,6 +36,8 @@ export interface HookWorkerPoolOptions {
   defaultHookTimeoutSeconds: number;
   sessionTimeoutMs: number;
   network?: ExecutionDeps['network'];
+  /** This replica's name (`POD_NAME`): HTTP hooks say `User-Agent: stash-hooks (worker <identity>)`. */
+  identity?: string;
   logger: Logger;
   metrics?: Metrics;
 }
@@ -71,6 +73,7 @@ export class HookWorkerPool {
       kube: kubeAccessFromConfig(options.kubeConfig),
       network: options.network,
       defaultTimeoutSeconds: options.defaultHookTimeoutSeconds,
+      ...(options.identity ? { userAgent: `stash-hooks (worker ${options.identity})` } : {}),
       log: (level, msg, fields) => options.logger[level]({ ...fields }, msg),
     };
     this.producerConnection = createRedisClient(options.redis, { purpose: 'worker', connectionName: 'stash-hooks-hook-worker-producer' });

@@ -223,6 +223,15 @@ test('actions run in Stash order exec → httpGet → httpPost → tcpSocket and
   }
 });
 
+test('HTTP hooks carry the worker\'s User-Agent unless they set their own', async () => {
+  const post = (httpHeaders: Array<{ name: string; value: string }>) => ({ httpPost: { host: ip('db-0'), port: anchorSql.port, path: '/echo', body: 'x', httpHeaders } });
+  const withUa = { ...deps, userAgent: 'stash-hooks (worker hooks-7f9c)' };
+  const before = dbSql.received.length;
+  await runHandler(post([]), ctx(), withUa);
+  await runHandler(post([{ name: 'user-agent', value: 'my-probe/1.0' }]), ctx(), withUa);
+  assert.equal(dbSql.received.slice(before).map((r) => r.headers['user-agent']), ['stash-hooks (worker hooks-7f9c)', 'my-probe/1.0']);
+});
+
 test('templates render in exec commands; a bad one fails before anything runs', async () => {
   const r = await runHandler({ exec: { command: ['echo', '{{ .Namespace }}/{{ target.name }}', '{{ RetryLeft }}'] } }, ctx(), deps);
   assert.is(r.hosts[0].output, `${NS}/db 0\n`);

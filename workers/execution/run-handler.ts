@@ -94,6 +94,7 @@ async function runAction(
   }
   const spec: HTTPPostAction = action === 'httpGet' ? h.httpGet! : h.httpPost!;
   const headers = await resolveHeaders(spec.httpHeaders, action, ctx.namespace, deps.kube, secrets);
+  if (deps.userAgent && !headers.some((hd) => hd.name.toLowerCase() === 'user-agent')) headers.push({ name: 'User-Agent', value: deps.userAgent });
   const placement = needsPlacement(spec) ? await where() : undefined;
   const dests = networkDestinations(spec, placement, h.containerName, `${action}.port`);
   return fanOut(action, dests, maxParallel, (d) =>

@@ -54,6 +54,8 @@ export interface ExecutionDeps {
   /** Timeout of a hook without `timeoutSeconds`. Default 300. */
   defaultTimeoutSeconds?: number;
   log?: ExecutionLog;
+  /** User-Agent of HTTP hooks that set none (a hook's own User-Agent header is kept). */
+  userAgent?: string;
 }
 
 /** One host's outcome: a pod/container for exec, a URL for HTTP, `host:port` for TCP. */

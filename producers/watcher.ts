@@ -6,7 +6,9 @@
  *
  * Robustness: an informer that reports an error is restarted with backoff; a watchdog restarts
  * one that has been silent for `watchdogSeconds`; a periodic resync re-publishes every unfinished
- * session, which is how a Redis that lost everything gets its work back (DESIGN §6 "Recovery").
+ * session, which is how a Redis that lost everything gets its work back (DESIGN §6 "Recovery");
+ * the leader also keeps a marker key in Redis and re-publishes at once when it vanishes, so a
+ * Redis restarted empty costs seconds, not a resync interval.
  * Only the Lease holder runs informers; standbys wait.
  */
 import { CustomObjectsApi, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
@@ -29,6 +31,8 @@ export interface WatcherOptions {
   watchdogSeconds: number;
   /** Re-publish every unfinished session this often (ms). Default 60 000. */
   resyncIntervalMs?: number;
+  /** How often the leader checks that Redis still has its data (ms; see `checkRedisKeptData`). Default 2000. */
+  redisCheckIntervalMs?: number;
   /** Leader election; absent: this replica always watches (tests, `all` without a Lease). */
   lease?: { name: string; namespace: string; identity: string; leaseDurationSeconds?: number; renewIntervalMs?: number; retryIntervalMs?: number };
   logger: Logger;
@@ -70,6 +74,10 @@ export class Watcher {
   private flushTimer?: NodeJS.Timeout;
   private watchdogTimer?: NodeJS.Timeout;
   private resyncTimer?: NodeJS.Timeout;
+  private redisCheckTimer?: NodeJS.Timeout;
+  /** Redis key whose disappearance means Redis lost its data (see `checkRedisKeptData`). */
+  private readonly markerKey: string;
+  private markerPlaced = false;
   private publishFailures = 0;
 
   constructor(options: WatcherOptions) {
@@ -77,6 +85,11 @@ export class Watcher {
     this.connection = createRedisClient(options.redis, { purpose: 'producer', connectionName: 'stash-hooks-watcher' });
     this.connection.on('error', (err) => options.logger.warn({ err: err.message }, 'redis connection error (watcher)'));
     this.queue = new Queue(QueueName.lifecycle, { connection: this.connection, prefix: bullPrefix(options.prefix, options.redis) });
+    this.markerKey = `${bullPrefix(options.prefix, options.redis)}:watcher:data-marker`;
+    // Connected, or reconnected after Redis restarted: check the marker at once.
+    this.connection.on('ready', () => {
+      if (this.watching) void this.checkRedisKeptData();
+    });
     this.queue.on('error', (err) => options.logger.warn({ err: err.message }, 'lifecycle queue error'));
     if (options.lease) {
       this.elector = new LeaseElector({
@@ -150,6 +163,9 @@ export class Watcher {
     }
     this.watchdogTimer = setInterval(() => this.watchdog(), Math.min(5000, this.opts.watchdogSeconds * 250));
     this.resyncTimer = setInterval(() => this.resync(), this.opts.resyncIntervalMs ?? 60_000);
+    this.markerPlaced = false;
+    void this.checkRedisKeptData();
+    this.redisCheckTimer = setInterval(() => void this.checkRedisKeptData(), this.opts.redisCheckIntervalMs ?? 2000);
     this.opts.logger.info({ namespaces: this.opts.namespaces.length ? this.opts.namespaces : 'all' }, 'watching sessions');
   }
 
@@ -187,6 +203,27 @@ export class Watcher {
     const now = Date.now();
     for (const w of this.informers) {
       for (const obj of w.informer.list()) this.observe('MODIFIED', obj as unknown as Session, now, true);
+    }
+  }
+
+  /**
+   * `SET marker NX`: the first call places the marker; a later call that places it again means
+   * Redis lost its data (restarted empty, failed over to an empty replica, flushed) and with it
+   * the flows of every unfinished session, so they are all re-published now. Runs every
+   * `redisCheckIntervalMs` and whenever the connection becomes ready.
+   */
+  private async checkRedisKeptData(): Promise<void> {
+    try {
+      const placed = (await this.connection.set(this.markerKey, String(Date.now()), 'NX')) === 'OK';
+      if (placed && this.markerPlaced && this.watching) {
+        this.opts.logger.warn({ key: this.markerKey }, 'Redis lost its data (the marker key is gone): re-publishing every unfinished session now');
+        this.published.clear();
+        this.resync();
+      }
+      this.markerPlaced = true;
+    } catch {
+      // Redis is down or failing over: the connection error is logged where it happens, and
+      // the check runs again on the next tick and when the connection is ready again.
     }
   }
 
@@ -253,6 +290,7 @@ export class Watcher {
     this.opts.metrics?.leader.set(0);
     clearInterval(this.watchdogTimer);
     clearInterval(this.resyncTimer);
+    clearInterval(this.redisCheckTimer);
     for (const w of this.informers.splice(0)) {
       clearTimeout(w.restartTimer);
       await w.informer.stop();

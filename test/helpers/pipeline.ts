@@ -77,6 +77,8 @@ export interface PipelineOptions {
   verbose?: boolean;
   /** Start the watcher/coordinator/workers (default true); tests that manage roles pass false. */
   roles?: boolean;
+  /** The watcher's periodic re-publish (default 2000 ms, to keep recovery tests short). */
+  resyncIntervalMs?: number;
 }
 
 /** One status of a session as a watch delivered it, with its arrival time. */
@@ -159,7 +161,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   await watchSessions('backupsessions', 'BackupSession');
   await watchSessions('restoresessions', 'RestoreSession');
 
-  const newWatcher = () => new Watcher({ kubeConfig, redis, prefix, logger, namespaces: [], watchdogSeconds: 60, resyncIntervalMs: 2000 });
+  const newWatcher = () => new Watcher({ kubeConfig, redis, prefix, logger, namespaces: [], watchdogSeconds: 60, resyncIntervalMs: options.resyncIntervalMs ?? 2000 });
 
   const p: Pipeline = {
     cluster,

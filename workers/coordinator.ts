@@ -17,14 +17,11 @@ import { HOOK_QUEUE_OF, LifecycleEventType, QueueName, type LifecycleEvent } fro
 import { createRedisClient, bullPrefix, type RedisClient, type RedisTarget } from '../shared/redis.js';
 import type { BackupBatch, Session } from '../shared/resources.js';
 import { deadlineOf, finalPhase, hookSpec, isTargetComplete, isTerminal, kindOf, targetRefs, type Invoker } from '../shared/session-state.js';
-import { cappedBackoff, CoordinatorJob, finalizeJobId, localPostJobIds, localPreJob, postFlow, preFlow, releaseJobId, type CoordinatorJobData, type SessionPlan } from './flow-plan.js';
+import { cappedBackoff, CoordinatorJob, CRASH_RECOVERY_OPTIONS, finalizeJobId, localPostJobIds, localPreJob, postFlow, preFlow, releaseJobId, type CoordinatorJobData, type SessionPlan } from './flow-plan.js';
 import { promoteJob } from './promote.js';
 import { validateInvoker } from '../shared/hook-spec.js';
 import { SessionStore } from './session-store.js';
 import { globalPreFailed, initiateSession, openGate, recordUnrunPostHooks, setFinalPhase } from './status-writes.js';
-
-/** Crashes a coordinator job survives before it is failed for good (BullMQ default: 1). */
-const MAX_STALLED_COUNT = 20;
 
 export interface CoordinatorOptions {
   kubeConfig: KubeConfig;
@@ -81,15 +78,12 @@ export class Coordinator {
     if (this.state !== 'idle') return;
     this.state = 'running';
     const concurrency = this.opts.concurrency ?? 20;
-    // A job whose process died is "stalled"; BullMQ's default (maxStalledCount 1) fails it for good
-    // on the second crash, and its deterministic id then blocks the watcher's re-publication, so
-    // the session sits Running until its deadline (issue 8 chaos run, coordinator SIGKILLed 6 times).
-    const lifecycle = new Worker<LifecycleEvent>(QueueName.lifecycle, (job) => this.onLifecycle(job), { connection: this.connection('stash-hooks-lifecycle'), prefix: this.prefix, concurrency, maxStalledCount: MAX_STALLED_COUNT });
+    const lifecycle = new Worker<LifecycleEvent>(QueueName.lifecycle, (job) => this.onLifecycle(job), { connection: this.connection('stash-hooks-lifecycle'), prefix: this.prefix, concurrency, ...CRASH_RECOVERY_OPTIONS });
     const coordinator = new Worker<CoordinatorJobData>(QueueName.coordinator, (job) => this.onCoordinatorJob(job), {
       connection: this.connection('stash-hooks-coordinator-jobs'),
       prefix: this.prefix,
       concurrency,
-      maxStalledCount: MAX_STALLED_COUNT,
+      ...CRASH_RECOVERY_OPTIONS,
       settings: { backoffStrategy: (attemptsMade: number) => cappedBackoff(attemptsMade) },
     });
     for (const w of [lifecycle, coordinator]) {

@@ -52,6 +52,16 @@ export const COORDINATOR_JOB_OPTIONS: JobsOptions = {
   backoff: { type: CAPPED_BACKOFF },
 };
 
+/**
+ * Worker settings for jobs whose process dies (SIGKILL, OOM, node loss). The job is "stalled":
+ * BullMQ's default (`maxStalledCount` 1) fails it for good on the second crash, and its
+ * deterministic id then blocks re-publication, so the session sat Running until its deadline;
+ * 20 crashes are survived. A dead process's job is noticed within `lockDuration` +
+ * `stalledInterval` (BullMQ's defaults 30 s + 30 s; here 15 s + 5 s). A live worker renews its
+ * locks every 7.5 s, however long its hook runs.
+ */
+export const CRASH_RECOVERY_OPTIONS = { maxStalledCount: 20, lockDuration: 15_000, stalledInterval: 5_000 } as const;
+
 export const finalizeJobId = (s: SessionRef) => `fin.${safeIdPart(s.uid)}`;
 export const releaseJobId = (s: SessionRef) => `rel.${safeIdPart(s.uid)}`;
 export const releaseTargetJobId = (s: SessionRef, i: number) => `rel.${safeIdPart(s.uid)}.t${i}`;

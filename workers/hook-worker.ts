@@ -22,7 +22,7 @@ import { deadlineOf, evaluatePolicy, finalPhase, hookSpec, isTargetComplete, rec
 import { buildSummary } from '../shared/summary.js';
 import { runHandler } from './execution/run-handler.js';
 import { kubeAccessFromConfig, type ExecutionDeps, type HookResult } from './execution/types.js';
-import { CoordinatorJob, COORDINATOR_JOB_OPTIONS, releaseTargetJobId, type CoordinatorJobData } from './flow-plan.js';
+import { CoordinatorJob, COORDINATOR_JOB_OPTIONS, CRASH_RECOVERY_OPTIONS, releaseTargetJobId, type CoordinatorJobData } from './flow-plan.js';
 import { SessionStore } from './session-store.js';
 import { closeGate, failTargetAfterPostHook, globalPreFailed, markDeadlineExceeded, openGate, preHookFailed, recordHookCondition } from './status-writes.js';
 import { promoteJob } from './promote.js';
@@ -101,10 +101,8 @@ export class HookWorkerPool {
         connection,
         prefix: bullPrefix(this.opts.prefix, this.opts.redis),
         concurrency: this.opts.concurrency,
-        // A dead worker's job is stalled, not failed: retried on the next crash too (BullMQ's default
-        // of 1 failed it for good on the second, leaving its session Running until the deadline).
-        // A rerun after a crash is guarded by the recorded condition (exactly-once per condition).
-        maxStalledCount: 20,
+        // A rerun after a crash is guarded by the recorded condition and the kept outcome.
+        ...CRASH_RECOVERY_OPTIONS,
       });
       worker.on('error', (err) => this.opts.logger.warn({ queue: name, err: err.message }, 'worker error'));
       worker.on('failed', (job, err) => {

@@ -3,8 +3,9 @@
  * fail) while the CLI roles are SIGKILLed and restarted at random moments, the private Redis is
  * restarted empty, and devcluster injects faults (closed watches, 410s, 500s on writes,
  * latency). Afterwards every session must be finalized with its expected phase, and every hook
- * must have reached the HTTP sink exactly once (duplicates are counted and reported against the
- * number of workers killed while a hook was in flight).
+ * must have reached the HTTP sink exactly once, except that a run interrupted by a worker SIGKILL
+ * (its request cut off, or its worker killed before it recorded the outcome; the worker is known
+ * by the User-Agent of the request) may be run once more.
  *
  * Everything is private to the run: devcluster in-process on a free port, a redis-server on a
  * free port (`--save "" --appendonly no`), a unique prefix, roles with `STASH_HOOKS_HTTP_PORT=0`.
@@ -80,7 +81,8 @@ export interface ChaosReport {
   hooksExpected: number;
   hooksSeen: number;
   missingHooks: string[];
-  duplicateHooks: Array<{ path: string; count: number }>;
+  /** Each hook run more than once, with what most likely caused it and its timeline. */
+  duplicateHooks: DuplicateHook[];
   unexpectedHooks: string[];
   kills: Record<'watcher' | 'coordinator' | 'worker', number>;
   workerKillsMidHook: number;
@@ -92,10 +94,33 @@ export interface ChaosReport {
   diagnostics: string[];
 }
 
+/** Why a hook ran again, judged from the sink and the chaos timeline. */
+export type DuplicateCause = 'cut off by a worker SIGKILL' | 'its worker was SIGKILLed before recording it' | 'Redis restarted empty' | 'no worker SIGKILL explains it';
+
+/** A hook that reached the sink more than once. */
+export interface DuplicateHook {
+  path: string;
+  count: number;
+  /** Re-runs no worker SIGKILL accounts for (the chaos bar: zero). */
+  unexplained: number;
+  cause: DuplicateCause;
+  /** Its requests and the chaos actions around them, in seconds since the start of the run. */
+  timeline: string;
+}
+
+/** One request at the sink; `cutOff` when its client went away before the answer (a worker SIGKILLed mid-hook). */
+interface SinkRequest {
+  path: string;
+  at: number;
+  cutOff: boolean;
+  /** The worker incarnation that sent it (from `User-Agent: stash-hooks (worker <identity>)`). */
+  worker: string;
+}
+
 /** The HTTP sink of the run: records every hook request, answers after a short delay (so hooks are in flight when workers die). */
 interface Sink {
   port: number;
-  requests: Array<{ path: string; body: string }>;
+  requests: SinkRequest[];
   statusFor: Map<string, number>;
   inflight(): number;
   close(): Promise<void>;
@@ -107,14 +132,18 @@ async function startChaosSink(delayMs: number): Promise<Sink> {
   let inflight = 0;
   const server = createServer((req, res) => {
     inflight++;
-    let body = '';
-    req.on('data', (d) => (body += d));
+    const worker = /\(worker (.+)\)$/.exec(req.headers['user-agent'] ?? '')?.[1] ?? '?';
+    const entry: SinkRequest = { path: req.url ?? '', at: Date.now(), cutOff: false, worker };
+    requests.push(entry);
+    res.on('close', () => {
+      inflight--;
+      if (!res.writableFinished) entry.cutOff = true;
+    });
+    req.resume();
     req.on('end', () => {
-      requests.push({ path: req.url ?? '', body });
-      const status = [...statusFor].find(([p]) => (req.url ?? '').startsWith(p))?.[1] ?? 200;
+      const status = [...statusFor].find(([p]) => entry.path.startsWith(p))?.[1] ?? 200;
       setTimeout(() => {
-        inflight--;
-        res.writeHead(status, { 'content-type': 'text/plain' }).end('ok');
+        if (!res.destroyed) res.writeHead(status, { 'content-type': 'text/plain' }).end('ok');
       }, delayMs * Math.random());
     });
   });
@@ -132,10 +161,14 @@ async function startChaosSink(delayMs: number): Promise<Sink> {
 class RoleProcess {
   private child?: ChildProcess;
   readonly output: string[] = [];
+  private generation = 0;
+  /** This incarnation's `POD_NAME` (workers: `worker-1.g3`), which its HTTP hooks send in User-Agent. */
+  identity = '';
   constructor(readonly name: string, private readonly args: string[], private readonly env: NodeJS.ProcessEnv) {}
 
   start(): void {
-    const child = spawn(process.execPath, [BIN, ...this.args], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.identity = this.env.POD_NAME ?? `${this.name}.g${++this.generation}`;
+    const child = spawn(process.execPath, [BIN, ...this.args], { env: { ...this.env, POD_NAME: this.identity }, stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (d: Buffer) => {
       this.output.push(d.toString());
       if (this.output.length > 2000) this.output.splice(0, 1000);
@@ -250,6 +283,11 @@ export async function runChaos(o: ChaosOptions, seed = Date.now() % 1_000_000): 
   const rand = mulberry32(seed);
   const t0 = Date.now();
   o.log(`chaos: seed ${seed}, ${o.sessions} sessions, ${o.workers} workers`);
+  const events: Array<{ at: number; what: string }> = [];
+  const event = (what: string) => {
+    events.push({ at: Date.now(), what });
+    o.log(`chaos: ${what}`);
+  };
   let cluster: DevCluster | undefined;
   let redis: RedisServer | undefined;
   let sink: Sink | undefined;
@@ -287,6 +325,8 @@ export async function runChaos(o: ChaosOptions, seed = Date.now() % 1_000_000): 
     const expects = Array.from({ length: o.sessions }, (_, i) => plan(i, o, rand));
     const kills = { watcher: 0, coordinator: 0, worker: 0 };
     let workerKillsMidHook = 0;
+    /** Worker incarnations SIGKILLed, and when. */
+    const killedWorkers = new Map<string, number>();
     let redisRestarts = 0;
 
     // Creation: spread over createOverMs; the test's own client is fault-exempt in spirit, so it retries.
@@ -316,7 +356,7 @@ export async function runChaos(o: ChaosOptions, seed = Date.now() % 1_000_000): 
       if (created) break;
       if (restartAt.length && Date.now() >= restartAt[0]) {
         restartAt.shift();
-        o.log('chaos: redis restarted empty');
+        event('redis restarted empty');
         await redis.restart();
         redisRestarts++;
         continue;
@@ -327,35 +367,37 @@ export async function runChaos(o: ChaosOptions, seed = Date.now() % 1_000_000): 
         const victim = pool[Math.floor(rand() * pool.length)];
         if (victim) {
           const inflight = sink.inflight();
+          const identity = victim.identity;
           await victim.kill();
+          killedWorkers.set(identity, Date.now());
           kills.worker++;
           if (inflight > 0) workerKillsMidHook++;
-          o.log(`chaos: SIGKILL ${victim.name}${inflight ? ' (hooks in flight)' : ''}`);
+          event(`SIGKILL ${victim.name}${inflight ? ' (hooks in flight)' : ''}`);
           setTimeout(() => victim.start(), 300 + rand() * 700);
         }
       } else if (action === 'kill-coordinator') {
         const c = roles.find((r) => r.name === 'coordinator')!;
         await c.kill();
         kills.coordinator++;
-        o.log('chaos: SIGKILL coordinator');
+        event('SIGKILL coordinator');
         setTimeout(() => c.start(), 300 + rand() * 700);
       } else if (action === 'kill-watcher') {
         const w = roles.filter((r) => r.name.startsWith('watcher'))[Math.floor(rand() * 2)];
         await w.kill();
         kills.watcher++;
-        o.log(`chaos: SIGKILL ${w.name}`);
+        event(`SIGKILL ${w.name}`);
         setTimeout(() => w.start(), 300 + rand() * 700);
       } else if (action === 'close-watches') {
         const r = (await fetch(`${faultsUrl}/close-watches`, { method: 'POST' }).then((x) => x.json())) as { closed: number };
-        o.log(`chaos: closed ${r.closed} watches`);
+        event(`closed ${r.closed} watches`);
       } else if (action === 'restart-redis') {
-        o.log('chaos: redis restarted empty');
+        event('redis restarted empty');
         await redis.restart();
         redisRestarts++;
       } else {
         const on = action === 'faults-on';
         await setFaults(on ? { writeErrorRate: 0.05, watchGoneRate: 0.3, latencyMs: 30 } : { writeErrorRate: 0, watchGoneRate: 0, latencyMs: 0 });
-        o.log(`chaos: faults ${on ? 'on (5% write 500s, 30% watch 410s, 0-30 ms latency)' : 'off'}`);
+        event(`faults ${on ? 'on (5% write 500s, 30% watch 410s, 0-30 ms latency)' : 'off'}`);
       }
     }
     await creating;
@@ -377,7 +419,11 @@ export async function runChaos(o: ChaosOptions, seed = Date.now() % 1_000_000): 
     await sleep(1000);
 
     const seen = new Map<string, number>();
-    for (const r of sink.requests) seen.set(r.path, (seen.get(r.path) ?? 0) + 1);
+    const byPath = new Map<string, SinkRequest[]>();
+    for (const r of sink.requests) {
+      seen.set(r.path, (seen.get(r.path) ?? 0) + 1);
+      byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
+    }
     const expectedPaths = new Set(expects.flatMap((e) => e.hooks));
     const report: ChaosReport = {
       sessions: o.sessions,
@@ -388,7 +434,7 @@ export async function runChaos(o: ChaosOptions, seed = Date.now() % 1_000_000): 
       hooksExpected: expectedPaths.size,
       hooksSeen: [...expectedPaths].filter((p) => seen.has(p)).length,
       missingHooks: [...expectedPaths].filter((p) => !seen.has(p)),
-      duplicateHooks: [...seen].filter(([, n]) => n > 1).map(([path, count]) => ({ path, count })),
+      duplicateHooks: [...byPath].filter(([, rs]) => rs.length > 1).map(([path, rs]) => explainDuplicate(path, rs, events, killedWorkers, t0)),
       unexpectedHooks: [...seen.keys()].filter((p) => !expectedPaths.has(p)),
       kills,
       workerKillsMidHook,
@@ -427,6 +473,43 @@ export async function runChaos(o: ChaosOptions, seed = Date.now() % 1_000_000): 
   }
 }
 
+/** How long after a hook's request its worker's SIGKILL can still have caught it unrecorded. */
+const KILL_ATTRIBUTION_MS = 10_000;
+
+/**
+ * Why a hook ran more than once. Each re-run must be paid for by an earlier run of the same hook
+ * that a worker SIGKILL interrupted: its request was cut off, or its worker (identified by the
+ * User-Agent) was killed within {@link KILL_ATTRIBUTION_MS} after it, before it could record the
+ * outcome. Each earlier run pays for at most one re-run; what is left over is unexplained.
+ */
+export function explainDuplicate(path: string, requests: SinkRequest[], events: Array<{ at: number; what: string }>, killedWorkers: ReadonlyMap<string, number>, t0: number): DuplicateHook {
+  const interrupted = (r: SinkRequest): 'cut off' | 'killed' | undefined => {
+    if (r.cutOff) return 'cut off';
+    const at = killedWorkers.get(r.worker);
+    return at !== undefined && at >= r.at && at - r.at <= KILL_ATTRIBUTION_MS ? 'killed' : undefined;
+  };
+  const kinds = requests.slice(0, -1).map(interrupted);
+  const paid = kinds.filter((k) => k !== undefined).length;
+  const unexplained = Math.max(0, requests.length - 1 - paid);
+  const first = requests[0].at;
+  const last = requests.at(-1)!.at;
+  const cause: DuplicateCause =
+    unexplained > 0
+      ? events.some((e) => e.at >= first && e.at <= last && e.what.startsWith('redis restarted')) ? 'Redis restarted empty' : 'no worker SIGKILL explains it'
+      : kinds.includes('killed') ? 'its worker was SIGKILLed before recording it' : 'cut off by a worker SIGKILL';
+  const sec = (t: number) => ((t - t0) / 1000).toFixed(2);
+  const lines = [
+    ...requests.map((r) => ({ at: r.at, text: `request from ${r.worker}${r.cutOff ? ' (cut off)' : ''}` })),
+    ...events.filter((e) => e.at >= first - 2000 && e.at <= last).map((e) => ({ at: e.at, text: e.what })),
+  ].sort((a, b) => a.at - b.at);
+  return { path, count: requests.length, unexplained, cause, timeline: lines.map((l) => `${sec(l.at)} s ${l.text}`).join('; ') };
+}
+
+/** Re-runs of hooks that no worker SIGKILL accounts for: the chaos run's duplicate bar is zero. */
+export function unexplainedReruns(r: ChaosReport): number {
+  return r.duplicateHooks.reduce((a, d) => a + d.unexplained, 0);
+}
+
 /** The summary table printed by `npm run chaos`. */
 export function formatReport(r: ChaosReport): string {
   const dup = r.duplicateHooks.reduce((a, d) => a + d.count - 1, 0);
@@ -438,6 +521,8 @@ export function formatReport(r: ChaosReport): string {
     ['lost hooks (expected, never run)', String(r.missingHooks.length)],
     ['hook executions expected / seen', `${r.hooksExpected} / ${r.hooksSeen}`],
     ['duplicate executions', `${dup} on ${r.duplicateHooks.length} hooks`],
+    ['duplicates no worker SIGKILL explains', String(unexplainedReruns(r))],
+    ...Object.entries(r.duplicateHooks.reduce<Record<string, number>>((m, d) => ((m[d.cause] = (m[d.cause] ?? 0) + d.count - 1), m), {})).map(([cause, n]): [string, string] => [`  of them: ${cause}`, String(n)]),
     ['unexpected hook requests', String(r.unexpectedHooks.length)],
     ['SIGKILLs: watcher / coordinator / worker', `${r.kills.watcher} / ${r.kills.coordinator} / ${r.kills.worker}`],
     ['worker SIGKILLs with a hook in flight', String(r.workerKillsMidHook)],

@@ -51,6 +51,12 @@ function firstFailedHost(stats: HostStats[] | undefined): string | undefined {
   return host.error || `host ${host.hostname} failed`;
 }
 
+function firstUnknownHost(stats: HostStats[] | undefined): string | undefined {
+  const host = stats?.find((h) => h.phase === 'Unknown');
+  if (!host) return undefined;
+  return host.error || `host ${host.hostname} ended in phase Unknown`;
+}
+
 function firstFalseCondition(conditions: Condition[] | undefined): string | undefined {
   const c = conditions?.find((x) => x.status === 'False');
   if (!c) return undefined;
@@ -68,7 +74,9 @@ function failureOf(session: Session, targetIndex: number | undefined): string | 
   if (!status) return undefined;
   const sessionLevel = [firstFalseCondition(status.conditions), deadlineMessage(status.conditions)];
   if (isRestoreSession(session)) {
-    return [firstFailedHost(session.status?.stats), ...sessionLevel].find((x) => x !== undefined);
+    // The same rule as the final phase (isTargetFailed): a restored host that is not Succeeded
+    // (Failed, or Unknown as Stash reports a host it lost track of) fails the restore.
+    return [firstFailedHost(session.status?.stats), firstUnknownHost(session.status?.stats), ...sessionLevel].find((x) => x !== undefined);
   }
   const targets = (session as BackupSession).status?.targets ?? [];
   const chosen = targetIndex === undefined ? targets : targets.slice(targetIndex, targetIndex + 1);

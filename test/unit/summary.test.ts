@@ -3,6 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { BackupBatch, BackupConfiguration, BackupSession, RestoreSession } from '../../shared/resources.js';
 import { buildSummary } from '../../shared/summary.js';
+import { finalPhase } from '../../shared/session-state.js';
 
 const created = '2026-11-26T07:00:00Z';
 const at = (s: number) => Date.parse(created) + s * 1000;
@@ -84,6 +85,17 @@ test('a RestoreSession is its own invoker; its host stats decide the phase', () 
   assert.equal(s.target, { ...db, namespace: 'data' });
   assert.equal(s.status, { phase: 'Failed', duration: '2m5s', error: 'restore failed: wrong password' });
   assert.is(s.retryLeft, 0);
+});
+
+test('a restored host in phase Unknown fails the restore, as it fails the final phase', () => {
+  const restore: RestoreSession = {
+    kind: 'RestoreSession',
+    metadata: { name: 'restore-db', namespace: 'demo', creationTimestamp: created },
+    spec: { target: { ref: db } },
+    status: { totalHosts: 2, stats: [{ hostname: 'host-0', phase: 'Succeeded' }, { hostname: 'host-1', phase: 'Unknown' }] },
+  };
+  assert.equal(buildSummary({ session: restore, now: at(5) }).status, { phase: 'Failed', duration: '5s', error: 'host host-1 ended in phase Unknown' });
+  assert.is(finalPhase(restore, 1), 'Failed');
 });
 
 test.run();

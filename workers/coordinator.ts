@@ -20,6 +20,7 @@ import { deadlineOf, finalPhase, hookSpec, isTargetComplete, isTerminal, kindOf,
 import { cappedBackoff, CoordinatorJob, CRASH_RECOVERY_OPTIONS, finalizeJobId, localPostJobIds, localPreJob, postFlow, preFlow, releaseJobId, type CoordinatorJobData, type SessionPlan } from './flow-plan.js';
 import { promoteJob } from './promote.js';
 import { validateInvoker } from '../shared/hook-spec.js';
+import { QueueCache } from './queue-cache.js';
 import { SessionStore } from './session-store.js';
 import { globalPreFailed, initiateSession, openGate, recordUnrunPostHooks, setFinalPhase } from './status-writes.js';
 
@@ -40,7 +41,7 @@ export class Coordinator {
   private readonly opts: CoordinatorOptions;
   private readonly store: SessionStore;
   private readonly connections: RedisClient[] = [];
-  private readonly queues = new Map<string, Queue>();
+  private readonly queues: QueueCache;
   private readonly flows: FlowProducer;
   private readonly workers: Worker[] = [];
   private state: 'idle' | 'running' | 'closed' = 'idle';
@@ -49,6 +50,7 @@ export class Coordinator {
     this.opts = options;
     this.store = new SessionStore(options.kubeConfig);
     const producer = this.connection('stash-hooks-coordinator');
+    this.queues = new QueueCache(producer, this.prefix, options.logger);
     this.flows = new FlowProducer({ connection: producer, prefix: this.prefix });
     this.flows.on('error', (err) => options.logger.warn({ err: err.message }, 'flow producer error'));
   }
@@ -65,14 +67,9 @@ export class Coordinator {
   }
 
   private queue(name: string): Queue {
-    let q = this.queues.get(name);
-    if (!q) {
-      q = new Queue(name, { connection: this.connections[0], prefix: this.prefix });
-      q.on('error', (err) => this.opts.logger.warn({ queue: name, err: err.message }, 'queue error'));
-      this.queues.set(name, q);
-    }
-    return q;
+    return this.queues.get(name);
   }
+
 
   start(): void {
     if (this.state !== 'idle') return;
@@ -277,7 +274,7 @@ export class Coordinator {
     const steps: Array<() => Promise<unknown>> = [
       () => Promise.all(this.workers.map((w) => w.close())),
       () => this.flows.close(),
-      () => Promise.all([...this.queues.values()].map((q) => q.close())),
+      () => this.queues.close(),
       () => Promise.all(this.connections.map((c) => c.quit())),
     ];
     for (const step of steps) {

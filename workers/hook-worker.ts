@@ -23,6 +23,7 @@ import { buildSummary } from '../shared/summary.js';
 import { runHandler } from './execution/run-handler.js';
 import { kubeAccessFromConfig, type ExecutionDeps, type HookResult } from './execution/types.js';
 import { CoordinatorJob, COORDINATOR_JOB_OPTIONS, CRASH_RECOVERY_OPTIONS, releaseTargetJobId, type CoordinatorJobData } from './flow-plan.js';
+import { QueueCache } from './queue-cache.js';
 import { SessionStore } from './session-store.js';
 import { closeGate, failTargetAfterPostHook, globalPreFailed, markDeadlineExceeded, openGate, preHookFailed, recordHookCondition } from './status-writes.js';
 import { promoteJob } from './promote.js';
@@ -62,7 +63,7 @@ export class HookWorkerPool {
   private readonly producerConnection: RedisClient;
   private readonly workerConnections: RedisClient[] = [];
   private readonly workers: Worker[] = [];
-  private readonly queues = new Map<string, Queue>();
+  private readonly queues: QueueCache;
   private readonly abort = new AbortController();
   private state: 'idle' | 'running' | 'closed' = 'idle';
 
@@ -78,17 +79,13 @@ export class HookWorkerPool {
     };
     this.producerConnection = createRedisClient(options.redis, { purpose: 'worker', connectionName: 'stash-hooks-hook-worker-producer' });
     this.producerConnection.on('error', (err) => options.logger.warn({ err: err.message }, 'redis connection error (hook worker)'));
+    this.queues = new QueueCache(this.producerConnection, bullPrefix(options.prefix, options.redis), options.logger);
   }
 
   private queue(name: string): Queue {
-    let q = this.queues.get(name);
-    if (!q) {
-      q = new Queue(name, { connection: this.producerConnection, prefix: bullPrefix(this.opts.prefix, this.opts.redis) });
-      q.on('error', (err) => this.opts.logger.warn({ queue: name, err: err.message }, 'queue error'));
-      this.queues.set(name, q);
-    }
-    return q;
+    return this.queues.get(name);
   }
+
 
   start(): void {
     if (this.state !== 'idle') return;
@@ -324,7 +321,7 @@ export class HookWorkerPool {
     const steps: Array<() => Promise<unknown>> = [
       () => Promise.all(this.workers.map((w) => w.close())),
       async () => clearTimeout(timer),
-      () => Promise.all([...this.queues.values()].map((q) => q.close())),
+      () => this.queues.close(),
       () => Promise.all(this.workerConnections.map((c) => c.quit())),
       () => this.producerConnection.quit(),
     ];

@@ -86,7 +86,6 @@ export class HookWorkerPool {
     return this.queues.get(name);
   }
 
-
   start(): void {
     if (this.state !== 'idle') return;
     this.state = 'running';

@@ -8,6 +8,7 @@
  * infrastructure fault is thrown so BullMQ retries it with backoff, and on the last attempt it
  * is recorded as the hook's failure so that no hook ends without a condition.
  */
+import { setMaxListeners } from 'node:events';
 import { DelayedError, Job, Queue, Worker } from 'bullmq';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { hookCondition, isPostHook, type HookOutcome } from '../shared/conditions.js';
@@ -69,6 +70,9 @@ export class HookWorkerPool {
 
   constructor(options: HookWorkerPoolOptions) {
     this.opts = options;
+    // One listener per hook in flight (removed when it ends): more than Node's warning level of 10
+    // is normal at any concurrency above 10, not a leak.
+    setMaxListeners(0, this.abort.signal);
     this.store = new SessionStore(options.kubeConfig);
     this.exec = {
       kube: kubeAccessFromConfig(options.kubeConfig),

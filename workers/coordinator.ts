@@ -9,7 +9,7 @@
  * - `release-target` → the next member of a Sequential batch.
  * - `finalize` (after every post hook) → the final phase, `sessionDuration` and an Event.
  */
-import { FlowProducer, Job, Queue, Worker } from 'bullmq';
+import { FlowProducer, Job, Worker } from 'bullmq';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -66,11 +66,6 @@ export class Coordinator {
     return c;
   }
 
-  private queue(name: string): Queue {
-    return this.queues.get(name);
-  }
-
-
   start(): void {
     if (this.state !== 'idle') return;
     this.state = 'running';
@@ -100,8 +95,8 @@ export class Coordinator {
       case LifecycleEventType.TargetCompleted: {
         const post = event.session.kind === 'BackupSession' ? 'postBackup' : 'postRestore';
         const [id] = localPostJobIds(event.session, post, event.targetIndex + 1).slice(event.targetIndex);
-        const r = await promoteJob(this.queue(HOOK_QUEUE_OF[post]), id, this.opts.logger);
-        if (r === 'missing' && !(await Job.fromId(this.queue(QueueName.coordinator), finalizeJobId(event.session)))) {
+        const r = await promoteJob(this.queues.get(HOOK_QUEUE_OF[post]), id, this.opts.logger);
+        if (r === 'missing' && !(await Job.fromId(this.queues.get(QueueName.coordinator), finalizeJobId(event.session)))) {
           throw new NotYetError(`the flow of ${event.session.namespace}/${event.session.name} is not built yet`);
         }
         return r;
@@ -111,7 +106,7 @@ export class Coordinator {
         // Target count is unknown once the session is gone; promote until ids run out.
         for (let i = 0; ; i++) {
           const [id] = localPostJobIds(event.session, post, i + 1).slice(i);
-          if ((await promoteJob(this.queue(HOOK_QUEUE_OF[post]), id)) === 'missing') break;
+          if ((await promoteJob(this.queues.get(HOOK_QUEUE_OF[post]), id)) === 'missing') break;
         }
         return 'drained';
       }
@@ -140,7 +135,7 @@ export class Coordinator {
     // The two flows are two adds: a failure (or a crash) between them leaves only the post side,
     // and a retry that stopped at "finalize exists" stranded the session until its deadline.
     // So each side is checked, and added, on its own.
-    const coordinatorQueue = this.queue(QueueName.coordinator);
+    const coordinatorQueue = this.queues.get(QueueName.coordinator);
     const [hasPost, hasPre] = await Promise.all([Job.fromId(coordinatorQueue, finalizeJobId(event.session)), Job.fromId(coordinatorQueue, releaseJobId(event.session))]);
     // A coordinator job that failed for good (an outage longer than its retry budget) is retried
     // when the session is observed again, rather than counted as a flow that exists.
@@ -230,7 +225,7 @@ export class Coordinator {
     });
     if (!updated) return 'session gone';
     if (withPre.length > 0) {
-      await this.queue(HOOK_QUEUE_OF[plan.pre]).addBulk(withPre.map((i) => localPreJob(plan, plan.pre, i)));
+      await this.queues.get(HOOK_QUEUE_OF[plan.pre]).addBulk(withPre.map((i) => localPreJob(plan, plan.pre, i)));
     }
     return `released ${first.length} of ${plan.targets.length} targets`;
   }
@@ -239,7 +234,7 @@ export class Coordinator {
     if (i >= plan.targets.length || Date.now() >= plan.deadlineMs) return 'nothing to release';
     if (hookSpec(invoker, plan.pre, 'local', i)) {
       const job = localPreJob(plan, plan.pre, i);
-      await this.queue(HOOK_QUEUE_OF[plan.pre]).add(job.name, job.data, job.opts);
+      await this.queues.get(HOOK_QUEUE_OF[plan.pre]).add(job.name, job.data, job.opts);
       return `enqueued ${plan.pre} of target ${i}`;
     }
     await this.store.updateStatus(plan.session, (s) => openGate(s, i, false));
@@ -247,7 +242,7 @@ export class Coordinator {
   }
 
   private async drainPosts(plan: SessionPlan): Promise<void> {
-    const q = this.queue(HOOK_QUEUE_OF[plan.post]);
+    const q = this.queues.get(HOOK_QUEUE_OF[plan.post]);
     for (const id of localPostJobIds(plan.session, plan.post, plan.targets.length)) await promoteJob(q, id);
   }
 

@@ -9,7 +9,7 @@
  * is recorded as the hook's failure so that no hook ends without a condition.
  */
 import { setMaxListeners } from 'node:events';
-import { DelayedError, Job, Queue, Worker } from 'bullmq';
+import { DelayedError, Job, Worker } from 'bullmq';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { hookCondition, isPostHook, type HookOutcome } from '../shared/conditions.js';
 import { errorMessage, isHookOwnFailure } from '../shared/errors.js';
@@ -84,10 +84,6 @@ export class HookWorkerPool {
     this.producerConnection = createRedisClient(options.redis, { purpose: 'worker', connectionName: 'stash-hooks-hook-worker-producer' });
     this.producerConnection.on('error', (err) => options.logger.warn({ err: err.message }, 'redis connection error (hook worker)'));
     this.queues = new QueueCache(this.producerConnection, bullPrefix(options.prefix, options.redis), options.logger);
-  }
-
-  private queue(name: string): Queue {
-    return this.queues.get(name);
   }
 
   start(): void {
@@ -277,7 +273,7 @@ export class HookWorkerPool {
     });
     if (pre && outcome.kind === 'failed' && data.scope === 'local' && invoker) {
       // Its post hook will not run: let the post job settle now rather than at the deadline.
-      await promoteJob(this.queue(postQueueOf(data.hook)), postJobIdOf(job, i), log);
+      await promoteJob(this.queues.get(postQueueOf(data.hook)), postJobIdOf(job, i), log);
     }
     const eventReason = outcome.kind === 'succeeded' ? 'HookSucceeded' : outcome.kind === 'failed' ? 'HookFailed' : 'HookSkipped';
     if (written) {
@@ -310,7 +306,7 @@ export class HookWorkerPool {
     const next = (data.targetIndex ?? 0) + 1;
     if (next >= ((invoker as BackupBatch).spec.members?.length ?? 0)) return;
     const payload: CoordinatorJobData = { session: data.session, targetIndex: next };
-    await this.queue(QueueName.coordinator).add(CoordinatorJob.releaseTarget, payload, { ...COORDINATOR_JOB_OPTIONS, jobId: releaseTargetJobId(data.session, next) });
+    await this.queues.get(QueueName.coordinator).add(CoordinatorJob.releaseTarget, payload, { ...COORDINATOR_JOB_OPTIONS, jobId: releaseTargetJobId(data.session, next) });
   }
 
   /**

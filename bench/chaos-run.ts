@@ -157,16 +157,21 @@ async function startChaosSink(delayMs: number): Promise<Sink> {
   };
 }
 
-/** One spawned CLI role; restartable. */
+/** One spawned CLI role; restartable, and at most one process at a time. */
 class RoleProcess {
   private child?: ChildProcess;
   readonly output: string[] = [];
   private generation = 0;
+  private restartTimer?: NodeJS.Timeout;
+  private stopped = false;
   /** This incarnation's `POD_NAME` (workers: `worker-1.g3`), which its HTTP hooks send in User-Agent. */
   identity = '';
   constructor(readonly name: string, private readonly args: string[], private readonly env: NodeJS.ProcessEnv) {}
 
+  /** Starts the role unless it runs already or was stopped for good. */
   start(): void {
+    clearTimeout(this.restartTimer);
+    if (this.stopped || this.alive) return;
     this.identity = this.env.POD_NAME ?? `${this.name}.g${++this.generation}`;
     const child = spawn(process.execPath, [BIN, ...this.args], { env: { ...this.env, POD_NAME: this.identity }, stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (d: Buffer) => {
@@ -176,6 +181,12 @@ class RoleProcess {
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
     this.child = child;
+  }
+
+  /** Starts the role again after `ms` (a SIGKILLed role coming back). */
+  restartIn(ms: number): void {
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => this.start(), ms);
   }
 
   get alive(): boolean {
@@ -191,7 +202,13 @@ class RoleProcess {
     });
   }
 
+  /**
+   * Stops the role for good: no pending restart fires afterwards (one that did left a second,
+   * untracked process that kept the short chaos test alive until the test runner's cap).
+   */
   async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.restartTimer);
     const c = this.child;
     if (!c || !this.alive) return;
     const t = setTimeout(() => c.kill('SIGKILL'), 10_000);
@@ -373,20 +390,20 @@ export async function runChaos(o: ChaosOptions, seed = Date.now() % 1_000_000): 
           kills.worker++;
           if (inflight > 0) workerKillsMidHook++;
           event(`SIGKILL ${victim.name}${inflight ? ' (hooks in flight)' : ''}`);
-          setTimeout(() => victim.start(), 300 + rand() * 700);
+          victim.restartIn(300 + rand() * 700);
         }
       } else if (action === 'kill-coordinator') {
         const c = roles.find((r) => r.name === 'coordinator')!;
         await c.kill();
         kills.coordinator++;
         event('SIGKILL coordinator');
-        setTimeout(() => c.start(), 300 + rand() * 700);
+        c.restartIn(300 + rand() * 700);
       } else if (action === 'kill-watcher') {
         const w = roles.filter((r) => r.name.startsWith('watcher'))[Math.floor(rand() * 2)];
         await w.kill();
         kills.watcher++;
         event(`SIGKILL ${w.name}`);
-        setTimeout(() => w.start(), 300 + rand() * 700);
+        w.restartIn(300 + rand() * 700);
       } else if (action === 'close-watches') {
         const r = (await fetch(`${faultsUrl}/close-watches`, { method: 'POST' }).then((x) => x.json())) as { closed: number };
         event(`closed ${r.closed} watches`);

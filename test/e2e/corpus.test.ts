@@ -6,16 +6,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { startPipeline, appYaml, waitFor, type Pipeline } from '../helpers/pipeline.js';
-import { Watcher } from '../../producers/watcher.js';
-import { Coordinator } from '../../workers/coordinator.js';
-import { HookWorkerPool } from '../../workers/hook-worker.js';
-import { createLogger } from '../../shared/logger.js';
-import { HOOK_QUEUES } from '../../shared/queues.js';
+import { startPipeline, appYaml, capturingLogger, waitFor, type Pipeline } from '../helpers/pipeline.js';
 import type { BackupSession, Session } from '../../shared/resources.js';
 
 const dir = fileURLToPath(new URL('../corpus/', import.meta.url));
@@ -32,27 +26,15 @@ let p: Pipeline;
 const logs: string[] = [];
 const crashes: string[] = [];
 const onCrash = (err: unknown) => crashes.push(String((err as Error)?.stack ?? err));
-let roles: { watcher: Watcher; coordinator: Coordinator; workers: HookWorkerPool } | undefined;
 
 test.before(async () => {
   process.on('uncaughtException', onCrash);
   process.on('unhandledRejection', onCrash);
-  p = await startPipeline({ roles: false });
-  const logger = createLogger({ level: 'debug', destination: new Writable({ write: (c, _e, cb) => (logs.push(String(c)), cb()) }) });
-  const common = { kubeConfig: p.kubeConfig, redis: p.redis, prefix: p.prefix, logger };
-  roles = {
-    watcher: new Watcher({ ...common, namespaces: [], watchdogSeconds: 60, resyncIntervalMs: 2000 }),
-    coordinator: new Coordinator({ ...common, sessionTimeoutMs: 60_000 }),
-    workers: new HookWorkerPool({ ...common, queues: HOOK_QUEUES, concurrency: 20, defaultHookTimeoutSeconds: 10, sessionTimeoutMs: 60_000 }),
-  };
-  roles.coordinator.start();
-  roles.workers.start();
-  roles.watcher.start();
+  p = await startPipeline({ logger: capturingLogger(logs), concurrency: 20, defaultHookTimeoutSeconds: 10 });
   await p.apply(appYaml(NS, 'app'));
   await p.apply(`apiVersion: v1\nkind: Secret\nmetadata: {name: corpus-secret, namespace: ${NS}}\nstringData: {token: abc}\n`);
 });
 test.after(async () => {
-  if (roles) await Promise.all([roles.watcher.close(), roles.coordinator.close(), roles.workers.close(1000)]);
   await p?.close();
   process.off('uncaughtException', onCrash);
   process.off('unhandledRejection', onCrash);

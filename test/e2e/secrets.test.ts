@@ -9,15 +9,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { startPipeline, appYaml, type Pipeline } from '../helpers/pipeline.js';
-import { Watcher } from '../../producers/watcher.js';
-import { Coordinator } from '../../workers/coordinator.js';
-import { HookWorkerPool } from '../../workers/hook-worker.js';
+import { startPipeline, appYaml, capturingLogger, type Pipeline } from '../helpers/pipeline.js';
 import { startDashboard, type Dashboard } from '../../dashboard/dashboard.js';
-import { createLogger } from '../../shared/logger.js';
-import { HOOK_QUEUES } from '../../shared/queues.js';
 import { connectRedis, bullPrefix } from '../../shared/redis.js';
 
 const SECRET = 'sEcReT-7f3c9a1b-hygiene';
@@ -29,7 +23,6 @@ let echo: Server;
 let echoPort = 0;
 const received: Array<{ path: string; headers: Record<string, unknown>; body: string }> = [];
 const logs: string[] = [];
-let roles: { watcher: Watcher; coordinator: Coordinator; workers: HookWorkerPool } | undefined;
 let dashboard: Dashboard | undefined;
 let dashboardRedis: Awaited<ReturnType<typeof connectRedis>> | undefined;
 
@@ -45,24 +38,13 @@ test.before(async () => {
   });
   await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
   echoPort = (echo.address() as AddressInfo).port;
-  p = await startPipeline({ roles: false });
-  const logger = createLogger({ level: 'debug', destination: new Writable({ write: (c, _e, cb) => (logs.push(String(c)), cb()) }) });
-  const common = { kubeConfig: p.kubeConfig, redis: p.redis, prefix: p.prefix, logger };
-  roles = {
-    watcher: new Watcher({ ...common, namespaces: [], watchdogSeconds: 60, resyncIntervalMs: 2000 }),
-    coordinator: new Coordinator({ ...common, sessionTimeoutMs: 60_000 }),
-    workers: new HookWorkerPool({ ...common, queues: HOOK_QUEUES, concurrency: 5, defaultHookTimeoutSeconds: 10, sessionTimeoutMs: 60_000 }),
-  };
-  roles.coordinator.start();
-  roles.workers.start();
-  roles.watcher.start();
+  p = await startPipeline({ logger: capturingLogger(logs), concurrency: 5, defaultHookTimeoutSeconds: 10 });
   dashboardRedis = await connectRedis(p.redis, { purpose: 'worker' });
-  dashboard = await startDashboard({ connection: dashboardRedis, prefix: bullPrefix(p.prefix, p.redis), port: 0, discoverIntervalMs: 200, logger });
+  dashboard = await startDashboard({ connection: dashboardRedis, prefix: bullPrefix(p.prefix, p.redis), port: 0, discoverIntervalMs: 200, logger: p.logger });
 });
 test.after(async () => {
   await dashboard?.close();
   dashboardRedis?.disconnect();
-  if (roles) await Promise.all([roles.watcher.close(), roles.coordinator.close(), roles.workers.close(1000)]);
   await p?.close();
   echo?.closeAllConnections();
   await new Promise((r) => echo?.close(r));

@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
 import { CustomObjectsApi, CoreV1Api, Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { Queue } from 'bullmq';
 import { startDevCluster, type DevCluster } from '../../devcluster/index.js';
@@ -79,6 +80,11 @@ export interface PipelineOptions {
   roles?: boolean;
   /** The watcher's periodic re-publish (default 2000 ms, to keep recovery tests short). */
   resyncIntervalMs?: number;
+  /** The roles' logger (default: silent, or debug to stdout with `verbose`); see `capturingLogger`. */
+  logger?: Logger;
+  /** Hook worker concurrency (default 10) and timeout of a hook without `timeoutSeconds` (default 30 s). */
+  concurrency?: number;
+  defaultHookTimeoutSeconds?: number;
 }
 
 /** One status of a session as a watch delivered it, with its arrival time. */
@@ -128,7 +134,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   const sink = await startSink();
   const prefix = `sh-test-${randomUUID().slice(0, 8)}`;
   const redis = parseRedisUrl(process.env.REDIS_URL || 'redis://127.0.0.1:6379');
-  const logger = options.verbose ? createLogger({ level: 'debug' }) : silentLogger();
+  const logger = options.logger ?? (options.verbose ? createLogger({ level: 'debug' }) : silentLogger());
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const core = kubeConfig.makeApiClient(CoreV1Api);
   let roles: { watcher?: Watcher; coordinator: Coordinator; workers: HookWorkerPool } | undefined;
@@ -233,7 +239,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       const common = { kubeConfig, redis, prefix, logger };
       const watcher = opts.watcher === false ? undefined : newWatcher();
       const coordinator = new Coordinator({ ...common, sessionTimeoutMs: options.sessionTimeoutMs ?? 60_000 });
-      const workers = new HookWorkerPool({ ...common, queues: HOOK_QUEUES, concurrency: 10, defaultHookTimeoutSeconds: 30, sessionTimeoutMs: options.sessionTimeoutMs ?? 60_000 });
+      const workers = new HookWorkerPool({ ...common, queues: HOOK_QUEUES, concurrency: options.concurrency ?? 10, defaultHookTimeoutSeconds: options.defaultHookTimeoutSeconds ?? 30, sessionTimeoutMs: options.sessionTimeoutMs ?? 60_000 });
       coordinator.start();
       workers.start();
       watcher?.start();
@@ -272,6 +278,11 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
 }
 
 /** A namespace, a Deployment with `replicas` pods, and the YAML for a BackupConfiguration. */
+/** A debug-level logger whose every JSON line is appended to `lines` (tests that read the logs). */
+export function capturingLogger(lines: string[]): Logger {
+  return createLogger({ level: 'debug', destination: new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }) });
+}
+
 export function appYaml(ns: string, name: string, opts: { replicas?: number; annotations?: Record<string, string> } = {}): string {
   const ann = opts.annotations ? `\n  annotations:\n${Object.entries(opts.annotations).map(([k, v]) => `    ${k}: "${v}"`).join('\n')}` : '';
   return `

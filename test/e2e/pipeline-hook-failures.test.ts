@@ -2,7 +2,7 @@
 // conditions with Stash's exact strings, the gate, the executor left alone, the final phase.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startPipeline, appYaml, cond, sinkPost, type Pipeline } from '../helpers/pipeline.js';
+import { startPipeline, appYaml, cond, configAndSession, sinkPost, type Pipeline } from '../helpers/pipeline.js';
 import type { BackupSession } from '../../shared/resources.js';
 
 let p: Pipeline;
@@ -13,28 +13,11 @@ test.after(async () => {
   await p?.close();
 });
 
-function configAndSession(ns: string, name: string, hooks: string): string {
-  return `
-apiVersion: stash.appscode.com/v1beta1
-kind: BackupConfiguration
-metadata: {name: ${name}, namespace: ${ns}}
-spec:
-  target: {ref: {apiVersion: apps/v1, kind: Deployment, name: app}}
-  hooks:
-${hooks}
----
-apiVersion: stash.appscode.com/v1beta1
-kind: BackupSession
-metadata: {name: ${name}-1, namespace: ${ns}}
-spec:
-  invoker: {apiGroup: stash.appscode.com, kind: BackupConfiguration, name: ${name}}
-`;
-}
 
 test('a failed pre hook closes the gate, skips the backup and the post hook, and fails the session', async () => {
   p.sink.statusFor.set('/prefail/pre', 500);
   await p.apply(appYaml('prefail', 'app'));
-  await p.apply(configAndSession('prefail', 'cfg', `    preBackup: ${sinkPost(p.sink, '/prefail/pre')}\n    postBackup: ${sinkPost(p.sink, '/prefail/post')}`));
+  await p.apply(configAndSession('prefail', `    preBackup: ${sinkPost(p.sink, '/prefail/pre')}\n    postBackup: ${sinkPost(p.sink, '/prefail/post')}`));
   const s = (await p.waitForPhase('BackupSession', 'prefail', 'cfg-1')) as BackupSession;
 
   assert.is(s.status?.phase, 'Failed');
@@ -58,7 +41,7 @@ test('a failed pre hook closes the gate, skips the backup and the post hook, and
 test('a post hook answered with 500 records the failure and fails the session', async () => {
   p.sink.statusFor.set('/postfail/post', 500);
   await p.apply(appYaml('postfail', 'app'));
-  await p.apply(configAndSession('postfail', 'cfg', `    preBackup: ${sinkPost(p.sink, '/postfail/pre')}\n    postBackup: ${sinkPost(p.sink, '/postfail/post')}`));
+  await p.apply(configAndSession('postfail', `    preBackup: ${sinkPost(p.sink, '/postfail/pre')}\n    postBackup: ${sinkPost(p.sink, '/postfail/post')}`));
   const s = (await p.waitForPhase('BackupSession', 'postfail', 'cfg-1')) as BackupSession;
 
   assert.is(s.status?.phase, 'Failed');

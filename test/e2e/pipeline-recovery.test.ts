@@ -17,12 +17,9 @@ test.after(async () => {
   await p?.close();
 });
 
-const startSession = (ns: string) => applySinkSession(p, ns);
-
-
 test('the watcher restarts while the backup runs and completes: every hook ran once, Succeeded', async () => {
   const ns = 'wrestart';
-  await startSession(ns);
+  await applySinkSession(p, ns);
   await waitForSinkTarget(p, ns, 'Running');
   await p.stopWatcher();
   // The target completes while no watcher is looking; the new one must notice from its list.
@@ -33,7 +30,7 @@ test('the watcher restarts while the backup runs and completes: every hook ran o
 
 test('every role restarts mid-session: every hook ran once, Succeeded', async () => {
   const ns = 'allrestart';
-  await startSession(ns);
+  await applySinkSession(p, ns);
   await waitForSinkTarget(p, ns, 'Running');
   await p.stopRoles();
   await waitForSinkTarget(p, ns, 'Succeeded');

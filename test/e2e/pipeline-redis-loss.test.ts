@@ -19,12 +19,9 @@ test.after(async () => {
   await p?.close();
 });
 
-const startSession = (ns: string) => applySinkSession(p, ns);
-
-
 test('Redis loses every key of this pipeline mid-session: the session completes, recorded hooks not re-run', async () => {
   const ns = 'redisloss';
-  await startSession(ns);
+  await applySinkSession(p, ns);
   await waitForSinkTarget(p, ns, 'Running');
   const deleted = await p.deleteRedisKeys();
   assert.ok(deleted > 0, 'there were keys to lose');
@@ -34,7 +31,7 @@ test('Redis loses every key of this pipeline mid-session: the session completes,
 test('a coordinator that failed between adding the post flow and the pre flow: the retry adds the missing one', async () => {
   const ns = 'halfflow';
   await p.stopRoles();
-  await startSession(ns);
+  await applySinkSession(p, ns);
   const session = await p.getSession('BackupSession', ns, 'cfg-1');
   // What a coordinator leaves behind when Redis fails (or it dies) right after its first add.
   const client = await connectRedis(p.redis, { purpose: 'producer' });

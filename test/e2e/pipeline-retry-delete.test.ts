@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Queue } from 'bullmq';
-import { startPipeline, appYaml, cond, sinkPost, waitFor, type Pipeline } from '../helpers/pipeline.js';
+import { startPipeline, appYaml, cond, configAndSession, sinkPost, waitFor, type Pipeline } from '../helpers/pipeline.js';
 import { connectRedis } from '../../shared/redis.js';
 import type { BackupSession } from '../../shared/resources.js';
 
@@ -16,23 +16,6 @@ test.after(async () => {
   await p?.close();
 });
 
-function configAndSession(ns: string, hooks: string): string {
-  return `
-apiVersion: stash.appscode.com/v1beta1
-kind: BackupConfiguration
-metadata: {name: cfg, namespace: ${ns}}
-spec:
-  target: {ref: {apiVersion: apps/v1, kind: Deployment, name: app}}
-  hooks:
-${hooks}
----
-apiVersion: stash.appscode.com/v1beta1
-kind: BackupSession
-metadata: {name: cfg-1, namespace: ${ns}}
-spec:
-  invoker: {apiGroup: stash.appscode.com, kind: BackupConfiguration, name: cfg}
-`;
-}
 
 const paths = (ns: string) => p.sink.requests.filter((r) => r.path.startsWith(`/${ns}/`)).map((r) => r.path);
 

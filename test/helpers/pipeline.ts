@@ -334,27 +334,34 @@ export function sinkPost(sink: Sink, path: string, body = '{{ .Status.Phase }}',
 }
 
 /**
- * Namespace `ns` with Deployment `app`, BackupConfiguration `cfg` whose preBackup and postBackup
- * POST to the sink at `/<ns>/pre` and `/<ns>/post`, and BackupSession `cfg-1`.
+ * BackupConfiguration `cfg` on Deployment `app` with `hooks` (indented YAML lines under `hooks:`)
+ * and its BackupSession `cfg-1`, in `ns`.
  */
-export async function applySinkSession(p: Pipeline, ns: string): Promise<void> {
-  await p.apply(appYaml(ns, 'app'));
-  await p.apply(`
+export function configAndSession(ns: string, hooks: string): string {
+  return `
 apiVersion: stash.appscode.com/v1beta1
 kind: BackupConfiguration
 metadata: {name: cfg, namespace: ${ns}}
 spec:
   target: {ref: {apiVersion: apps/v1, kind: Deployment, name: app}}
   hooks:
-    preBackup: ${sinkPost(p.sink, `/${ns}/pre`)}
-    postBackup: ${sinkPost(p.sink, `/${ns}/post`)}
+${hooks}
 ---
 apiVersion: stash.appscode.com/v1beta1
 kind: BackupSession
 metadata: {name: cfg-1, namespace: ${ns}}
 spec:
   invoker: {apiGroup: stash.appscode.com, kind: BackupConfiguration, name: cfg}
-`);
+`;
+}
+
+/**
+ * Namespace `ns` with Deployment `app`, BackupConfiguration `cfg` whose preBackup and postBackup
+ * POST to the sink at `/<ns>/pre` and `/<ns>/post`, and BackupSession `cfg-1`.
+ */
+export async function applySinkSession(p: Pipeline, ns: string): Promise<void> {
+  await p.apply(appYaml(ns, 'app'));
+  await p.apply(configAndSession(ns, `    preBackup: ${sinkPost(p.sink, `/${ns}/pre`)}\n    postBackup: ${sinkPost(p.sink, `/${ns}/post`)}`));
 }
 
 /** Waits until the watch saw target 0 of `<ns>/cfg-1` (an `applySinkSession` session) in `phase`. */

@@ -1,17 +1,44 @@
 /**
- * Hook templates (DESIGN §5 "Templating"): Liquid, strict, sandboxed.
+ * Hook templates (DESIGN §5 "Templating"): one engine (liquidjs), two dialects, strict and
+ * sandboxed.
  *
- * A template sees the {@link Summary} under Stash's Go names (`.Status.Error`) and under its JSON
- * names (`status.error`). Stash writes Go templates, so a leading dot inside a tag is accepted
- * (`{{ .Status.Error }}` ≡ `{{ Status.Error }}`). Unknown variables, unknown filters and syntax
- * errors are {@link TemplateError}s naming the field, the line and the culprit. Nothing outside
- * the summary is reachable: no file system (includes, renders and layouts are removed and the
- * file system throws), no environment, no inherited properties, and bounded parse/render work.
+ * - Go dialect (Stash's own: Go `text/template` + sprig): parsed by shared/go-template with Go's
+ *   grammar into a tree that is rendered as a liquidjs `Template` node by the same Liquid
+ *   instance, options and limits as a Liquid template; output is byte-for-byte Go's (proven by
+ *   test/corpus/go-templates against Go 1.19).
+ * - Liquid dialect: the {@link Summary} under Stash's Go names (`Status.Error`) and its JSON names
+ *   (`status.error`); a leading dot (`{{ .Status.Error | upcase }}`) is accepted.
+ * - A string with neither `{{` nor a Liquid tag is not a template: it is used as written.
+ *
+ * Unknown variables, functions, filters and syntax errors are {@link TemplateError}s naming the
+ * field, the position and the culprit. Nothing outside the summary is reachable: no file system,
+ * no environment, no inherited properties; parse size, work and output are bounded.
  */
-import { Liquid } from 'liquidjs';
-import type { FS } from 'liquidjs';
+import { Liquid, Token, TokenKind } from 'liquidjs';
+import type { Context, Emitter, FS, Template } from 'liquidjs';
 import { TemplateError } from './errors.js';
 import type { Summary } from './summary.js';
+import {
+  GoBudgetError,
+  GoParseError,
+  GoTemplateExecError,
+  detectDialect,
+  executeGoTemplate,
+  parseGoTemplate,
+  shellQuote,
+  summaryToGo,
+} from './go-template/index.js';
+import type { Dialect, GoTemplateTree } from './go-template/index.js';
+
+export { detectDialect, shellQuote };
+export type { Dialect };
+
+/** Largest template source accepted, in UTF-8 bytes (DESIGN §11: templates cannot stall a worker). */
+export const MAX_TEMPLATE_BYTES = 64 * 1024;
+/** Largest rendered output of one field, in characters. */
+export const MAX_OUTPUT_CHARS = 1024 * 1024;
+/** Evaluation steps one Go-dialect field may take (nodes, commands, range iterations). */
+export const MAX_GO_STEPS = 200_000;
 
 /** Tags that would read other templates; a hook template has no files to read. */
 const FILE_TAGS = ['include', 'render', 'layout', 'block'] as const;
@@ -51,6 +78,8 @@ function createEngine(): Liquid {
   for (const tag of FILE_TAGS) delete engine.tags[tag];
   // Sprig's `toJson`, so Stash users find the name they know.
   engine.registerFilter('toJson', (v: unknown) => JSON.stringify(v ?? null));
+  // A value as one POSIX shell word: 'it'\''s'. The Go dialect calls it shellQuote.
+  engine.registerFilter('shell_quote', (v: unknown) => shellQuote(v === undefined || v === null ? '' : String(v)));
   return engine;
 }
 
@@ -113,14 +142,15 @@ export function templateScope(s: Summary): Record<string, unknown> {
   };
 }
 
-const SAMPLE_SCOPE = templateScope({
+const SAMPLE_SUMMARY: Summary = {
   name: '',
   namespace: '',
   invoker: { apiGroup: '', kind: '', name: '' },
   target: { apiVersion: '', kind: '', name: '', namespace: '' },
   status: { phase: 'Succeeded', duration: '', error: '' },
   retryLeft: 0,
-});
+};
+const SAMPLE_SCOPE = templateScope(SAMPLE_SUMMARY);
 
 const KNOWN_PATHS = (() => {
   const paths: string[] = [];
@@ -150,7 +180,7 @@ interface LiquidLikeError {
   token?: { getPosition?: () => [number, number] };
 }
 
-/** Go/Sprig constructs a Stash user may paste: `$vars`, `{{ toJson x }}`, `{{ if … }}` in output tags. */
+/** Go/Sprig constructs inside a string detected as Liquid (it also has a Liquid tag or filter). */
 const GO_SYNTAX = /\{\{-?\s*(\$\w|(toJson|printf|dict|index|len|eq|ne|if|else|end|range|with|define|template|block)\s)|\{\{-?[^}]*\s\$\w/;
 
 function toTemplateError(err: unknown, field: string, source: string): TemplateError {
@@ -171,25 +201,105 @@ function toTemplateError(err: unknown, field: string, source: string): TemplateE
   const where = line !== undefined ? `, line ${line}` : '';
   const goWord = /^unknown variable (toJson|printf|dict|index|len|eq|ne|if|else|end|range|with)\b/.test(what);
   const syntax = goWord || ((e.name === 'TokenizationError' || e.name === 'ParseError') && !what.startsWith('unknown filter'));
-  const hint = syntax && GO_SYNTAX.test(source) ? ' (this looks like a Go template; hooks use Liquid: write {{ x | toJson }} for {{ toJson x }}, see docs/templating.md)' : '';
+  const hint = syntax && GO_SYNTAX.test(source) ? ' (Go syntax inside a Liquid template: a string is Liquid when it has a Liquid tag or filter; use one dialect per field, see docs/templating.md)' : '';
   return new TemplateError(`template error in ${field}${where}: ${what}${hint}`, { cause: err });
 }
 
-function hasTags(source: string): boolean {
-  return source.includes('{{') || source.includes('{%');
+/** The size cap, checked before anything parses: a message naming the limit, else undefined. */
+function sizeProblem(source: string, field: string): string | undefined {
+  const bytes = Buffer.byteLength(source, 'utf8');
+  if (bytes <= MAX_TEMPLATE_BYTES) return undefined;
+  return `template error in ${field}: the template is ${bytes} bytes, over the limit of ${MAX_TEMPLATE_BYTES} bytes (64 KiB)`;
+}
+
+/** `Status` for `status`: Go field names are capitalised; JSON names only work in Liquid. */
+function goFieldHint(detail: string): string {
+  const m = /^can't evaluate field (\w+) in type /.exec(detail);
+  if (!m) return '';
+  const hit = KNOWN_PATHS.map((p) => p.split('.').pop()!).find((k) => k.toLowerCase() === m[1].toLowerCase() && k !== m[1] && /^[A-Z]/.test(k));
+  return hit ? ` (did you mean ${hit}?)` : '';
+}
+
+function goError(err: unknown, field: string): TemplateError {
+  if (err instanceof GoParseError || err instanceof GoTemplateExecError) {
+    const at = err instanceof GoTemplateExecError && err.at ? ` at <${err.at}>` : '';
+    return new TemplateError(`template error in ${field}, line ${err.line}, col ${err.col}: ${err.detail}${at}${goFieldHint(err.detail)}`, { cause: err });
+  }
+  if (err instanceof GoBudgetError) return new TemplateError(`template error in ${field}: template too expensive (${err.message})`, { cause: err });
+  return new TemplateError(`template error in ${field}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+}
+
+/** Options of {@link renderTemplate}. */
+export interface RenderTemplateOptions {
+  /** The clock of sprig's `now`, `date` and `ago`, in epoch milliseconds (default: now). */
+  nowMs?: number;
+}
+
+/** The token a Go-dialect node carries: the whole source (liquidjs's Token is abstract). */
+class GoSourceToken extends Token {}
+
+/**
+ * A Go-dialect template as a liquidjs `Template`: the Liquid engine renders it like any other
+ * node (its render limit applies), and the node executes the Go tree with Go's semantics.
+ */
+class GoTemplateNode implements Template {
+  readonly token: Token;
+  constructor(
+    private readonly tree: GoTemplateTree,
+    private readonly nowMs: number,
+  ) {
+    this.token = new GoSourceToken(TokenKind.HTML, tree.source, 0, tree.source.length);
+  }
+  render(ctx: Context, emitter: Emitter): void {
+    const summary = ctx.environments as unknown as { [GO_SUMMARY]: Summary };
+    emitter.write(
+      executeGoTemplate(this.tree, summaryToGo(summary[GO_SUMMARY]), {
+        nowMs: this.nowMs,
+        maxSteps: MAX_GO_STEPS,
+        maxOutput: MAX_OUTPUT_CHARS,
+      }),
+    );
+  }
+}
+
+const GO_SUMMARY = Symbol('summary');
+
+/** Renders a parsed Go-dialect template through the liquidjs engine; Go's output, untrimmed. */
+function renderGo(tree: GoTemplateTree, summary: Summary, nowMs: number): string {
+  const engine = createEngine();
+  try {
+    return String(engine.renderSync([new GoTemplateNode(tree, nowMs)], { [GO_SUMMARY]: summary }));
+  } catch (err) {
+    // liquidjs wraps what a node throws in a RenderError; the Go error is its originalError.
+    throw (err as { originalError?: unknown }).originalError ?? err;
+  }
 }
 
 /**
  * Renders `source` (the value of hook field `field`, e.g. `httpPost.body`) against the summary
- * and trims the result. Throws {@link TemplateError}.
+ * and trims the result, as Stash does. A string that is not a template is returned as written.
+ * Throws {@link TemplateError}.
  */
-export function renderTemplate(source: string, field: string, summary: Summary): string {
-  if (!hasTags(source)) return source.trim();
+export function renderTemplate(source: string, field: string, summary: Summary, options: RenderTemplateOptions = {}): string {
+  const tooBig = sizeProblem(source, field);
+  if (tooBig) throw new TemplateError(tooBig);
+  const dialect = detectDialect(source);
+  if (dialect === 'text') return source;
+  if (dialect === 'go') {
+    try {
+      return renderGo(parseGoTemplate(source), summary, options.nowMs ?? Date.now()).trim();
+    } catch (err) {
+      throw goError(err, field);
+    }
+  }
   const engine = createEngine();
   try {
     const out: unknown = engine.parseAndRenderSync(rewriteLeadingDots(source), templateScope(summary));
-    return String(out).trim();
+    const text = String(out);
+    if (text.length > MAX_OUTPUT_CHARS) throw new TemplateError(`template error in ${field}: template too expensive (output longer than ${MAX_OUTPUT_CHARS} characters)`);
+    return text.trim();
   } catch (err) {
+    if (err instanceof TemplateError) throw err;
     throw toTemplateError(err, field, source);
   }
 }
@@ -214,7 +324,25 @@ function unknownPath(segments: ReadonlyArray<unknown>): string | undefined {
  * line N: …`), else undefined: the `TemplateChecker` shape `shared/hook-spec.ts` takes.
  */
 export function checkTemplate(source: string, field: string): string | undefined {
-  if (!hasTags(source)) return undefined;
+  const tooBig = sizeProblem(source, field);
+  if (tooBig) return tooBig;
+  const dialect = detectDialect(source);
+  if (dialect === 'text') return undefined;
+  if (dialect === 'go') {
+    try {
+      const tree = parseGoTemplate(source);
+      // A dry run against a sample summary finds unknown fields (`.Status.Eror`), which Go only
+      // reports when executing; other failures may depend on the real values, so only that one counts.
+      try {
+        executeGoTemplate(tree, summaryToGo(SAMPLE_SUMMARY), { nowMs: Date.now(), maxSteps: MAX_GO_STEPS, maxOutput: MAX_OUTPUT_CHARS });
+      } catch (err) {
+        if (err instanceof GoTemplateExecError && /^can't evaluate field /.test(err.detail)) return goError(err, field).message;
+      }
+      return undefined;
+    } catch (err) {
+      return goError(err, field).message;
+    }
+  }
   const engine = createEngine();
   try {
     const parsed = engine.parse(rewriteLeadingDots(source));

@@ -218,6 +218,7 @@ export function execute(tree: GoTemplateTree, data: GoValue, opts: ExecOptions):
   }
 
   function idealConstant(n: Extract<ArgNode, { type: 'number' }>): GoValue {
+    if (n.overflow) return fail(`${n.text} overflows int`);
     if (n.isChar) return int(n.int);
     if (n.isFloat && !/^[+-]?0[xX]/.test(n.text) && /[.eEpP]/.test(n.text)) return n.float;
     if (n.isInt) return int(n.int);
@@ -326,7 +327,8 @@ export function execute(tree: GoTemplateTree, data: GoValue, opts: ExecOptions):
       case 'dot':
         return validateType(dot, t);
       case 'nil':
-        if (t === 'any' || t === 'map') return t === 'any' ? null : new GoMap(new Map());
+        if (t === 'any' || t === 'value') return null;
+        if (t === 'map') return new GoMap(new Map());
         return fail(`cannot assign nil to ${PARAM_TYPE_NAME[t]}`);
       case 'field':
         return validateType(evalFieldChain(dot, dot, n.ident, [n], MISSING), t);
@@ -364,7 +366,8 @@ export function execute(tree: GoTemplateTree, data: GoValue, opts: ExecOptions):
   /** text/template's printValue: `<no value>` for the invalid value, else fmt.Fprint. */
   function printable(v: GoValue): string {
     if (v === undefined) return '<no value>';
-    return formatV(v);
+    // printableValue dereferences a pointer first: `{{ . }}` prints {…}, not &{…}.
+    return formatV(v, v instanceof GoStruct ? 1 : 0);
   }
 
   try {

@@ -58,7 +58,6 @@ const comparable = (v: GoValue) => !(v instanceof GoMap || v instanceof GoList);
 
 function eq(args: GoValue[]): boolean {
   const [a, ...rest] = args;
-  if (a !== undefined && a !== null && !comparable(a)) fail(`uncomparable type ${typeName(a)}: ${formatValue(a, 'v', NO_SPEC, 0)}`);
   if (rest.length === 0) fail('missing argument for comparison');
   const k1 = basicKind(a);
   for (const b of rest) {
@@ -83,7 +82,7 @@ function eq(args: GoValue[]): boolean {
         default:
           if (a === undefined || a === null || b === undefined || b === null) truth = (a ?? null) === (b ?? null);
           else {
-            if (!comparable(b)) fail(`uncomparable type ${typeName(b)}: ${formatValue(b, 'v', NO_SPEC, 0)}`);
+            for (const x of [a, b]) if (!comparable(x)) fail(`non-comparable type ${formatValue(x, 'v', NO_SPEC, 0)}: ${typeName(x)}`);
             truth = a === b || (a instanceof GoTime && b instanceof GoTime && a.ms === b.ms);
           }
       }
@@ -341,6 +340,8 @@ export const GO_FUNCS: Record<string, GoFunc> = {
   // text/template builtins (and/or are evaluated lazily by the executor).
   and: { params: ['value'], variadic: 'value', builtin: true, call: () => null },
   or: { params: ['value'], variadic: 'value', builtin: true, call: () => null },
+  // `call` exists in Go but a summary holds no functions, so it always fails as Go fails.
+  call: { params: ['value'], variadic: 'value', builtin: true, call: ([f]) => fail(`non-function of type ${f === null || f === undefined ? '<nil>' : typeName(f)}`) },
   not: { params: ['value'], builtin: true, call: ([a]) => !isTrue(a) },
   len: {
     params: ['value'],

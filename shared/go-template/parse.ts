@@ -41,7 +41,8 @@ type ItemType =
   | 'leftParen'
   | 'rightParen'
   | 'keyword'
-  | 'eof';
+  | 'eof'
+  | 'error';
 
 interface Item {
   typ: ItemType;
@@ -56,11 +57,31 @@ const isAlnum = (c: string | undefined) => c !== undefined && /[\p{L}\p{Nd}_]/u.
 /** Tokenises a template into Go's item stream (comments dropped, trim markers applied). */
 export function lex(input: string): Item[] {
   const items: Item[] = [];
+  try {
+    lexInto(input, items);
+  } catch (err) {
+    // Go's parser pulls items one by one, so a lexing error surfaces only when the parser
+    // reaches it (an undefined variable before it is reported first): keep it as an item.
+    if (!(err instanceof LexError)) throw err;
+    items.push({ typ: 'error', val: err.message, pos: err.pos });
+  }
+  return items;
+}
+
+class LexError extends Error {
+  constructor(
+    message: string,
+    readonly pos: number,
+  ) {
+    super(message);
+  }
+}
+
+function lexInto(input: string, items: Item[]): void {
   let pos = 0;
   let parenDepth = 0;
   const fail = (msg: string, at = pos): never => {
-    const { line, col } = position(input, at);
-    throw new GoParseError(msg, line, col);
+    throw new LexError(msg, at);
   };
   const atRightDelim = (p: number): { trim: boolean } | undefined => {
     if (isSpace(input[p]) && input[p + 1] === '-' && input.startsWith('}}', p + 2)) return { trim: true };
@@ -195,7 +216,6 @@ export function lex(input: string): Item[] {
         pos++;
       } else if (c === ')') {
         parenDepth--;
-        if (parenDepth < 0) fail('unexpected right paren', pos);
         items.push({ typ: 'rightParen', val: ')', pos });
         pos++;
       } else if (c.charCodeAt(0) < 0x80 && c >= ' ' && c <= '~') {
@@ -208,7 +228,6 @@ export function lex(input: string): Item[] {
     }
   }
   items.push({ typ: 'eof', val: '', pos: input.length });
-  return items;
 
   function checkTerminator(p: number): void {
     const c = input[p];
@@ -272,6 +291,8 @@ export interface NumberNode {
   float: number;
   /** A character constant (`'a'`) or a hex/rune literal: an integer even when it looks like a float. */
   isChar: boolean;
+  /** An integer literal outside int64: an execution error where Go needs an int. */
+  overflow?: boolean;
 }
 export type ArgNode =
   | { type: 'dot'; pos: number }
@@ -389,8 +410,8 @@ function parseNumber(text: string, pos: number, isChar: boolean): NumberNode | s
     if (/^0[0-7]+$/.test(digits)) digits = '0o' + digits.slice(1);
     const v = sign * BigInt(digits);
     if (v > 2n ** 63n - 1n || v < -(2n ** 63n)) {
-      if (v > 0n && v < 2n ** 64n) return `${text} overflows int`;
-      return `illegal number syntax: "${text}"`;
+      // Go parses it (as uint64 or float) and fails only when it is used as an int.
+      return { ...node, isFloat: true, float: Number(v), overflow: true };
     }
     return { ...node, isInt: true, isFloat: true, int: v, float: Number(v) };
   }
@@ -448,7 +469,9 @@ export function parse(source: string, hasFunction: (name: string) => boolean): G
         return it.val.length > 10 ? `${JSON.stringify(it.val.slice(0, 10))}...` : JSON.stringify(it.val);
     }
   };
-  const unexpected = (it: Item, context: string): never => fail(`unexpected ${describe(it)} in ${context}`, it.pos);
+  // A lexing error is an item; like Go, it is reported where the parser finds it unexpected.
+  const unexpected = (it: Item, context: string): never =>
+    it.typ === 'error' ? fail(it.val, it.pos) : fail(`unexpected ${describe(it)} in ${context}`, it.pos);
   const expect = (typ: ItemType, context: string) => {
     const it = nextNonSpace();
     if (it.typ !== typ) unexpected(it, context);
@@ -528,7 +551,8 @@ export function parse(source: string, hasFunction: (name: string) => boolean): G
         nextNonSpace(); // the `if` keyword
         elseList = [control('if', end.pos)];
       } else {
-        if ((end as End & { elseIf?: boolean }).elseIf) unexpected(peekNonSpace(), 'else');
+        // `{{else if}}` after range/with: Go reads it as {{else}}{{if …, and `if` cannot start input.
+        if ((end as End & { elseIf?: boolean }).elseIf) unexpected(peekNonSpace(), 'input');
         const rest = itemList(false);
         if (rest.end!.kind !== 'end') fail(`expected end; found {{else}}`, rest.end!.pos);
         elseList = rest.list;

@@ -164,13 +164,11 @@ export function formatFloat(f: number, fmt: 'e' | 'E' | 'f' | 'g' | 'G', prec: n
     dp = 1;
   } else if (shortest) {
     ({ ds: digits, dp } = fromExp(a.toExponential()));
-  } else if (fmt === 'f') {
-    // Fixed: round to prec decimals.
-    const s = toFixedExact(a, prec);
-    return (neg ? '-' : '') + s;
   } else {
-    const p = fmt === 'g' || fmt === 'G' ? Math.max(prec, 1) : prec + 1;
-    ({ ds: digits, dp } = fromExp(a.toExponential(Math.min(p - 1, 100))));
+    // Rounded to a precision: Go rounds the exact binary value, ties to even.
+    const exact = exactDecimal(a);
+    const keep = fmt === 'f' ? exact.dp + prec : fmt === 'g' || fmt === 'G' ? Math.max(prec, 1) : prec + 1;
+    ({ ds: digits, dp } = roundDigits(exact.ds, exact.dp, keep));
   }
   const sign = neg ? '-' : '';
   const fmtE = (d: string, decimals: number, e: string) => {
@@ -210,14 +208,51 @@ export function formatFloat(f: number, fmt: 'e' | 'E' | 'f' | 'g' | 'G', prec: n
   return fmtF(digits, Math.max(digits.length - dp, 0));
 }
 
-/** `a.toFixed(prec)` is exact for prec ≤ 100 with round-half-even on the exact binary value, as Go. */
-function toFixedExact(a: number, prec: number): string {
-  if (a >= 1e21) {
-    // toFixed switches to exponent notation; build the digits by hand.
-    const big = BigInt(Math.round(a)).toString();
-    return prec > 0 ? `${big}.${'0'.repeat(prec)}` : big;
+/** The exact decimal expansion of a positive finite double: digits and decimal point position. */
+function exactDecimal(a: number): { ds: string; dp: number } {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, a);
+  const bits = view.getBigUint64(0);
+  const biased = Number((bits >> 52n) & 0x7ffn);
+  let mant = bits & ((1n << 52n) - 1n);
+  let exp: number;
+  if (biased === 0) exp = -1074;
+  else {
+    mant |= 1n << 52n;
+    exp = biased - 1075;
   }
-  return a.toFixed(Math.min(prec, 100));
+  let ds: string;
+  let dp: number;
+  if (exp >= 0) {
+    ds = (mant << BigInt(exp)).toString();
+    dp = ds.length;
+  } else {
+    ds = (mant * 5n ** BigInt(-exp)).toString();
+    dp = ds.length + exp;
+  }
+  const lead = ds.length - ds.replace(/^0+/, '').length;
+  ds = ds.slice(lead).replace(/0+$/, '') || '0';
+  return { ds, dp: dp - lead };
+}
+
+/** Rounds digits to `keep` significant digits, ties to even (Go's decimal.Round); trailing zeros dropped. */
+function roundDigits(ds: string, dp: number, keep: number): { ds: string; dp: number } {
+  if (keep < 0) return { ds: '0', dp: 1 };
+  if (keep >= ds.length) return { ds, dp };
+  const next = ds.charCodeAt(keep) - 48;
+  const rest = ds.slice(keep + 1);
+  const prevOdd = keep > 0 && (ds.charCodeAt(keep - 1) - 48) % 2 === 1;
+  const up = next > 5 || (next === 5 && (/[1-9]/.test(rest) || prevOdd));
+  let head = ds.slice(0, keep);
+  if (up) {
+    const n = (BigInt(head || '0') + 1n).toString();
+    if (head === '' || n.length > head.length) {
+      dp += 1;
+      head = n;
+    } else head = n.padStart(head.length, '0');
+  }
+  head = head.replace(/0+$/, '');
+  return head ? { ds: head, dp } : { ds: '0', dp: 1 };
 }
 
 /** `fmt.Sprint`-style `%v` of a value (the plain form, no flags). */

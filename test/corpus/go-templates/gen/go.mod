@@ -1,0 +1,3 @@
+module stash-hooks/gotemplategen
+
+go 1.19

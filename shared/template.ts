@@ -212,11 +212,32 @@ function sizeProblem(source: string, field: string): string | undefined {
   return `template error in ${field}: the template is ${bytes} bytes, over the limit of ${MAX_TEMPLATE_BYTES} bytes (64 KiB)`;
 }
 
-/** `Status` for `status`: Go field names are capitalised; JSON names only work in Liquid. */
+/** Levenshtein distance, for "did you mean" on short field names. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0];
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = d[j];
+      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return d[b.length];
+}
+
+/** Go field names of the summary (`Status`, `Phase`, `APIVersion` …). */
+const GO_FIELD_NAMES = [...new Set(KNOWN_PATHS.map((p) => p.split('.').pop()!).filter((k) => /^[A-Z]/.test(k)))];
+
+/** `Status` for `status`, `Error` for `Eror`, `APIVersion` for `ApiVersion`: Go names are exact. */
 function goFieldHint(detail: string): string {
   const m = /^can't evaluate field (\w+) in type /.exec(detail);
   if (!m) return '';
-  const hit = KNOWN_PATHS.map((p) => p.split('.').pop()!).find((k) => k.toLowerCase() === m[1].toLowerCase() && k !== m[1] && /^[A-Z]/.test(k));
+  const name = m[1];
+  const hit =
+    GO_FIELD_NAMES.find((k) => k.toLowerCase() === name.toLowerCase()) ??
+    GO_FIELD_NAMES.find((k) => editDistance(k.toLowerCase(), name.toLowerCase()) <= 2);
   return hit ? ` (did you mean ${hit}?)` : '';
 }
 

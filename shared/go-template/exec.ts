@@ -48,7 +48,8 @@ export function execute(tree: GoTemplateTree, data: GoValue, opts: ExecOptions):
   const vars: Array<{ name: string; value: GoValue }> = [{ name: '$', value: data }];
   let out = '';
   let steps = 0;
-  let atNode: { pos: number; text: string } = { pos: 0, text: '' };
+  // Where execution is, for error messages; the node is turned into text only when something fails.
+  let atNode: { pos: number; node: ArgNode | string } = { pos: 0, node: '' };
 
   const step = () => {
     if (++steps > opts.maxSteps) throw new GoBudgetError(`more than ${opts.maxSteps} evaluation steps`);
@@ -57,12 +58,12 @@ export function execute(tree: GoTemplateTree, data: GoValue, opts: ExecOptions):
     out += s;
     if (out.length > opts.maxOutput) throw new GoBudgetError(`output longer than ${opts.maxOutput} characters`);
   };
-  const at = (pos: number, text: string) => {
-    atNode = { pos, text };
+  const at = (pos: number, node: ArgNode | string) => {
+    atNode = { pos, node };
   };
   const fail = (msg: string): never => {
     const { line, col } = position(tree.source, atNode.pos);
-    throw new GoTemplateExecError(msg, line, col, atNode.text);
+    throw new GoTemplateExecError(msg, line, col, typeof atNode.node === 'string' ? atNode.node : nodeString(atNode.node));
   };
   /** Runs a function body, turning its GoExecError into Go's "error calling X: …". */
   const callFn = (name: string, fn: () => GoValue): GoValue => {
@@ -101,7 +102,7 @@ export function execute(tree: GoTemplateTree, data: GoValue, opts: ExecOptions):
       case 'action': {
         const v = evalPipeline(dot, node.pipe);
         if (node.pipe.decl.length === 0) {
-          at(node.pipe.pos, nodeString(node.pipe));
+          at(node.pipe.pos, node.pipe);
           write(printable(v));
         }
         return;
@@ -156,7 +157,7 @@ export function execute(tree: GoTemplateTree, data: GoValue, opts: ExecOptions):
         for (const k of val.sortedKeys()) if (!one(k, val.entries.get(k))) break;
       }
     } else if (val !== undefined && val !== null) {
-      at(node.pipe.pos, nodeString(node.pipe));
+      at(node.pipe.pos, node.pipe);
       fail(`range can't iterate over ${formatV(val)}`);
     }
     if (!iterated && node.elseList) walkList(dot, node.elseList);
@@ -164,7 +165,7 @@ export function execute(tree: GoTemplateTree, data: GoValue, opts: ExecOptions):
   }
 
   function evalPipeline(dot: GoValue, pipe: PipeNode): GoValue {
-    at(pipe.pos, nodeString(pipe));
+    at(pipe.pos, pipe);
     let value: Final = MISSING;
     for (const cmd of pipe.cmds) {
       value = evalCommand(dot, cmd, value);
@@ -188,7 +189,7 @@ export function execute(tree: GoTemplateTree, data: GoValue, opts: ExecOptions):
     const first = cmd.args[0];
     switch (first.type) {
       case 'field':
-        at(first.pos, nodeString(first));
+        at(first.pos, first);
         return evalFieldChain(dot, dot, first.ident, cmd.args, final);
       case 'chain':
         return evalChain(dot, first, cmd.args, final);
@@ -200,7 +201,7 @@ export function execute(tree: GoTemplateTree, data: GoValue, opts: ExecOptions):
       case 'variable':
         return evalVariable(first, cmd.args, final);
     }
-    at(first.pos, nodeString(first));
+    at(first.pos, first);
     notAFunction(cmd.args, final);
     switch (first.type) {
       case 'bool':
@@ -226,7 +227,7 @@ export function execute(tree: GoTemplateTree, data: GoValue, opts: ExecOptions):
   }
 
   function evalVariable(node: Extract<ArgNode, { type: 'variable' }>, args: ArgNode[], final: Final): GoValue {
-    at(node.pos, nodeString(node));
+    at(node.pos, node);
     const [name, ...fields] = node.ident.join('.').split('.');
     const value = varValue(name);
     if (fields.length === 0) {
@@ -237,7 +238,7 @@ export function execute(tree: GoTemplateTree, data: GoValue, opts: ExecOptions):
   }
 
   function evalChain(dot: GoValue, chain: Extract<ArgNode, { type: 'chain' }>, args: ArgNode[], final: Final): GoValue {
-    at(chain.pos, nodeString(chain));
+    at(chain.pos, chain);
     if (chain.node.type === 'nil') fail(`indirection through explicit nil in ${nodeString(chain)}`);
     const pipe = evalArg(dot, 'any', chain.node);
     return evalFieldChain(dot, pipe, chain.field, args, final);
@@ -322,7 +323,7 @@ export function execute(tree: GoTemplateTree, data: GoValue, opts: ExecOptions):
   }
 
   function evalArg(dot: GoValue, t: ParamType, n: ArgNode): GoValue {
-    at(n.pos, nodeString(n));
+    at(n.pos, n);
     switch (n.type) {
       case 'dot':
         return validateType(dot, t);

@@ -119,7 +119,8 @@ const GO_KEYWORD = /^(if|else|end|range|with|define|template|block|break|continu
  * Detects the dialect: a Liquid tag (`{% if`, `{%- assign` …) makes it Liquid; no `{{` makes it
  * plain text (sent as written); otherwise Go when an action uses Go syntax — a `$variable`, a
  * Go keyword, a comment, a parenthesised pipeline, a call of a Go/sprig function, or a leading-dot
- * path — unless it also uses a Liquid-only filter (`| upcase`, `| append: x`).
+ * path, or any `name argument` call — unless it also uses a Liquid-only filter (`| upcase`,
+ * `| append: x`).
  */
 export function detectDialect(source: string): Dialect {
   if (LIQUID_TAG.test(source)) return 'liquid';
@@ -134,6 +135,8 @@ export function detectDialect(source: string): Dialect {
     else if (a.startsWith('.')) go = true;
     else if (first && Object.hasOwn(GO_FUNCS, first) && !/^[A-Za-z_]\w*\s*(\||$|\.)/.test(a)) go = true;
     else if (first && Object.hasOwn(GO_FUNCS, first) && ['now', 'list', 'dict'].includes(first)) go = true;
+    // `name arg …` is a call (Liquid has no calls): Go, so an unknown function is named as one.
+    else if (/^[A-Za-z_]\w*\s+[.$"`'(\d-]/.test(a)) go = true;
   }
   return go ? 'go' : 'liquid';
 }

@@ -436,6 +436,12 @@ export function parse(source: string, hasFunction: (name: string) => boolean): G
   let i = 0;
   const vars: string[] = ['$'];
   let rangeDepth = 0;
+  let depth = 0;
+  /** Nesting (parentheses and blocks) deeper than this is refused rather than overflowing the stack. */
+  const MAX_DEPTH = 500;
+  const enter = (pos: number) => {
+    if (++depth > MAX_DEPTH) fail(`template nested too deeply (more than ${MAX_DEPTH} levels of parentheses and blocks)`, pos);
+  };
   const fail = (msg: string, pos: number): never => {
     const { line, col } = position(source, pos);
     throw new GoParseError(msg, line, col);
@@ -538,6 +544,7 @@ export function parse(source: string, hasFunction: (name: string) => boolean): G
     return { type: 'action', pos, pipe };
   }
   function control(kind: 'if' | 'with' | 'range', pos: number): Node {
+    enter(pos);
     const mark = vars.length;
     const pipe = pipeline(kind, 'rightDelim');
     if (kind === 'range') rangeDepth++;
@@ -559,6 +566,7 @@ export function parse(source: string, hasFunction: (name: string) => boolean): G
       }
     }
     vars.length = mark;
+    depth--;
     return { type: kind, pos, pipe, list: body.list, elseList };
   }
   function pipeline(context: string, end: 'rightDelim' | 'rightParen'): PipeNode {
@@ -694,8 +702,12 @@ export function parse(source: string, hasFunction: (name: string) => boolean): G
         if (typeof n === 'string') return fail(n, it.pos);
         return n;
       }
-      case 'leftParen':
-        return pipeline('parenthesized pipeline', 'rightParen');
+      case 'leftParen': {
+        enter(it.pos);
+        const p = pipeline('parenthesized pipeline', 'rightParen');
+        depth--;
+        return p;
+      }
       case 'string':
       case 'rawString': {
         const text = it.typ === 'rawString' ? it.val.slice(1, -1).replace(/\r/g, '') : unquote(it.val);

@@ -1,5 +1,5 @@
-// shared/template.ts: names, Stash's leading dot, strictness, sandbox, checkTemplate, and the
-// seed's Slack example rendering the same JSON as Stash's Go template.
+// shared/template.ts: both dialects (Go and Liquid), names, strictness, sandbox, checkTemplate,
+// and the seed's Slack example in each dialect rendering the JSON Stash's Go template renders.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { checkTemplate, renderTemplate, rewriteLeadingDots } from '../../shared/template.js';
@@ -38,20 +38,33 @@ test('the dot rewrite leaves strings, member access and text alone', () => {
   assert.is(render('text .Name stays {{ ".Name" }}'), 'text .Name stays .Name');
 });
 
-test('output is trimmed; plain text passes through', () => {
+test('rendered output is trimmed; a string that is not a template passes as written, untrimmed', () => {
   assert.is(render('\n  {{ .Name }}  \n'), 'deployment-backup-1646741400');
-  assert.is(render('  no tags here  '), 'no tags here');
+  assert.is(render('\n  {{ name }}  \n'), 'deployment-backup-1646741400');
+  assert.is(render('  no tags here  '), '  no tags here  ');
+  // `{%s}` is a printf verb, not a Liquid tag: the command runs as written.
+  assert.is(render("printf '{%s}\\n' x "), "printf '{%s}\\n' x ");
 });
 
-test('the toJson and json filters produce JSON strings', () => {
+test('toJson is Go\'s encoding/json in the Go dialect; the Liquid toJson and json filters produce JSON strings', () => {
   const tricky = { ...SEED_SUMMARY, status: { ...SEED_SUMMARY.status, error: 'say "hi"\\n\nnext <&>' } };
-  assert.is(render('{{ .Status.Error | toJson }}', tricky), JSON.stringify('say "hi"\\n\nnext <&>'));
+  // A leading-dot path piped to a Go function is Go: HTML characters escaped as Go does.
+  assert.is(render('{{ .Status.Error | toJson }}', tricky), '"say \\"hi\\"\\\\n\\nnext \\u003c\\u0026\\u003e"');
+  assert.is(render('{{ Status.Error | toJson }}', tricky), JSON.stringify('say "hi"\\n\nnext <&>'));
   assert.is(render('{{ status.error | json }}', tricky), JSON.stringify('say "hi"\\n\nnext <&>'));
   assert.equal(JSON.parse(render('{{ invoker | json }}')), SEED_SUMMARY.invoker);
 });
 
 test('errors name the field, the line and the variable', () => {
-  assert.is(templateError('line one\nline two\n{{ .Status.Eror }}'), 'template error in httpPost.body, line 3: unknown variable Status.Eror');
+  assert.is(templateError('line one\nline two\n{{ Status.Eror }}'), 'template error in httpPost.body, line 3: unknown variable Status.Eror');
+  assert.is(
+    templateError('line one\nline two\n{{ .Status.Eror }}'),
+    "template error in httpPost.body, line 3, col 4: can't evaluate field Eror in type v1beta1.TargetStatus at <.Status.Eror> (did you mean Error?)",
+  );
+  assert.is(templateError('{{ toJson $msg }}'), 'template error in httpPost.body, line 1, col 11: undefined variable "$msg"');
+  assert.is(templateError('{{ printf "%s" .Name | shout }}'), 'template error in httpPost.body, line 1: unknown filter shout');
+  assert.is(templateError('{{ .Name | nope }}'), 'template error in httpPost.body, line 1: unknown filter nope');
+  assert.is(templateError('{{ $x := 1 }}\n{{ frobnicate $x }}'), 'template error in httpPost.body, line 2, col 4: function "frobnicate" not defined');
   assert.is(templateError('{{ Target.ApiVersion }}'), 'template error in httpPost.body, line 1: unknown variable Target.ApiVersion (did you mean Target.APIVersion?)');
   assert.is(templateError('{{ status.Phase }}'), 'template error in httpPost.body, line 1: unknown variable status.Phase (did you mean status.phase?)');
   assert.is(templateError('{{ Name | shout }}'), 'template error in httpPost.body, line 1: unknown filter shout');
@@ -74,7 +87,14 @@ test('checkTemplate reports syntax and unknown variables without rendering', () 
   assert.is(checkTemplate('{{ .Status.Error }} {{ name | upcase }}', 'httpPost.body'), undefined);
   assert.is(checkTemplate('no template', 'exec.command[0]'), undefined);
   assert.is(checkTemplate('{% assign m = Status.Phase %}{{ m }}{{ Status.Error.size }}', 'f'), undefined);
-  assert.is(checkTemplate('a\n\n{{ .Status.Eror }}', 'httpPost.body'), 'template error in httpPost.body, line 3: unknown variable Status.Eror');
+  assert.is(checkTemplate('a\n\n{{ Status.Eror }}', 'httpPost.body'), 'template error in httpPost.body, line 3: unknown variable Status.Eror');
+  assert.is(
+    checkTemplate('a\n\n{{ .Status.Eror }}', 'httpPost.body'),
+    "template error in httpPost.body, line 3, col 4: can't evaluate field Eror in type v1beta1.TargetStatus at <.Status.Eror> (did you mean Error?)",
+  );
+  assert.is(checkTemplate('{{ if .Target.ApiVersion }}x{{ end }}', 'f'), "template error in f, line 1, col 7: can't evaluate field ApiVersion in type v1beta1.TargetRef at <.Target.ApiVersion> (did you mean APIVersion?)");
+  assert.is(checkTemplate('{{ nope 1 }}', 'f'), 'template error in f, line 1, col 4: function "nope" not defined');
+  assert.is(checkTemplate('{{ index (list) 3 }}', 'f'), undefined, 'value-dependent failures are left to run time');
   assert.is(checkTemplate('{{ Name | nope }}', 'httpGet.path'), 'template error in httpGet.path, line 1: unknown filter nope');
   assert.is(checkTemplate('{{ Name', 'exec.command[1]'), 'template error in exec.command[1], line 1: output "{{ Name" not closed');
   assert.is(checkTemplate('{% include "x" %}', 'f'), 'template error in f, line 1: tag include is not allowed (templates cannot read files)');

@@ -8,6 +8,7 @@
  * liquidjs engine (a liquidjs `Template` node), so there is one engine, one entry point and one
  * set of limits for both dialects.
  */
+import { filters as liquidFilters } from 'liquidjs';
 import { GoInt, GoStruct } from './values.js';
 import type { GoField, GoValue } from './values.js';
 import { GO_FUNCS } from './funcs.js';
@@ -113,6 +114,9 @@ function actions(source: string): string[] {
   return out;
 }
 
+/** Liquid's filters plus the two shared/template.ts registers. */
+const LIQUID_FILTERS = new Set([...Object.keys(liquidFilters), 'toJson', 'shell_quote']);
+
 const GO_KEYWORD = /^(if|else|end|range|with|define|template|block|break|continue)\b/;
 
 /**
@@ -130,6 +134,8 @@ export function detectDialect(source: string): Dialect {
     if (/\|\s*[A-Za-z_]\w*\s*:/.test(a)) return 'liquid'; // a Liquid filter argument: `| append: x`
     const filters = [...a.matchAll(/\|\s*([A-Za-z_]\w*)/g)].map((m) => m[1]);
     if (filters.some((f) => !Object.hasOwn(GO_FUNCS, f))) return 'liquid';
+    // A pipe into a function only Go has (`| shellQuote`, `| upper`) is Go.
+    if (filters.some((f) => !LIQUID_FILTERS.has(f))) go = true;
     const first = /^[A-Za-z_]\w*/.exec(a)?.[0];
     if (a.startsWith('$') || a.startsWith('/*') || a.startsWith('(') || a.includes(':=') || GO_KEYWORD.test(a)) go = true;
     else if (a.startsWith('.')) go = true;

@@ -1,4 +1,4 @@
-// Property-based tests (fast-check, issue 8) of templates: whatever a user writes, checking
+// Property-based tests (fast-check) of templates, both dialects: whatever a user writes, checking
 // returns a message or nothing and rendering returns a string or throws a TemplateError naming
 // the field; no other exception escapes. 10,000 cases per property.
 import { test } from 'uvu';
@@ -15,6 +15,12 @@ const FRAGMENTS = [
   '{% if Status.Phase == "Failed" %}', '{% endif %}', '{% for x in (1..3) %}', '{% endfor %}', '{{ .Nope.Deeper }}', '{{ 1 | nofilter }}',
   '{% include "x" %}', '{% render "/etc/passwd" %}', '{{ "a" | append: }}', '{{ RetryLeft | plus: 1 }}', '{{ Invoker.Kind | split: "" | first }}',
   '{% assign a = Name %}{{ a }}', '{% raw %}', '{% endraw %}', '{{ . }}', '{{ .. }}', '{{ [ }}', '{{ Name[0] }}', '{{ -1 | abs }}', '\n', ' ', '"', "'",
+  // Go dialect: actions, control structures, functions and their failure modes.
+  '{{ $x := .Name }}', '{{ $x }}', '{{ if .Status.Error }}', '{{ else }}', '{{ else if eq .Status.Phase "Failed" }}', '{{ end }}',
+  '{{ range $i, $v := list 1 "a" nil }}', '{{ range splitList "" .Name }}', '{{ with .Target }}', '{{ break }}', '{{ continue }}',
+  '{{- ', ' -}}', '{{ (', ')', '{{/* c */}}', '{{/*', '*/}}', '{{ printf "%d %s %v %5.2f" }}', '{{ toJson . }}', '{{ toPrettyJson .Status }}',
+  '{{ index .Name 99 }}', '{{ slice .Name 1 }}', '{{ div 1 0 }}', '{{ dict "a" }}', '{{ .Status.Phase | upper | shellQuote }}', '{{ $ }}',
+  '{{ date "2006" now }}', '{{ ago 0 }}', '{{ duration "-99999999999" }}', '{{ 9223372036854775808 }}', "{{ 'x' }}", '{{ `raw` }}', '|',
 ];
 const source = fc.array(fc.oneof(fc.constantFrom(...FRAGMENTS), fc.string({ maxLength: 6 })), { maxLength: 6 }).map((parts) => parts.join(''));
 const summary: fc.Arbitrary<Summary> = fc.record({

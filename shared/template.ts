@@ -227,18 +227,22 @@ function editDistance(a: string, b: string): number {
   return d[b.length];
 }
 
-/** Go field names of the summary (`Status`, `Phase`, `APIVersion` …). */
-const GO_FIELD_NAMES = [...new Set(KNOWN_PATHS.map((p) => p.split('.').pop()!).filter((k) => /^[A-Z]/.test(k)))];
+/** The fields of each Go type a template can reach (shared/go-template summaryToGo). */
+const GO_TYPE_FIELDS: Record<string, string[]> = {
+  '*v1beta1.Summary': ['Name', 'Namespace', 'Invoker', 'Target', 'Status', 'RetryLeft'],
+  'v1.TypedLocalObjectReference': ['APIGroup', 'Kind', 'Name'],
+  'v1beta1.TargetRef': ['APIVersion', 'Kind', 'Name', 'Namespace'],
+  'v1beta1.TargetStatus': ['Phase', 'Duration', 'Error'],
+};
 
 /** `Status` for `status`, `Error` for `Eror`, `APIVersion` for `ApiVersion`: Go names are exact. */
 function goFieldHint(detail: string): string {
-  const m = /^can't evaluate field (\w+) in type /.exec(detail);
-  if (!m) return '';
-  const name = m[1];
-  const hit =
-    GO_FIELD_NAMES.find((k) => k.toLowerCase() === name.toLowerCase()) ??
-    GO_FIELD_NAMES.find((k) => editDistance(k.toLowerCase(), name.toLowerCase()) <= 2);
-  return hit ? ` (did you mean ${hit}?)` : '';
+  const m = /^can't evaluate field (\w+) in type (\S+)$/.exec(detail);
+  const fields = m && GO_TYPE_FIELDS[m[2]];
+  if (!fields) return '';
+  const name = m[1].toLowerCase();
+  const hit = fields.find((k) => k.toLowerCase() === name) ?? fields.find((k) => editDistance(k.toLowerCase(), name) <= 2);
+  return hit ? ` (did you mean ${hit}?)` : ` (${m[2].replace('*', '')} has ${fields.join(', ')})`;
 }
 
 function goError(err: unknown, field: string): TemplateError {

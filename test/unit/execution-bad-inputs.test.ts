@@ -55,18 +55,20 @@ const cases: Case[] = [
   ['policy on a pre hook', run({ exec: { command: ['true'] }, executionPolicy: 'Always' }, { ...local, hookName: 'preBackup' }), S, 'preBackup.executionPolicy: only postBackup and postRestore hooks have an executionPolicy'],
 
   // Templates, named by field
-  ['unknown variable in body', run({ httpPost: { host: 'h', port: 80, body: 'a\nb\n{{ .Status.Eror }}' } }), T, 'template error in httpPost.body, line 3: unknown variable Status.Eror'],
-  ['unknown variable in path', run({ httpGet: { host: 'h', port: 80, path: '/x/{{ .Session }}' } }), T, 'template error in httpGet.path, line 1: unknown variable Session'],
-  ['unknown variable in command', run({ exec: { command: ['echo', '{{ .Target.Namespce }}'] } }), T, 'template error in exec.command[1], line 1: unknown variable Target.Namespce'],
+  ['unknown variable in body', run({ httpPost: { host: 'h', port: 80, body: 'a\nb\n{{ Status.Eror }}' } }), T, 'template error in httpPost.body, line 3: unknown variable Status.Eror'],
+  ['unknown Go field in body', run({ httpPost: { host: 'h', port: 80, body: 'a\nb\n{{ .Status.Eror }}' } }), T, "template error in httpPost.body, line 3, col 4: can't evaluate field Eror in type v1beta1.TargetStatus at <.Status.Eror> (did you mean Error?)"],
+  ['unknown variable in path', run({ httpGet: { host: 'h', port: 80, path: '/x/{{ .Session }}' } }), T, "template error in httpGet.path, line 1, col 7: can't evaluate field Session in type *v1beta1.Summary at <.Session> (v1beta1.Summary has Name, Namespace, Invoker, Target, Status, RetryLeft)"],
+  ['unknown variable in command', run({ exec: { command: ['echo', '{{ target.namespce }}'] } }), T, 'template error in exec.command[1], line 1: unknown variable target.namespce'],
   ['bad header template', run({ httpGet: { host: 'h', port: 80, httpHeaders: [{ name: 'X-A', value: 'ok' }, { name: 'X-B', value: '{{ Name | nope }}' }] } }), T, 'template error in httpGet.httpHeaders[1].value, line 1: unknown filter nope'],
   ['bad form value', run({ httpPost: { host: 'h', port: 80, form: [{ key: 'msg', values: ['{{ Name'] }] } }), T, 'template error in httpPost.form.msg, line 1: output "{{ Name" not closed'],
   ['unclosed tag', run({ httpPost: { host: 'h', port: 80, body: '{% if Name %}x' } }), T, 'template error in httpPost.body, line 1: tag {% if Name %} not closed'],
   ['include', run({ httpPost: { host: 'h', port: 80, body: '{% include "/etc/passwd" %}' } }), T, 'template error in httpPost.body, line 1: tag include is not allowed (templates cannot read files)'],
   ['environment', run({ exec: { command: ['echo', '{{ process.env.HOME }}'] } }), T, 'template error in exec.command[1], line 1: unknown variable process'],
-  ['seed spelling', run({ exec: { command: ['echo', '{{ .Invoker.ApiVersion }}'] } }), T, 'template error in exec.command[1], line 1: unknown variable Invoker.ApiVersion'],
-  ['Go-only function', run({ httpPost: { host: 'h', port: 80, body: '{{ toJson $msg }}' } }), T, 'template error in httpPost.body, line 1: expected "|" before filter (this looks like a Go template; hooks use Liquid: write {{ x | toJson }} for {{ toJson x }}, see docs/templating.md)'],
-  ['Go if in an output tag', run({ exec: { command: ['echo', '{{ if .Status.Error }}x{{ end }}'] } }), T, 'template error in exec.command[1], line 1: unknown variable if (this looks like a Go template; hooks use Liquid: write {{ x | toJson }} for {{ toJson x }}, see docs/templating.md)'],
-  ['unknown tag', run({ httpPost: { host: 'h', port: 80, body: '{% define x %}' } }), T, 'template error in httpPost.body, line 1: unknown tag define'],
+  ['seed spelling', run({ exec: { command: ['echo', '{{ .Invoker.ApiVersion }}'] } }), T, "template error in exec.command[1], line 1, col 4: can't evaluate field ApiVersion in type v1.TypedLocalObjectReference at <.Invoker.ApiVersion> (v1.TypedLocalObjectReference has APIGroup, Kind, Name)"],
+  ['Go variable never declared', run({ httpPost: { host: 'h', port: 80, body: '{{ toJson $msg }}' } }), T, 'template error in httpPost.body, line 1, col 11: undefined variable "$msg"'],
+  ['unknown Go function', run({ exec: { command: ['echo', '{{ if .Status.Error }}{{ sortAlpha .Name }}{{ end }}'] } }), T, 'template error in exec.command[1], line 1, col 26: function "sortAlpha" not defined'],
+  ['Go syntax inside a Liquid template', run({ httpPost: { host: 'h', port: 80, body: '{% if name %}{{ toJson $msg }}{% endif %}' } }), T, 'template error in httpPost.body, line 1: expected "|" before filter (Go syntax inside a Liquid template: a string is Liquid when it has a Liquid tag or filter; use one dialect per field, see docs/templating.md)'],
+  ['unknown tag', run({ httpPost: { host: 'h', port: 80, body: '{% define x %}{{ name }}' } }), T, 'template error in httpPost.body, line 1: unknown tag define'],
 
   // Targeting
   ['unknown container', () => execTargets(pods, 'mysql'), G, 'container "mysql" not found in pod demo/web-0 (containers: app, sidecar)'],

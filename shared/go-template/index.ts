@@ -134,6 +134,11 @@ export function detectDialect(source: string): Dialect {
     if (/\|\s*[A-Za-z_]\w*\s*:/.test(a)) return 'liquid'; // a Liquid filter argument: `| append: x`
     const filters = [...a.matchAll(/\|\s*([A-Za-z_]\w*)/g)].map((m) => m[1]);
     if (filters.some((f) => !Object.hasOwn(GO_FUNCS, f))) return 'liquid';
+    const word = /^([A-Za-z_]\w*)/.exec(a)?.[1];
+    // A bare name that is no Go function (`{{ target.name }}`) is Liquid's variable syntax.
+    if (word && !Object.hasOwn(GO_FUNCS, word) && !GO_KEYWORD.test(a) && !['true', 'false', 'nil'].includes(word) && !/^[A-Za-z_]\w*\s+[.$"`'(\d-]/.test(a)) {
+      return 'liquid';
+    }
     // A pipe into a function only Go has (`| shellQuote`, `| upper`) is Go.
     if (filters.some((f) => !LIQUID_FILTERS.has(f))) go = true;
     const first = /^[A-Za-z_]\w*/.exec(a)?.[0];

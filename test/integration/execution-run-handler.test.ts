@@ -236,7 +236,7 @@ test('templates render in exec commands; a bad one fails before anything runs', 
   const r = await runHandler({ exec: { command: ['echo', '{{ .Namespace }}/{{ target.name }}', '{{ RetryLeft }}'] } }, ctx(), deps);
   assert.is(r.hosts[0].output, `${NS}/db 0\n`);
   const err = await failure(runHandler({ exec: { command: ['echo', 'a', 'line1\n{{ .Status.Eror }}'] } }, ctx(), deps));
-  assert.is(err.message, 'template error in exec.command[2], line 2: unknown variable Status.Eror');
+  assert.is(err.message, "template error in exec.command[2], line 2, col 4: can't evaluate field Eror in type v1beta1.TargetStatus at <.Status.Eror> (did you mean Error?)");
   assert.is(err.code, 'ERR_TEMPLATE');
 });
 

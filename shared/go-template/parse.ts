@@ -52,7 +52,14 @@ interface Item {
 
 const KEYWORDS = new Set(['if', 'else', 'end', 'range', 'with', 'define', 'template', 'block', 'break', 'continue']);
 const isSpace = (c: string | undefined) => c === ' ' || c === '\t' || c === '\r' || c === '\n';
-const isAlnum = (c: string | undefined) => c !== undefined && /[\p{L}\p{Nd}_]/u.test(c);
+const UNICODE_ALNUM = /[\p{L}\p{Nd}_]/u;
+/** Go's isAlphaNumeric (letters, digits, underscore), with an ASCII fast path. */
+const isAlnum = (c: string | undefined): boolean => {
+  if (c === undefined) return false;
+  const code = c.charCodeAt(0);
+  if (code < 0x80) return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
+  return UNICODE_ALNUM.test(c);
+};
 
 /** Tokenises a template into Go's item stream (comments dropped, trim markers applied). */
 export function lex(input: string): Item[] {

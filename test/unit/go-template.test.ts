@@ -40,6 +40,7 @@ test('dialect: Go syntax is Go, Liquid tags and filters are Liquid, the rest is 
     ['{"a": {"b": 1}}', 'text'],
     ['mysql -e "SET GLOBAL super_read_only = ON;"', 'text'],
     ['100% {% not a tag', 'text'],
+    ['{{ .Namespace }}/{{ target.name }}', 'liquid'],
   ];
   for (const [src, want] of cases) assert.is(detectDialect(src), want, src);
 });
@@ -90,6 +91,12 @@ test('a template that would run away stops with "template too expensive"', () =>
   const letters = `{{ $l := splitList "" "${'x'.repeat(2000)}" }}`;
   assert.match(templateError(`${letters}{{ range $l }}{{ range $l }}.{{ end }}{{ end }}`), /^template error in exec\.command\[2\]: template too expensive \(more than \d+ evaluation steps\)$/);
   assert.match(templateError(`{{ ${'('.repeat(600)}1${')'.repeat(600)} }}`), /template nested too deeply/);
+});
+
+test('limits are per render: the shared engine never runs out after many templates', () => {
+  const liquid = `{{ name }}${' '.repeat(4000)}`;
+  for (let i = 0; i < 400; i++) assert.is(render(liquid), 'deployment-backup-1646741400'); // 1.6 MB parsed in all, over the 1 MB parse limit
+  assert.is(render('{% for i in (1..500) %}.{% endfor %}').length, 500);
 });
 
 test('the Go dialect reads nothing but the summary', () => {

@@ -72,8 +72,8 @@ export interface HTTPGetAction {
   host?: string;
   port: IntOrString;
   path?: string;
-  /** `HTTP` or `HTTPS`; empty means HTTP (Stash leaves it to Go's URL, which fails). */
-  scheme?: 'HTTP' | 'HTTPS' | '';
+  /** `HTTP` or `HTTPS` in any case (Stash lower-cases it); empty means HTTP (Stash leaves it to Go's URL, which fails). */
+  scheme?: string;
   httpHeaders?: HTTPHeader[];
 }
 

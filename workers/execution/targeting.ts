@@ -2,7 +2,8 @@
  * Where a hook runs (DESIGN §5 "Where a hook runs"), Stash's sidecar and job models:
  * - `executor.pod`: the pods its selector matches (one or all, by strategy);
  * - a workload target: the leader replica, or every running pod (workload-pods.ts);
- * - an AppBinding target: its Service → Endpoints → first ready pod (else first not-ready);
+ * - an AppBinding target: its Service → Endpoints → per subset, the first ready pod, else the
+ *   first not-ready one, then the next subset;
  *   HTTP/TCP without `host` go to the Service's DNS name; a URL-only AppBinding has no pod;
  * - anything else: nowhere, and the error says what to set.
  * Missing objects are {@link TargetError}s naming what is missing; API trouble is infrastructure.
@@ -51,10 +52,9 @@ async function appBindingPlacement(kube: KubeAccess, namespace: string, name: st
   const subsets = endpoints?.subsets ?? [];
   const podOf = (addrs: Array<{ targetRef?: { kind?: string; name?: string } }> | undefined) =>
     addrs?.find((a) => a.targetRef?.kind === 'Pod' && a.targetRef.name)?.targetRef?.name;
-  // Stash's job model: the first ready endpoint, else the first not-ready one.
-  const podName =
-    subsets.map((s) => podOf(s.addresses)).find((n) => n !== undefined) ??
-    subsets.map((s) => podOf(s.notReadyAddresses)).find((n) => n !== undefined);
+  // Stash's job model, subset by subset (DESIGN §5): a subset's first ready address with a pod,
+  // else that subset's first not-ready one, and only then the next subset.
+  const podName = subsets.map((s) => podOf(s.addresses) ?? podOf(s.notReadyAddresses)).find((n) => n !== undefined);
   if (!podName) throw new TargetError(`${svcLabel} (clientConfig.service of ${label}) has no endpoints backed by a pod`);
   const pod = await readOrUndefined(() => kube.core.readNamespacedPod({ namespace, name: podName }), `pod ${namespace}/${podName}`);
   if (!pod) throw new TargetError(`pod ${namespace}/${podName} (endpoint of ${svcLabel}) not found`);

@@ -119,13 +119,26 @@ test('form wins over body: urlencoded with sorted keys, Go escaping', async () =
   assert.is(got.headers['content-type'], 'application/x-www-form-urlencoded');
 });
 
-test('Content-Type: JSON body → application/json, text → text/plain; charset=utf-8, user header kept', async () => {
+test('a repeated form key keeps its last entry, as Stash\'s prober builds url.Values', async () => {
+  const before = a.received.length;
+  await runHttp(post(a, '/form', { form: [{ key: 'channel', values: ['#ops'] }, { key: 'text', values: ['hi'] }, { key: 'channel', values: ['#backups'] }] }), guard, opts);
+  assert.is(a.received[before].body, 'channel=%23backups&text=hi');
+});
+
+test('Content-Type: JSON object/array → application/json, HTML, XML, other text → text/plain; charset=utf-8, user header kept', async () => {
   const at = () => a.received[a.received.length - 1];
   await runHttp(post(a, '/c', { body: '{"a":1}' }), guard, opts);
   assert.is(at().headers['content-type'], 'application/json');
   assert.is(at().body, '{"a":1}');
   await runHttp(post(a, '/c', { body: 'plain words' }), guard, opts);
   assert.is(at().headers['content-type'], 'text/plain; charset=utf-8');
+  // Stash's detector: a bare JSON scalar is text; HTML and XML are recognised by their leading tag.
+  await runHttp(post(a, '/c', { body: '42' }), guard, opts);
+  assert.is(at().headers['content-type'], 'text/plain; charset=utf-8');
+  await runHttp(post(a, '/c', { body: '<html><body>done</body></html>' }), guard, opts);
+  assert.is(at().headers['content-type'], 'text/html; charset=utf-8');
+  await runHttp(post(a, '/c', { body: '<?xml version="1.0"?><done/>' }), guard, opts);
+  assert.is(at().headers['content-type'], 'text/xml; charset=utf-8');
   await runHttp(post(a, '/c', { body: '{"a":1}', headers: [{ name: 'Content-Type', value: 'application/vnd.custom+json' }] }), guard, opts);
   assert.is(at().headers['content-type'], 'application/vnd.custom+json');
   await runHttp(post(a, '/c', { form: [{ key: 'k', values: ['v'] }], headers: [{ name: 'content-type', value: 'text/x-mine' }] }), guard, opts);

@@ -254,6 +254,30 @@ test('TCP: an open port succeeds, a closed port is refused, a black hole times o
   }
 });
 
+test('TCP: every resolved address is tried in order until one connects; all failing names each', async () => {
+  const t = await startTcpServer('127.0.0.1');
+  const hole = await startBlackhole();
+  try {
+    // Nothing listens on 127.0.0.7 or 127.0.0.8 at the server's port: refused, then the next address.
+    const addrs = (...list: string[]) => new NetworkGuard({ lookup: async () => list.map((address) => ({ address, family: 4 })) });
+    const before = t.connections();
+    const ok = await runTcp('db.demo.svc', t.port, addrs('127.0.0.7', '127.0.0.8', '127.0.0.1'), opts);
+    assert.is(ok.where, `db.demo.svc:${t.port}`);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.is(t.connections(), before + 1);
+    const none = await failure(runTcp('db.demo.svc', t.port, addrs('127.0.0.7', '127.0.0.8'), opts));
+    assert.is(none.message, `TCP connect to db.demo.svc:${t.port} failed on every address: 127.0.0.7 refused (ECONNREFUSED); 127.0.0.8 refused (ECONNREFUSED)`);
+    assert.is(none.code, 'ERR_HOOK_FAILED');
+    // A silent first address uses up the whole budget: a timeout, not a refusal.
+    const slow = await failure(runTcp('db.demo.svc', hole.port, addrs('127.0.0.1', '127.0.0.7'), { ...opts, timeoutSeconds: 0.5 }));
+    assert.is(slow.message, `TCP connect to db.demo.svc:${hole.port} timed out after 0.5s`);
+    assert.is(slow.code, 'ERR_HOOK_TIMEOUT');
+  } finally {
+    hole.close();
+    await t.close();
+  }
+});
+
 test('an httpPost without body or form sends an empty body and completes', async () => {
   const r = await runHttp(post(a, '/landing', { timeoutSeconds: 2 } as Partial<HttpRequestSpec>), guard, { ...opts, timeoutSeconds: 2 });
   assert.is(r.statusCode, 200);

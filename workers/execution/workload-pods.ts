@@ -38,6 +38,7 @@ export function selectorString(sel: V1LabelSelector | undefined): string {
   return parts.join(',');
 }
 
+/** The parts of `p` a hook needs, with which init containers are running now. */
 export function podRef(p: V1Pod, fallbackNamespace: string): PodRef {
   const running = new Set((p.status?.initContainerStatuses ?? []).filter((s) => s.state?.running).map((s) => s.name));
   return {
@@ -76,7 +77,7 @@ export async function usablePods(kube: KubeAccess, namespace: string, selector: 
 type Selectable = { spec?: { selector?: V1LabelSelector | Record<string, string> } };
 
 /** Reads the workload; its selector as a string (ReplicationController and DeploymentConfig use a plain map). */
-async function readWorkloadSelector(kube: KubeAccess, kind: WorkloadKind, namespace: string, name: string): Promise<string | undefined> {
+async function readWorkloadSelector(kube: KubeAccess, kind: WorkloadKind, namespace: string, name: string): Promise<string> {
   const params = { namespace, name };
   const what = `${kind} ${namespace}/${name}`;
   let obj: Selectable | undefined;

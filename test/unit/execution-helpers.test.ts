@@ -46,6 +46,7 @@ test('detectContentType: Stash\'s detector — JSON only for objects and arrays,
     ['<a href="x">y</a>', 'text/html; charset=utf-8'],
     ['<abbr>x</abbr>', 'text/plain; charset=utf-8'],
     ['<?xml version="1.0"?><a/>', 'text/xml; charset=utf-8'],
+    ['\uFEFF <html>x</html>', 'text/html; charset=utf-8'],
     ['hello', 'text/plain; charset=utf-8'],
     ['a\u0001b', 'application/octet-stream'],
   ];

@@ -77,7 +77,7 @@ const BINARY_BYTE = /[\x00-\x08\x0B\x0E-\x1A\x1C-\x1F]/;
  */
 export function detectContentType(body: string): string {
   if (BINARY_BYTE.test(body)) return 'application/octet-stream';
-  const text = body.replace(/^[\t\n\f\r ]+/, '');
+  const text = body.replace(/^\uFEFF?[\t\n\f\r ]+|^\uFEFF/, '');
   if (HTML_START.test(text)) return 'text/html; charset=utf-8';
   if (XML_START.test(text)) return 'text/xml; charset=utf-8';
   if (text.startsWith('{') || text.startsWith('[')) {

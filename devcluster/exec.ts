@@ -52,6 +52,8 @@ export function exitStatus(argv: string[], code: number): Record<string, unknown
   };
 }
 
+type ContainerStatus = { name: string; state?: { running?: unknown } };
+
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15, SIGPIPE: 13, SIGABRT: 6 };
 
 /** Validates exec requests, upgrades them and runs the commands. */
@@ -70,13 +72,22 @@ export class ExecService {
     const q = url.searchParams;
     const podDef = this.options.registry.get('', 'v1', 'pods')!;
     const pod = this.options.api.get(podDef, p.namespace, p.name!);
-    const containers = ((((pod.spec ?? {}) as Record<string, unknown>).containers ?? []) as Array<{ name: string }>).map((c) => c.name);
+    const spec = (pod.spec ?? {}) as Record<string, unknown>;
+    const containers = ((spec.containers ?? []) as Array<{ name: string }>).map((c) => c.name);
+    const inits = ((spec.initContainers ?? []) as Array<{ name: string }>).map((c) => c.name);
     let container = q.get('container') ?? '';
     if (!container) {
-      if (containers.length !== 1) throw badRequest(`a container name must be specified for pod ${p.name}, choose one of: [${containers.join(' ')}]`);
+      if (containers.length !== 1) throw badRequest(`a container name must be specified for pod ${p.name}, choose one of: [${containers.join(' ')}] or one of the init containers: [${inits.join(' ')}]`);
       container = containers[0];
     }
-    if (!containers.includes(container)) throw badRequest(`container ${container} is not valid for pod ${p.name}`);
+    if (!containers.includes(container) && !inits.includes(container)) throw badRequest(`container ${container} is not valid for pod ${p.name}`);
+    // The kubelet execs into any running container, a running init container (or native sidecar) included.
+    const statuses = [
+      ...((((pod.status ?? {}) as Record<string, unknown>).containerStatuses ?? []) as ContainerStatus[]),
+      ...((((pod.status ?? {}) as Record<string, unknown>).initContainerStatuses ?? []) as ContainerStatus[]),
+    ];
+    const state = statuses.find((st) => st.name === container)?.state;
+    if (state && !state.running) throw badRequest(`container ${container} is not running in pod ${p.name}`);
     const argv = q.getAll('command');
     if (argv.length === 0 || argv[0] === '') throw badRequest('you must specify at least 1 command');
     const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());

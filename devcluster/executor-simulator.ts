@@ -246,7 +246,9 @@ export class ExecutorSimulator {
     const failed = annotations[RESULT_ANNOTATION] === 'Failed';
     const error = annotations[ERROR_ANNOTATION] || 'backup failed';
     if (!target || !isWorkloadKind(ref.kind)) return { hosts: ['host-0'], failed, error };
-    const selector = ((target as { spec?: { selector?: LabelSelectorSpec } }).spec?.selector ?? {}) as LabelSelectorSpec;
+    const raw = ((target as { spec?: { selector?: LabelSelectorSpec | Record<string, string> } }).spec?.selector ?? {}) as Record<string, unknown>;
+    // ReplicationController and DeploymentConfig select with a plain label map.
+    const selector: LabelSelectorSpec = 'matchLabels' in raw || 'matchExpressions' in raw ? (raw as LabelSelectorSpec) : { matchLabels: raw as Record<string, string> };
     const pods = await this.core.listNamespacedPod({ namespace: ns, labelSelector: labelSelectorToString(selector) });
     const hosts = pods.items
       .filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp)

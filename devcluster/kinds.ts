@@ -46,31 +46,57 @@ function now(): string {
   return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
-type Container = { name?: unknown; image?: unknown };
+type Container = { name?: unknown; image?: unknown; restartPolicy?: unknown };
 
-/** The status a kubelet reports for a pod whose containers all started. */
+/**
+ * Holds the named init container of a pod running (the pod stays `Pending`, not Initialized),
+ * as a restore init container such as Stash's `stash-init` does while it waits for its restore.
+ */
+export const INIT_RUNNING_ANNOTATION = 'devcluster.stash-hooks.dev/init-running';
+
+/**
+ * The status a kubelet reports for a pod whose containers all started: init containers ran to
+ * completion, native sidecars (init containers with `restartPolicy: Always`) keep running. With
+ * {@link INIT_RUNNING_ANNOTATION} the pod is still initialising: that init container runs, the
+ * app containers wait.
+ */
 export function runningPodStatus(pod: KubeObject, ip: string, startTime = now()): Record<string, unknown> {
-  const containers = (((pod.spec ?? {}) as Record<string, unknown>).containers ?? []) as Container[];
-  const cond = (type: string): Record<string, string> => ({ type, status: 'True', lastProbeTime: null as unknown as string, lastTransitionTime: startTime });
+  const spec = (pod.spec ?? {}) as Record<string, unknown>;
+  const containers = (spec.containers ?? []) as Container[];
+  const inits = (Array.isArray(spec.initContainers) ? spec.initContainers : []) as Container[];
+  const held = pod.metadata.annotations?.[INIT_RUNNING_ANNOTATION];
+  const initialising = !!held && inits.some((c) => c.name === held);
+  const heldAt = inits.findIndex((c) => c.name === held);
+  const cond = (type: string, ok = true): Record<string, string> => ({ type, status: ok ? 'True' : 'False', lastProbeTime: null as unknown as string, lastTransitionTime: startTime });
+  const status = (c: Container, state: Record<string, unknown>, ready: boolean) => ({
+    name: c.name,
+    image: c.image,
+    imageID: '',
+    containerID: `devcluster://${pod.metadata.uid}/${String(c.name)}`,
+    ready,
+    started: 'running' in state,
+    restartCount: 0,
+    state,
+  });
+  const running = { running: { startedAt: startTime } };
+  const completed = { terminated: { exitCode: 0, reason: 'Completed', startedAt: startTime, finishedAt: startTime } };
+  const initStatus = (c: Container, i: number) => {
+    if (c.restartPolicy === 'Always') return status(c, running, true);
+    if (!initialising || i < heldAt) return status(c, completed, false);
+    if (i === heldAt) return status(c, running, false);
+    return status(c, { waiting: { reason: 'PodInitializing' } }, false);
+  };
   return {
-    phase: 'Running',
-    conditions: [cond('PodReadyToStartContainers'), cond('Initialized'), cond('Ready'), cond('ContainersReady'), cond('PodScheduled')],
+    phase: initialising ? 'Pending' : 'Running',
+    conditions: [cond('PodReadyToStartContainers'), cond('Initialized', !initialising), cond('Ready', !initialising), cond('ContainersReady', !initialising), cond('PodScheduled')],
     hostIP: '127.0.0.1',
     hostIPs: [{ ip: '127.0.0.1' }],
     podIP: ip,
     podIPs: [{ ip }],
     startTime,
     qosClass: 'BestEffort',
-    containerStatuses: containers.map((c) => ({
-      name: c.name,
-      image: c.image,
-      imageID: '',
-      containerID: `devcluster://${pod.metadata.uid}/${String(c.name)}`,
-      ready: true,
-      started: true,
-      restartCount: 0,
-      state: { running: { startedAt: startTime } },
-    })),
+    ...(inits.length ? { initContainerStatuses: inits.map(initStatus) } : {}),
+    containerStatuses: containers.map((c) => (initialising ? status(c, { waiting: { reason: 'PodInitializing' } }, false) : status(c, running, true))),
   };
 }
 

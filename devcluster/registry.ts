@@ -64,6 +64,7 @@ const BUILTINS: BuiltinSpec[] = [
   ['apps', 'v1', 'statefulsets', 'StatefulSet', true, ['sts'], true],
   ['apps', 'v1', 'daemonsets', 'DaemonSet', true, ['ds'], true],
   ['apps', 'v1', 'replicasets', 'ReplicaSet', true, ['rs'], true],
+  ['', 'v1', 'replicationcontrollers', 'ReplicationController', true, ['rc'], true],
   ['coordination.k8s.io', 'v1', 'leases', 'Lease', true, [], false],
   ['apiextensions.k8s.io', 'v1', 'customresourcedefinitions', 'CustomResourceDefinition', false, ['crd', 'crds'], true],
   // Stored but inert (no RBAC enforcement, no autoscaling, no disruption budgets), so that

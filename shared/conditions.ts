@@ -4,6 +4,7 @@
  * The strings here are part of the product's contract: users' alerting matches on them, so they
  * are copied from Stash (`apis/stash/v1beta1/constants.go`, `pkg/conditions`) and never reworded.
  */
+import { goDurationString, parseDurationNs } from './duration.js';
 import type { Condition, ConditionStatus } from './resources.js';
 
 export const HookName = {
@@ -143,13 +144,19 @@ function skippingMessage(hook: HookName, policy: string, phase: string): string 
   return `Skipping executing ${hook}. Reason: executionPolicy is "${policy}" but phase is "${phase}".`;
 }
 
-/** `DeadlineExceeded` on the session; `timeOut` is the invoker's duration string as written. */
+/**
+ * `DeadlineExceeded` on the session (stashed/apimachinery `pkg/conditions/backupsession.go`
+ * `SetBackupDeadlineExceededConditionToTrue`: `Failed to complete backup within %s.`). Stash
+ * holds `spec.timeOut` as a `metav1.Duration`, so the message shows Go's `Duration.String()`:
+ * `30m` reads `30m0s`. A `timeOut` that is not a Go duration is shown as written.
+ */
 export function deadlineExceededCondition(kind: 'backup' | 'restore', timeOut: string): Condition {
+  const ns = parseDurationNs(timeOut);
   return {
     type: ConditionType.DeadlineExceeded,
     status: 'True',
     reason: ConditionReason.FailedToCompleteWithinDeadline,
-    message: `Failed to complete ${kind} within ${timeOut}.`,
+    message: `Failed to complete ${kind} within ${ns === undefined ? timeOut : goDurationString(ns)}.`,
   };
 }
 
@@ -173,9 +180,11 @@ export function findCondition(conditions: readonly Condition[] | undefined, type
 }
 
 /**
- * Inserts or replaces the condition of `next.type`, Kubernetes-style (apimachinery
- * `meta.SetStatusCondition`): `lastTransitionTime` moves only when `status` changes, so rewriting
- * an identical condition — or one with a new message but the same status — keeps it.
+ * Inserts or replaces the condition of `next.type` by kmodules' rule (kmodules/client-go
+ * `api/v1/conditions.go` `SetCondition`, which Stash uses for every session condition): a
+ * condition whose status, reason, message and observedGeneration are all unchanged is left as it
+ * is, `lastTransitionTime` included; any difference writes it with a new `lastTransitionTime`;
+ * one based on an older observedGeneration than the recorded one is ignored.
  * Returns a new array and whether anything changed; the input is not modified.
  */
 export function upsertCondition(
@@ -185,25 +194,20 @@ export function upsertCondition(
 ): { conditions: Condition[]; changed: boolean } {
   const list = conditions ? [...conditions] : [];
   const i = list.findIndex((c) => c.type === next.type);
-  const stamp = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const stamp = next.lastTransitionTime ?? now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   if (i < 0) {
-    list.push({ ...next, lastTransitionTime: next.lastTransitionTime ?? stamp });
+    list.push({ ...next, lastTransitionTime: stamp });
     return { conditions: list, changed: true };
   }
   const prev = list[i];
-  const merged: Condition = {
-    ...prev,
-    ...next,
-    lastTransitionTime: prev.status === next.status ? prev.lastTransitionTime ?? stamp : next.lastTransitionTime ?? stamp,
-  };
-  const changed =
-    prev.status !== merged.status ||
-    prev.reason !== merged.reason ||
-    prev.message !== merged.message ||
-    prev.observedGeneration !== merged.observedGeneration ||
-    prev.lastTransitionTime !== merged.lastTransitionTime;
-  list[i] = merged;
-  return { conditions: list, changed };
+  const same =
+    prev.status === next.status &&
+    (prev.reason ?? '') === (next.reason ?? '') &&
+    (prev.message ?? '') === (next.message ?? '') &&
+    (prev.observedGeneration ?? 0) === (next.observedGeneration ?? 0);
+  if (same || (next.observedGeneration ?? 0) < (prev.observedGeneration ?? 0)) return { conditions: list, changed: false };
+  list[i] = { ...next, lastTransitionTime: stamp };
+  return { conditions: list, changed: true };
 }
 
 export function isConditionStatus(value: unknown): value is ConditionStatus {

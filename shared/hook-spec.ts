@@ -44,12 +44,18 @@ export function isIanaPortName(name: string): boolean {
   return name.length >= 1 && name.length <= 15 && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(name) && /[a-z]/.test(name) && !name.includes('--');
 }
 
+/** 1-65535 as an integer or, as Stash accepts it (kmodules/prober `extractPort` falls back to `strconv.Atoi`), a decimal string. */
+function isPortNumber(port: unknown): boolean {
+  if (typeof port === 'string') return /^[1-9][0-9]{0,4}$/.test(port) && Number(port) <= 65535;
+  return typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535;
+}
+
 function checkPort(port: unknown, path: string, out: string[]): void {
   if (port === undefined || port === null || port === '') {
     out.push(`${path}: required (1-65535 or an IANA port name)`);
     return;
   }
-  const ok = typeof port === 'number' ? Number.isInteger(port) && port >= 1 && port <= 65535 : typeof port === 'string' && isIanaPortName(port);
+  const ok = isPortNumber(port) || (typeof port === 'string' && isIanaPortName(port));
   if (!ok) out.push(`${path}: must be 1-65535 or an IANA port name`);
 }
 
@@ -89,7 +95,8 @@ function checkHttp(action: 'httpGet' | 'httpPost', spec: unknown, path: string, 
   checkHost(spec.host, `${path}.host`, out);
   checkPort(spec.port, `${path}.port`, out);
   if (spec.path !== undefined) checkTemplated(spec.path, `${path}.path`, `${action}.path`, out, opts);
-  if (spec.scheme !== undefined && spec.scheme !== '' && spec.scheme !== 'HTTP' && spec.scheme !== 'HTTPS') {
+  // Stash lower-cases the scheme (kmodules/prober `executeHttpGet`), so `http`/`https` in any case work.
+  if (spec.scheme !== undefined && spec.scheme !== '' && (typeof spec.scheme !== 'string' || !/^https?$/i.test(spec.scheme))) {
     out.push(`${path}.scheme: ${quote(spec.scheme)} is not one of HTTP, HTTPS`);
   }
   if (spec.httpHeaders !== undefined) {

@@ -72,8 +72,8 @@ export interface HTTPGetAction {
   host?: string;
   port: IntOrString;
   path?: string;
-  /** `HTTP` or `HTTPS`; empty means HTTP (Stash leaves it to Go's URL, which fails). */
-  scheme?: 'HTTP' | 'HTTPS' | '';
+  /** `HTTP` or `HTTPS` in any case (Stash lower-cases it); empty means HTTP (Stash leaves it to Go's URL, which fails). */
+  scheme?: string;
   httpHeaders?: HTTPHeader[];
 }
 
@@ -310,9 +310,15 @@ export interface AppBinding {
   };
 }
 
-/** Kinds whose running pods host a target's hooks (Stash's sidecar model). */
-export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'] as const;
+/**
+ * Kinds whose pods host a target's hooks: the kinds stash `pkg/util/util.go` `BackupModel` backs
+ * up with a sidecar (DeploymentConfig is OpenShift's `apps.openshift.io/v1`).
+ */
+export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ReplicationController', 'DeploymentConfig'] as const;
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 export function isWorkloadKind(kind: string): kind is WorkloadKind {
   return (WORKLOAD_KINDS as readonly string[]).includes(kind);
 }
+
+/** Where OpenShift serves DeploymentConfigs, for the custom objects API. */
+export const DEPLOYMENT_CONFIG = { group: 'apps.openshift.io', version: 'v1', plural: 'deploymentconfigs' } as const;

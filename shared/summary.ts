@@ -8,6 +8,7 @@ import type {
   BackupBatch,
   BackupConfiguration,
   BackupSession,
+  BackupTargetStatus,
   Condition,
   HostStats,
   RestoreSession,
@@ -45,18 +46,12 @@ function isRestoreSession(s: Session): s is RestoreSession {
   return 'target' in (s.spec ?? {}) || 'hooks' in (s.spec ?? {});
 }
 
-function firstFailedHost(stats: HostStats[] | undefined): string | undefined {
-  const host = stats?.find((h) => h.phase === 'Failed');
-  if (!host) return undefined;
-  return host.error || `host ${host.hostname} failed`;
+/** A host's error, or a sentence naming it when the executor left none (Stash would give ""). */
+function hostError(host: HostStats, what: string): string {
+  return host.error || `host ${host.hostname} ${what}`;
 }
 
-function firstUnknownHost(stats: HostStats[] | undefined): string | undefined {
-  const host = stats?.find((h) => h.phase === 'Unknown');
-  if (!host) return undefined;
-  return host.error || `host ${host.hostname} ended in phase Unknown`;
-}
-
+/** stashed/apimachinery `checkFailureInConditions`: the first False condition's message. */
 function firstFalseCondition(conditions: Condition[] | undefined): string | undefined {
   const c = conditions?.find((x) => x.status === 'False');
   if (!c) return undefined;
@@ -68,27 +63,46 @@ function deadlineMessage(conditions: Condition[] | undefined): string | undefine
   return c ? c.message || 'deadline exceeded' : undefined;
 }
 
-/** The failure a hook should report, or undefined when nothing failed. Host errors come first, as in Stash. */
+/**
+ * stashed/apimachinery `pkg/invoker/backup_invoker.go` `checkBackupFailureInTargetStatus`: the
+ * target's first Failed host, then its first False condition.
+ */
+function targetFailure(t: BackupTargetStatus): string | undefined {
+  const host = t.stats?.find((h) => h.phase === 'Failed');
+  return host ? hostError(host, 'failed') : firstFalseCondition(t.conditions);
+}
+
+/**
+ * The failure a hook reports, in Stash's order, or undefined when nothing failed.
+ * - Backup (stashed/apimachinery `pkg/invoker/backup_invoker.go` `getTargetBackupSummary`): the
+ *   hook's own target — or, for a global hook, each target in turn — hosts then conditions;
+ *   then the session's first False condition.
+ * - Restore (`pkg/invoker/restoresession.go`, `checkRestoreFailureInHostStatus`): the first host
+ *   that is not Succeeded (Failed, or Unknown as Stash reports a host it lost track of); then the
+ *   session's first False condition.
+ * After Stash's sources come two it has no words for: the deadline, and a target marked Failed
+ * without a host error (deadline, executor crash).
+ */
 function failureOf(session: Session, targetIndex: number | undefined): string | undefined {
   const status = session.status;
   if (!status) return undefined;
-  const sessionLevel = [firstFalseCondition(status.conditions), deadlineMessage(status.conditions)];
+  const candidates: Array<() => string | undefined> = [];
   if (isRestoreSession(session)) {
-    // The same rule as the final phase (isTargetFailed): a restored host that is not Succeeded
-    // (Failed, or Unknown as Stash reports a host it lost track of) fails the restore.
-    return [firstFailedHost(session.status?.stats), firstUnknownHost(session.status?.stats), ...sessionLevel].find((x) => x !== undefined);
+    const host = session.status?.stats?.find((h) => h.phase === 'Failed' || h.phase === 'Unknown');
+    candidates.push(() => (host ? hostError(host, host.phase === 'Failed' ? 'failed' : 'ended in phase Unknown') : undefined));
+    candidates.push(() => firstFalseCondition(status.conditions), () => deadlineMessage(status.conditions));
+  } else {
+    const targets = (session as BackupSession).status?.targets ?? [];
+    const chosen = targetIndex === undefined ? targets : targets.slice(targetIndex, targetIndex + 1);
+    for (const t of chosen) candidates.push(() => targetFailure(t));
+    candidates.push(() => firstFalseCondition(status.conditions), () => deadlineMessage(status.conditions));
+    for (const t of chosen) candidates.push(() => (t.phase === 'Failed' ? `backup of ${t.ref.kind} ${t.ref.name} failed` : undefined));
   }
-  const targets = (session as BackupSession).status?.targets ?? [];
-  const chosen = targetIndex === undefined ? targets : targets.slice(targetIndex, targetIndex + 1);
-  const candidates: Array<string | undefined> = [];
-  for (const t of chosen) candidates.push(firstFailedHost(t.stats));
-  for (const t of chosen) candidates.push(firstFalseCondition(t.conditions));
-  candidates.push(...sessionLevel);
-  for (const t of chosen) {
-    // A target marked Failed without a host error (deadline, executor crash) still fails the summary.
-    if (t.phase === 'Failed') candidates.push(`backup of ${t.ref.kind} ${t.ref.name} failed`);
+  for (const c of candidates) {
+    const found = c();
+    if (found !== undefined) return found;
   }
-  return candidates.find((x) => x !== undefined);
+  return undefined;
 }
 
 function targetRefOf(input: SummaryInput): TargetRef | undefined {

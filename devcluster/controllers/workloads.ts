@@ -1,6 +1,9 @@
 /**
  * Workload controllers: Deployment → ReplicaSet (`<name>-<template hash>`) → Pods, StatefulSet →
- * Pods `<name>-0…`, DaemonSet → one Pod (devcluster is one node). Pods follow `replicas` and the
+ * Pods `<name>-0…`, DaemonSet → one Pod (devcluster is one node), ReplicationController → Pods,
+ * and, once a CRD serves OpenShift's `deploymentconfigs.apps.openshift.io`, DeploymentConfig →
+ * Pods directly (OpenShift goes through a ReplicationController `<name>-<version>`; hooks only
+ * need the pods and their labels). Pods follow `replicas` and the
  * template (a changed template replaces them), carry a controller owner reference, and the
  * workload's status counts them.
  */
@@ -18,8 +21,17 @@ const KEYS = {
   replicasets: storageKey('apps', 'replicasets'),
   statefulsets: storageKey('apps', 'statefulsets'),
   daemonsets: storageKey('apps', 'daemonsets'),
+  replicationcontrollers: storageKey('', 'replicationcontrollers'),
+  deploymentconfigs: storageKey('apps.openshift.io', 'deploymentconfigs'),
 };
-const KIND_TO_KEY: Record<string, string> = { Deployment: KEYS.deployments, ReplicaSet: KEYS.replicasets, StatefulSet: KEYS.statefulsets, DaemonSet: KEYS.daemonsets };
+const KIND_TO_KEY: Record<string, string> = {
+  Deployment: KEYS.deployments,
+  ReplicaSet: KEYS.replicasets,
+  StatefulSet: KEYS.statefulsets,
+  DaemonSet: KEYS.daemonsets,
+  ReplicationController: KEYS.replicationcontrollers,
+  DeploymentConfig: KEYS.deploymentconfigs,
+};
 
 function spec(o: KubeObject): Obj {
   return (o.spec ?? {}) as Obj;
@@ -50,7 +62,7 @@ export class WorkloadController {
   constructor(
     private readonly store: Store,
     private readonly api: ObjectApi,
-    registry: Registry,
+    private readonly registry: Registry,
     private readonly queue: WorkQueue,
   ) {
     this.defs = {
@@ -59,6 +71,7 @@ export class WorkloadController {
       replicasets: registry.get('apps', 'v1', 'replicasets')!,
       statefulsets: registry.get('apps', 'v1', 'statefulsets')!,
       daemonsets: registry.get('apps', 'v1', 'daemonsets')!,
+      replicationcontrollers: registry.get('', 'v1', 'replicationcontrollers')!,
     };
   }
 
@@ -87,6 +100,12 @@ export class WorkloadController {
     else if (key === KEYS.replicasets) this.syncPods(obj, this.defs.replicasets, Number(spec(obj).replicas ?? 1), () => `${name}-${randomSuffix()}`);
     else if (key === KEYS.daemonsets) this.syncPods(obj, this.defs.daemonsets, 1, () => `${name}-${randomSuffix()}`);
     else if (key === KEYS.statefulsets) this.syncStatefulSet(obj);
+    else if (key === KEYS.replicationcontrollers) this.syncPods(obj, this.defs.replicationcontrollers, Number(spec(obj).replicas ?? 1), () => `${name}-${randomSuffix()}`);
+    else if (key === KEYS.deploymentconfigs) {
+      // Served only while its CRD exists, so looked up now rather than at construction.
+      const def = this.registry.anyVersion('apps.openshift.io', 'deploymentconfigs');
+      if (def) this.syncPods(obj, def, Number(spec(obj).replicas ?? 1), () => `${name}-1-${randomSuffix()}`);
+    }
   }
 
   private ownerRef(def: ResourceDef, owner: KubeObject): NonNullable<KubeObject['metadata']['ownerReferences']>[number] {

@@ -37,17 +37,22 @@ const GO_DURATION = '^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$';
 const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 
+/** `1`-`65535` in decimal, without leading zeros. */
+const PORT_NUMBER = '^([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$';
+
 /**
- * A container port: 1-65535, or an IANA service name (1-15 of a-z0-9 and single inner hyphens,
- * with at least one letter). Structural schemas only allow plain `type`s in the int-or-string
- * `anyOf`, so the ranges live in `allOf`, where `minimum` applies to integers only and
- * `pattern` to strings only. No look-ahead: the API server's regexps are RE2.
+ * A container port: 1-65535 — as an integer or, as Stash accepts (kmodules/prober
+ * `extractPort` falls back to `strconv.Atoi`), a numeric string such as "8080" — or an IANA
+ * service name (1-15 of a-z0-9 and single inner hyphens, with at least one letter). Structural
+ * schemas only allow plain `type`s in the int-or-string `anyOf`, so the ranges live in `allOf`,
+ * where `minimum` applies to integers only and `pattern` to strings only. No look-ahead: the API
+ * server's regexps are RE2.
  */
 const port: Schema = {
   'x-kubernetes-int-or-string': true,
   anyOf: [{ type: 'integer' }, { type: 'string' }],
-  allOf: [{ minimum: 1, maximum: 65535 }, { maxLength: 15, pattern: '^[a-z0-9](-?[a-z0-9])*$' }, { pattern: '[a-z]' }],
-  description: 'Port number 1-65535, or the name of a container port (an IANA service name).',
+  allOf: [{ minimum: 1, maximum: 65535 }, { maxLength: 15, pattern: '^[a-z0-9](-?[a-z0-9])*$' }, { pattern: `[a-z]|${PORT_NUMBER}` }],
+  description: 'Port number 1-65535 (also as a numeric string), or the name of a container port (an IANA service name).',
 };
 
 const secretKeyRef = obj(
@@ -73,7 +78,8 @@ const httpCommon = {
   host: str({ maxLength: 253, description: 'Host name or IP; defaults to the target pod (or service for an AppBinding).' }),
   port,
   path: str({ description: 'Request path; may be a template.' }),
-  scheme: str({ enum: ['HTTP', 'HTTPS', ''], description: 'HTTP (also when empty) or HTTPS.' }),
+  // Stash lower-cases the scheme (kmodules/prober `executeHttpGet`), so any case works.
+  scheme: str({ pattern: '^([Hh][Tt][Tt][Pp][Ss]?)?$', description: 'HTTP (also when empty) or HTTPS, in any case.' }),
   httpHeaders: arr(httpHeader, { maxItems: 64 }),
 };
 
@@ -116,7 +122,9 @@ const ACTION_RULE = {
 
 function handler(executionPolicies?: string[]): Schema {
   return obj(
-    executionPolicies ? { ...handlerProperties, executionPolicy: str({ enum: executionPolicies }) } : handlerProperties,
+    executionPolicies
+      ? { ...handlerProperties, executionPolicy: str({ enum: executionPolicies, default: 'Always', description: 'When the post hook runs; default Always.' }) }
+      : handlerProperties,
     { 'x-kubernetes-validations': [ACTION_RULE] },
   );
 }

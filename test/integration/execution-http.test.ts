@@ -119,13 +119,26 @@ test('form wins over body: urlencoded with sorted keys, Go escaping', async () =
   assert.is(got.headers['content-type'], 'application/x-www-form-urlencoded');
 });
 
-test('Content-Type: JSON body → application/json, text → text/plain; charset=utf-8, user header kept', async () => {
+test('a repeated form key keeps its last entry, as Stash\'s prober builds url.Values', async () => {
+  const before = a.received.length;
+  await runHttp(post(a, '/form', { form: [{ key: 'channel', values: ['#ops'] }, { key: 'text', values: ['hi'] }, { key: 'channel', values: ['#backups'] }] }), guard, opts);
+  assert.is(a.received[before].body, 'channel=%23backups&text=hi');
+});
+
+test('Content-Type: JSON object/array → application/json, HTML, XML, other text → text/plain; charset=utf-8, user header kept', async () => {
   const at = () => a.received[a.received.length - 1];
   await runHttp(post(a, '/c', { body: '{"a":1}' }), guard, opts);
   assert.is(at().headers['content-type'], 'application/json');
   assert.is(at().body, '{"a":1}');
   await runHttp(post(a, '/c', { body: 'plain words' }), guard, opts);
   assert.is(at().headers['content-type'], 'text/plain; charset=utf-8');
+  // Stash's detector: a bare JSON scalar is text; HTML and XML are recognised by their leading tag.
+  await runHttp(post(a, '/c', { body: '42' }), guard, opts);
+  assert.is(at().headers['content-type'], 'text/plain; charset=utf-8');
+  await runHttp(post(a, '/c', { body: '<html><body>done</body></html>' }), guard, opts);
+  assert.is(at().headers['content-type'], 'text/html; charset=utf-8');
+  await runHttp(post(a, '/c', { body: '<?xml version="1.0"?><done/>' }), guard, opts);
+  assert.is(at().headers['content-type'], 'text/xml; charset=utf-8');
   await runHttp(post(a, '/c', { body: '{"a":1}', headers: [{ name: 'Content-Type', value: 'application/vnd.custom+json' }] }), guard, opts);
   assert.is(at().headers['content-type'], 'application/vnd.custom+json');
   await runHttp(post(a, '/c', { form: [{ key: 'k', values: ['v'] }], headers: [{ name: 'content-type', value: 'text/x-mine' }] }), guard, opts);
@@ -235,6 +248,30 @@ test('TCP: an open port succeeds, a closed port is refused, a black hole times o
     const denied = await failure(runTcp('db.demo.svc', t.port, new NetworkGuard({ deny: ['127.0.0.0/30'], lookup: async () => [{ address: '127.0.0.1', family: 4 }] }), opts));
     assert.is(denied.message, 'network guard refused host db.demo.svc (address 127.0.0.1): it matches deny rule 127.0.0.0/30');
     assert.ok(t.connections() >= 2);
+  } finally {
+    hole.close();
+    await t.close();
+  }
+});
+
+test('TCP: every resolved address is tried in order until one connects; all failing names each', async () => {
+  const t = await startTcpServer('127.0.0.1');
+  const hole = await startBlackhole();
+  try {
+    // Nothing listens on 127.0.0.7 or 127.0.0.8 at the server's port: refused, then the next address.
+    const addrs = (...list: string[]) => new NetworkGuard({ lookup: async () => list.map((address) => ({ address, family: 4 })) });
+    const before = t.connections();
+    const ok = await runTcp('db.demo.svc', t.port, addrs('127.0.0.7', '127.0.0.8', '127.0.0.1'), opts);
+    assert.is(ok.where, `db.demo.svc:${t.port}`);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.is(t.connections(), before + 1);
+    const none = await failure(runTcp('db.demo.svc', t.port, addrs('127.0.0.7', '127.0.0.8'), opts));
+    assert.is(none.message, `TCP connect to db.demo.svc:${t.port} failed on every address: 127.0.0.7 refused (ECONNREFUSED); 127.0.0.8 refused (ECONNREFUSED)`);
+    assert.is(none.code, 'ERR_HOOK_FAILED');
+    // A silent first address uses up the whole budget: a timeout, not a refusal.
+    const slow = await failure(runTcp('db.demo.svc', hole.port, addrs('127.0.0.1', '127.0.0.7'), { ...opts, timeoutSeconds: 0.5 }));
+    assert.is(slow.message, `TCP connect to db.demo.svc:${hole.port} timed out after 0.5s`);
+    assert.is(slow.code, 'ERR_HOOK_TIMEOUT');
   } finally {
     hole.close();
     await t.close();

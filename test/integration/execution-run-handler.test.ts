@@ -67,10 +67,10 @@ test('exec runs in every running pod of a StatefulSet, in the first container by
   ]);
 });
 
-test('exec runs in every pod of a Deployment', async () => {
+test('exec runs in one pod of a Deployment: the first Ready one by name when no leader lock is held', async () => {
   const r = await runHandler({ exec: { command: ['sh', '-c', 'echo $POD_NAME'] } }, ctx(target('Deployment', 'api')), deps);
-  assert.is(r.hosts.length, 2);
-  assert.ok(r.hosts.every((h) => /^pod demo\/api-[a-z0-9]+-[a-z0-9]+ container app$/.test(h.where) && h.output.startsWith('api-')));
+  const first = Object.keys(env.pods).filter((n) => n.startsWith('api-')).sort()[0];
+  assert.equal(r.hosts.map((h) => [h.where, h.output]), [[`pod ${NS}/${first} container app`, `${first}\n`]]);
 });
 
 test('exec exit code 3 fails with the stderr tail', async () => {
@@ -130,6 +130,40 @@ test('AppBinding: the first ready endpoint pod, else the first not-ready one', a
   await setPodReady(core, 'cache-1', false);
   await waitForEndpoints(core, 'cache', [], ['cache-0', 'cache-1']);
   assert.equal(await whereRuns(), ['cache-0\n'], 'no ready pod: the first not-ready one');
+});
+
+test('AppBinding endpoints are chosen per subset: a subset\'s not-ready pod comes before a later subset\'s ready one', async () => {
+  const core = env.cluster.kubeConfig.makeApiClient(CoreV1Api);
+  // Pods that resolve the Service's named targetPort to different numbers land in different subsets.
+  for (const [name, port] of [['multi-a', 1001], ['multi-b', 1002]] as const) {
+    await core.createNamespacedPod({
+      namespace: NS,
+      body: { metadata: { name, labels: { app: 'multi' } }, spec: { containers: [{ name: 'db', image: 'db:1', ports: [{ name: 'db', containerPort: port }] }] } },
+    });
+  }
+  await core.createNamespacedService({ namespace: NS, body: { metadata: { name: 'multi' }, spec: { selector: { app: 'multi' }, ports: [{ name: 'db', port: 5432, targetPort: 'db' }] } } });
+  await env.kube.custom.createNamespacedCustomObject({
+    group: 'appcatalog.appscode.com',
+    version: 'v1alpha1',
+    namespace: NS,
+    plural: 'appbindings',
+    body: { apiVersion: 'appcatalog.appscode.com/v1alpha1', kind: 'AppBinding', metadata: { name: 'multi' }, spec: { clientConfig: { service: { name: 'multi', port: 5432 } } } },
+  });
+  await setPodReady(core, 'multi-a', false);
+  await waitForEndpoints(core, 'multi', ['multi-b'], ['multi-a']);
+  const ep = await core.readNamespacedEndpoints({ namespace: NS, name: 'multi' });
+  assert.equal(ep.subsets!.map((s) => [(s.addresses ?? []).map((a) => a.targetRef!.name), (s.notReadyAddresses ?? []).map((a) => a.targetRef!.name)]), [[[], ['multi-a']], [['multi-b'], []]]);
+  const r = await runHandler({ exec: { command: ['sh', '-c', 'echo $POD_NAME'] } }, ctx(target('AppBinding', 'multi', 'appcatalog.appscode.com/v1alpha1')), deps);
+  assert.equal(r.hosts.map((h) => h.output), ['multi-a\n']);
+});
+
+test('a lower-case scheme and a numeric-string port work as in Stash', async () => {
+  const before = podServers['web-0'].received.length;
+  const r = await runHandler({ httpGet: { host: ip('web-0'), port: String(anchorHttp.port), scheme: 'http', path: '/who' } }, ctx(), deps);
+  assert.equal(r.hosts.map((h) => [h.where, h.output]), [[`http://${ip('web-0')}:${anchorHttp.port}/who`, 'web-0']]);
+  assert.is(podServers['web-0'].received.length, before + 1);
+  const tcp = await runHandler({ tcpSocket: { host: ip('web-0'), port: String(anchorHttp.port) } }, ctx(), deps);
+  assert.equal(tcp.hosts.map((h) => h.where), [`${ip('web-0')}:${anchorHttp.port}`]);
 });
 
 test('AppBinding with only a URL cannot take an exec hook, and the message names it', async () => {

@@ -18,12 +18,24 @@ test('rewriting an identical condition changes nothing and keeps lastTransitionT
   assert.is(again.conditions[0].lastTransitionTime, '2026-01-01T00:00:00Z');
 });
 
-test('a new message with the same status keeps lastTransitionTime but is changed', () => {
+test('a new message or reason with the same status moves lastTransitionTime (kmodules SetCondition)', () => {
   const first = upsertCondition([], { type: 'A', status: 'True', reason: 'R', message: 'm' }, t0).conditions;
-  const next = upsertCondition(first, { type: 'A', status: 'True', reason: 'R', message: 'other' }, t1);
-  assert.ok(next.changed);
-  assert.is(next.conditions[0].message, 'other');
-  assert.is(next.conditions[0].lastTransitionTime, '2026-01-01T00:00:00Z');
+  const message = upsertCondition(first, { type: 'A', status: 'True', reason: 'R', message: 'other' }, t1);
+  assert.ok(message.changed);
+  assert.equal(message.conditions[0], { type: 'A', status: 'True', reason: 'R', message: 'other', lastTransitionTime: '2026-01-01T00:05:00Z' });
+  const reason = upsertCondition(first, { type: 'A', status: 'True', reason: 'R2', message: 'm' }, t1);
+  assert.ok(reason.changed);
+  assert.is(reason.conditions[0].lastTransitionTime, '2026-01-01T00:05:00Z');
+});
+
+test('a condition from an older observedGeneration does not replace a newer one', () => {
+  const first = upsertCondition([], { type: 'A', status: 'True', reason: 'R', message: 'm', observedGeneration: 3 }, t0).conditions;
+  const stale = upsertCondition(first, { type: 'A', status: 'False', reason: 'F', message: 'x', observedGeneration: 2 }, t1);
+  assert.not.ok(stale.changed);
+  assert.equal(stale.conditions, first);
+  const newer = upsertCondition(first, { type: 'A', status: 'True', reason: 'R', message: 'm', observedGeneration: 4 }, t1);
+  assert.ok(newer.changed);
+  assert.is(newer.conditions[0].lastTransitionTime, '2026-01-01T00:05:00Z');
 });
 
 test('a status change moves lastTransitionTime; other conditions are untouched; input not mutated', () => {
@@ -67,8 +79,11 @@ test('global hook conditions use Stash\'s exact strings', () => {
 });
 
 test('deadline and gate conditions', () => {
-  assert.equal(deadlineExceededCondition('backup', '30m'), { type: 'DeadlineExceeded', status: 'True', reason: 'FailedToCompleteWithinDeadline', message: 'Failed to complete backup within 30m.' });
-  assert.is(deadlineExceededCondition('restore', '1h').message, 'Failed to complete restore within 1h.');
+  assert.equal(deadlineExceededCondition('backup', '30m'), { type: 'DeadlineExceeded', status: 'True', reason: 'FailedToCompleteWithinDeadline', message: 'Failed to complete backup within 30m0s.' });
+  assert.is(deadlineExceededCondition('restore', '1h').message, 'Failed to complete restore within 1h0m0s.');
+  assert.is(deadlineExceededCondition('backup', '90s').message, 'Failed to complete backup within 1m30s.');
+  assert.is(deadlineExceededCondition('backup', '1.5h').message, 'Failed to complete backup within 1h30m0s.');
+  assert.is(deadlineExceededCondition('backup', 'soon').message, 'Failed to complete backup within soon.');
   assert.equal(gateCondition('backup', true, 'PreHookSucceeded'), { type: 'ReadyForBackup', status: 'True', reason: 'PreHookSucceeded', message: 'Ready for backup: the pre-backup hook succeeded.' });
   assert.equal(gateCondition('restore', false, 'PreHookFailed', 'preRestore hook failed.'), { type: 'ReadyForRestore', status: 'False', reason: 'PreHookFailed', message: 'Skipping restore: preRestore hook failed.' });
 });

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { HookFailedError, HookTimeoutError, KubernetesApiError } from '../../shared/errors.js';
 import { fanOut, mapBounded } from '../../workers/execution/fan-out.js';
-import { buildUrl, encodeForm, requestBody } from '../../workers/execution/http-action.js';
+import { buildUrl, detectContentType, encodeForm, requestBody } from '../../workers/execution/http-action.js';
 import { CappedBuffer, redact, tail } from '../../workers/execution/output.js';
 import { selectorString } from '../../workers/execution/targeting.js';
 
@@ -15,8 +15,9 @@ test('buildUrl: empty scheme is http, HTTPS is https, path made absolute, IPv6 b
   assert.is(buildUrl({ host: '::1', port: 9000, path: '/a b' }).toString(), 'http://[::1]:9000/a%20b');
 });
 
-test('encodeForm: keys sorted, values in order, Go url.QueryEscape', () => {
-  assert.is(encodeForm([{ key: 'b', values: ['2'] }, { key: 'a', values: ['x y', "it's*~"] }, { key: 'b', values: ['3'] }]), "a=x+y&a=it%27s%2A~&b=2&b=3");
+test('encodeForm: keys sorted, values in order, Go url.QueryEscape; a repeated key keeps its last entry (prober toValues)', () => {
+  assert.is(encodeForm([{ key: 'b', values: ['2'] }, { key: 'a', values: ['x y', "it's*~"] }, { key: 'b', values: ['3', '4'] }]), 'a=x+y&a=it%27s%2A~&b=3&b=4');
+  assert.is(encodeForm([{ key: 'a', values: ['1'] }, { key: 'a', values: [] }]), '');
   assert.is(encodeForm([{ key: 'ключ', values: ['a&b=c'] }]), '%D0%BA%D0%BB%D1%8E%D1%87=a%26b%3Dc');
   assert.is(encodeForm([]), '');
 });
@@ -29,6 +30,29 @@ test('requestBody: form wins, user Content-Type kept, JSON detected', () => {
   assert.equal(requestBody({ body: 'hello' }, true), { body: 'hello' });
   assert.equal(requestBody({ body: '' }, false), {});
   assert.equal(requestBody({ form: [] , body: 'x' }, false), { body: 'x', contentType: 'text/plain; charset=utf-8' });
+});
+
+test('detectContentType: Stash\'s detector — JSON only for objects and arrays, HTML, XML, else text', () => {
+  const cases: Array<[string, string]> = [
+    ['{"a":1}', 'application/json'],
+    ['  \n[1, 2]', 'application/json'],
+    ['42', 'text/plain; charset=utf-8'],
+    ['"just a string"', 'text/plain; charset=utf-8'],
+    ['true', 'text/plain; charset=utf-8'],
+    ['{not json', 'text/plain; charset=utf-8'],
+    ['<html><body>x</body></html>', 'text/html; charset=utf-8'],
+    ['<!DOCTYPE html>\n<p>x', 'text/html; charset=utf-8'],
+    ['\n <P>hi</P>', 'text/html; charset=utf-8'],
+    ['<a href="x">y</a>', 'text/html; charset=utf-8'],
+    ['<abbr>x</abbr>', 'text/plain; charset=utf-8'],
+    ['<?xml version="1.0"?><a/>', 'text/xml; charset=utf-8'],
+    ['\uFEFF <html>x</html>', 'text/html; charset=utf-8'],
+    ['hello', 'text/plain; charset=utf-8'],
+    ['a\u0001b', 'application/octet-stream'],
+  ];
+  for (const [body, want] of cases) assert.is(detectContentType(body), want, body);
+  assert.equal(requestBody({ body: '<p>done</p>' }, false), { body: '<p>done</p>', contentType: 'text/html; charset=utf-8' });
+  assert.equal(requestBody({ body: '42' }, false), { body: '42', contentType: 'text/plain; charset=utf-8' });
 });
 
 test('CappedBuffer keeps the first 10 KiB and counts the rest', () => {

@@ -26,7 +26,8 @@ const BAD: Array<[string, string[], string[]]> = [
   ['httpGet port 0', pre({ httpGet: { port: 0 } }), ['spec.hooks.preBackup.httpGet.port: must be 1-65535 or an IANA port name']],
   ['httpPost port 70000', post({ httpPost: { port: 70000 } }), ['spec.hooks.postBackup.httpPost.port: must be 1-65535 or an IANA port name']],
   ['port 8.5', pre({ httpGet: { port: 8.5 } }), ['spec.hooks.preBackup.httpGet.port: must be 1-65535 or an IANA port name']],
-  ['port numeric string', pre({ httpGet: { port: '8080' } }), ['spec.hooks.preBackup.httpGet.port: must be 1-65535 or an IANA port name']],
+  ['port numeric string 0', pre({ httpGet: { port: '0' } }), ['spec.hooks.preBackup.httpGet.port: must be 1-65535 or an IANA port name']],
+  ['port numeric string 70000', pre({ tcpSocket: { port: '70000' } }), ['spec.hooks.preBackup.tcpSocket.port: must be 1-65535 or an IANA port name']],
   ['port name too long', pre({ tcpSocket: { port: 'a-very-long-port-name' } }), ['spec.hooks.preBackup.tcpSocket.port: must be 1-65535 or an IANA port name']],
   ['port name with double dash', pre({ tcpSocket: { port: 'my--port' } }), ['spec.hooks.preBackup.tcpSocket.port: must be 1-65535 or an IANA port name']],
   ['port name upper case', pre({ tcpSocket: { port: 'HTTP' } }), ['spec.hooks.preBackup.tcpSocket.port: must be 1-65535 or an IANA port name']],
@@ -34,7 +35,6 @@ const BAD: Array<[string, string[], string[]]> = [
   ['host with space', pre({ httpGet: { host: 'a b', port: 80 } }), ['spec.hooks.preBackup.httpGet.host: "a b" is not a host name or IP address']],
   ['host a number', pre({ tcpSocket: { host: 5, port: 80 } }), ['spec.hooks.preBackup.tcpSocket.host: must be a string']],
   ['bad scheme', pre({ httpGet: { port: 80, scheme: 'FTP' } }), ['spec.hooks.preBackup.httpGet.scheme: "FTP" is not one of HTTP, HTTPS']],
-  ['lower-case scheme', pre({ httpGet: { port: 80, scheme: 'https' } }), ['spec.hooks.preBackup.httpGet.scheme: "https" is not one of HTTP, HTTPS']],
   ['path a number', pre({ httpGet: { port: 80, path: 5 } }), ['spec.hooks.preBackup.httpGet.path: must be a string']],
   ['body on httpGet', pre({ httpGet: { port: 80, body: 'x' } }), ['spec.hooks.preBackup.httpGet.body: unknown field; expected one of host, port, path, scheme, httpHeaders']],
   ['headers not a list', post({ httpPost: { port: 80, httpHeaders: { a: 'b' } } }), ['spec.hooks.postBackup.httpPost.httpHeaders: must be a list of {name, value} or {name, valueFrom}']],
@@ -108,6 +108,14 @@ test('every action type, a named port, executor and our additions are valid', ()
   assert.equal(pre({ tcpSocket: { host: 'db.demo.svc.cluster.local', port: 5432 } }), []);
   assert.equal(pre({ exec: { command: ['true'] }, executor: { pod: { selector: 'app=db,tier in (a, b),!canary', strategy: 'ExecuteOnAll', namespace: 'demo' } } }, 'global'), []);
   assert.equal(pre({ httpGet: { host: '[::1]', port: 80 } }, 'global'), []);
+});
+
+test('lower-case (any-case) schemes and numeric-string ports are valid, as in Stash', () => {
+  assert.equal(pre({ httpGet: { host: 'a.b', port: '8080', scheme: 'http' } }), []);
+  assert.equal(post({ httpPost: { host: 'a.b', port: '443', scheme: 'https' } }), []);
+  assert.equal(pre({ httpGet: { host: 'a.b', port: 65535, scheme: 'Https' } }), []);
+  assert.equal(pre({ tcpSocket: { host: 'a.b', port: '5432' } }), []);
+  assert.equal(pre({ httpGet: { host: 'a.b', port: '080' } }), ['spec.hooks.preBackup.httpGet.port: must be 1-65535 or an IANA port name']);
 });
 
 test('IANA port names follow Kubernetes IsValidPortName', () => {

@@ -223,6 +223,28 @@ test('real Stash objects with every stash-hooks addition are accepted', () => {
   );
 });
 
+test('numeric-string ports and lower-case schemes are accepted, as Stash accepts them', () => {
+  for (const [port, scheme] of [['8080', 'http'], ['1', 'https'], ['65535', 'Https'], [443, 'HTTP'], ['http-api', '']] as const) {
+    assert.equal(problems('backupconfigurations.yaml', withPreBackup((h) => Object.assign(h.httpGet, { port, scheme }))), [], `${port} ${scheme}`);
+    assert.equal(problems('backupconfigurations.yaml', withPreBackup((h) => (h.tcpSocket = { port }))), [], `tcpSocket ${port}`);
+  }
+});
+
+test('the API server defaults a post hook\'s executionPolicy to Always (pre hooks have none)', () => {
+  const defaulting = new Ajv({ strict: false, useDefaults: true, validateFormats: false });
+  const bc = structuredClone(backupConfiguration) as Schema;
+  delete bc.spec.hooks.postBackup.executionPolicy;
+  assert.ok(defaulting.compile(strict(schemaOf('backupconfigurations.yaml')))(bc));
+  assert.is(bc.spec.hooks.postBackup.executionPolicy, 'Always');
+  assert.not.ok('executionPolicy' in bc.spec.hooks.preBackup);
+  const rs: Schema = { apiVersion: 'stash.appscode.com/v1beta1', kind: 'RestoreSession', metadata: { name: 'r' }, spec: { hooks: { postRestore: { exec: { command: ['true'] } } } } };
+  assert.ok(defaulting.compile(strict(schemaOf('restoresessions.yaml')))(rs));
+  assert.is(rs.spec.hooks.postRestore.executionPolicy, 'Always');
+  const bb: Schema = { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupBatch', metadata: { name: 'b' }, spec: { hooks: { postBackup: { exec: { command: ['true'] } } }, members: [{ hooks: { postBackup: { exec: { command: ['true'] } } } }] } };
+  assert.ok(defaulting.compile(strict(schemaOf('backupbatches.yaml')))(bb));
+  assert.equal([bb.spec.hooks.postBackup.executionPolicy, bb.spec.members[0].hooks.postBackup.executionPolicy], ['Always', 'Always']);
+});
+
 /** The configuration with one change to its preBackup hook. */
 function withPreBackup(change: (hook: Schema) => void): unknown {
   const obj = structuredClone(backupConfiguration) as Schema;
@@ -233,11 +255,14 @@ function withPreBackup(change: (hook: Schema) => void): unknown {
 const rejected: Array<[string, string, unknown, RegExp]> = [
   ['port above 65535', 'backupconfigurations.yaml', withPreBackup((h) => (h.httpGet.port = 70000)), /port must be <= 65535/],
   ['port 0', 'backupconfigurations.yaml', withPreBackup((h) => (h.httpGet.port = 0)), /port must be >= 1/],
-  ['a numeric string port', 'backupconfigurations.yaml', withPreBackup((h) => (h.httpGet.port = '8080')), /port must match pattern/],
+  ['a numeric string port 0', 'backupconfigurations.yaml', withPreBackup((h) => (h.httpGet.port = '0')), /port must match pattern/],
+  ['a numeric string port 70000', 'backupconfigurations.yaml', withPreBackup((h) => (h.httpGet.port = '70000')), /port must match pattern/],
+  ['a numeric string port with a leading zero', 'backupconfigurations.yaml', withPreBackup((h) => (h.httpGet.port = '080')), /port must match pattern/],
   ['a port name with --', 'backupconfigurations.yaml', withPreBackup((h) => (h.httpGet.port = 'my--port')), /port must match pattern/],
   ['a port name over 15 characters', 'backupconfigurations.yaml', withPreBackup((h) => (h.httpGet.port = 'a-very-long-port-name')), /port must NOT have more than 15 characters/],
   ['a fractional port', 'backupconfigurations.yaml', withPreBackup((h) => (h.tcpSocket = { port: 80.5 })), /port must be (integer|string)/],
-  ['scheme FTP', 'backupconfigurations.yaml', withPreBackup((h) => (h.httpGet.scheme = 'FTP')), /scheme must be equal to one of the allowed values/],
+  ['scheme FTP', 'backupconfigurations.yaml', withPreBackup((h) => (h.httpGet.scheme = 'FTP')), /scheme must match pattern/],
+  ['scheme httpx', 'backupconfigurations.yaml', withPreBackup((h) => (h.httpGet.scheme = 'httpx')), /scheme must match pattern/],
   ['strategy Random', 'backupconfigurations.yaml', withPreBackup((h) => (h.executor.pod.strategy = 'Random')), /strategy must be equal to one of the allowed values/],
   ['an executor without selector', 'backupconfigurations.yaml', withPreBackup((h) => delete h.executor.pod.selector), /must have required property 'selector'/],
   ['timeoutSeconds 0', 'backupconfigurations.yaml', withPreBackup((h) => (h.timeoutSeconds = 0)), /timeoutSeconds must be >= 1/],

@@ -129,7 +129,7 @@ test('markDeadlineExceeded: the condition with the timeOut as written, the targe
   assert.not.ok(markDeadlineExceeded(s, 0, '2s', NOW));
   const r = restore();
   assert.ok(markDeadlineExceeded(r, 0, '1h30m', NOW));
-  assert.is(r.status!.conditions![0].message, 'Failed to complete restore within 1h30m.');
+  assert.is(r.status!.conditions![0].message, 'Failed to complete restore within 1h30m0s.');
 });
 
 test('setFinalPhase: phase and sessionDuration once; a finished session is never touched', () => {

@@ -98,4 +98,34 @@ test('a restored host in phase Unknown fails the restore, as it fails the final 
   assert.is(finalPhase(restore, 1), 'Failed');
 });
 
+test('a global summary goes target by target, each target\'s hosts then conditions (Stash getTargetBackupSummary)', () => {
+  const status: BackupSession['status'] = {
+    targets: [
+      { ref: deploy, phase: 'Failed', conditions: [{ type: 'PreBackupHookExecutionSucceeded', status: 'False', message: 'Failed to execute preBackup hook. Reason: first target' }] },
+      { ref: db, phase: 'Failed', stats: [{ hostname: 'h', phase: 'Failed', error: 'second target host' }] },
+    ],
+    conditions: [{ type: 'GlobalPreBackupHookSucceeded', status: 'False', message: 'session level' }],
+  };
+  assert.is(buildSummary({ session: backupSession(status), invoker: batch, now: at(1) }).status.error, 'Failed to execute preBackup hook. Reason: first target');
+  assert.is(buildSummary({ session: backupSession(status), invoker: batch, targetIndex: 1, now: at(1) }).status.error, 'second target host');
+  const targetsFine: BackupSession['status'] = { ...status, targets: [{ ref: deploy, phase: 'Succeeded' }, { ref: db, phase: 'Failed' }] };
+  assert.is(buildSummary({ session: backupSession(targetsFine), invoker: batch, now: at(1) }).status.error, 'session level', 'session conditions before our target-phase fallback');
+});
+
+test('a restore reports the first host that is not Succeeded, in stats order (Stash checkRestoreFailureInHostStatus)', () => {
+  const restore: RestoreSession = {
+    kind: 'RestoreSession',
+    metadata: { name: 'restore-db', namespace: 'demo', creationTimestamp: created },
+    spec: { target: { ref: db } },
+    status: {
+      totalHosts: 3,
+      stats: [{ hostname: 'host-0', phase: 'Succeeded' }, { hostname: 'host-1', phase: 'Unknown', error: 'lost track of host-1' }, { hostname: 'host-2', phase: 'Failed', error: 'host-2 failed' }],
+      conditions: [{ type: 'PreRestoreHookExecutionSucceeded', status: 'False', message: 'hook' }],
+    },
+  };
+  assert.is(buildSummary({ session: restore, now: at(1) }).status.error, 'lost track of host-1');
+  restore.status!.stats = [{ hostname: 'host-0', phase: 'Succeeded' }];
+  assert.is(buildSummary({ session: restore, now: at(1) }).status.error, 'hook');
+});
+
 test.run();

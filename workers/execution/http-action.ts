@@ -48,23 +48,47 @@ function goQueryEscape(s: string): string {
     .replace(/%20/g, '+');
 }
 
-/** Go's `url.Values.Encode()`: keys sorted, each key's values in order. */
+/**
+ * Go's `url.Values.Encode()` of Stash's form (kmodules/prober `probe/prober.go` `toValues`:
+ * `out[v.Key] = v.Values`): a repeated key keeps its last entry's values; keys sorted, each key's
+ * values in order.
+ */
 export function encodeForm(form: readonly FormEntry[]): string {
-  const byKey = new Map<string, string[]>();
-  for (const f of form) byKey.set(f.key, [...(byKey.get(f.key) ?? []), ...(f.values ?? [])]);
+  const byKey = new Map<string, readonly string[]>();
+  for (const f of form) byKey.set(f.key, f.values ?? []);
   return [...byKey.keys()]
     .sort()
     .flatMap((k) => byKey.get(k)!.map((v) => `${goQueryEscape(k)}=${goQueryEscape(v)}`))
     .join('&');
 }
 
-function isJson(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
+/** gabriel-vasile/mimetype `internal/magic/text.go` `HTML`: a leading tag, any case, then a space or `>`. */
+const HTML_START = /^(<!doctype html|<html|<head|<script|<iframe|<h1|<div|<font|<table|<a|<style|<title|<b|<body|<br|<p)[ >]/i;
+/** Its `XML`: `<?xml` the same way. */
+const XML_START = /^<\?xml[ >]/i;
+/** Binary data bytes (mimesniff), which make a body not text. */
+const BINARY_BYTE = /[\x00-\x08\x0B\x0E-\x1A\x1C-\x1F]/;
+
+/**
+ * The Content-Type Stash sends with an httpPost body: kmodules/prober `probe/http/http_post.go`
+ * sets it from gabriel-vasile/mimetype's detector (`internal/magic/text.go`), which reports
+ * HTML and XML by their leading tag, JSON only for an object or array (`"x"`, `42` and `true`
+ * are plain text), other text as UTF-8 text, and a body with binary bytes as octet-stream.
+ */
+export function detectContentType(body: string): string {
+  if (BINARY_BYTE.test(body)) return 'application/octet-stream';
+  const text = body.replace(/^\uFEFF?[\t\n\f\r ]+|^\uFEFF/, '');
+  if (HTML_START.test(text)) return 'text/html; charset=utf-8';
+  if (XML_START.test(text)) return 'text/xml; charset=utf-8';
+  if (text.startsWith('{') || text.startsWith('[')) {
+    try {
+      JSON.parse(text);
+      return 'application/json';
+    } catch {
+      // not JSON after all: plain text
+    }
   }
+  return 'text/plain; charset=utf-8';
 }
 
 /** The body and Content-Type to send; `form` wins over `body`, a user Content-Type wins over ours. */
@@ -74,7 +98,7 @@ export function requestBody(spec: Pick<HTTPPostAction, 'body' | 'form'>, userCon
   }
   if (spec.body === undefined || spec.body === '') return {};
   if (userContentType) return { body: spec.body };
-  return { body: spec.body, contentType: isJson(spec.body) ? 'application/json' : 'text/plain; charset=utf-8' };
+  return { body: spec.body, contentType: detectContentType(spec.body) };
 }
 
 function seconds(n: number): string {

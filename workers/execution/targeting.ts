@@ -1,27 +1,23 @@
 /**
  * Where a hook runs (DESIGN §5 "Where a hook runs"), Stash's sidecar and job models:
  * - `executor.pod`: the pods its selector matches (one or all, by strategy);
- * - a workload target: its running pods, by the workload's own selector;
- * - an AppBinding target: its Service → Endpoints → first ready pod (else first not-ready);
+ * - a workload target: the leader replica, or every running pod (workload-pods.ts);
+ * - an AppBinding target: its Service → Endpoints → per subset, the first ready pod, else the
+ *   first not-ready one, then the next subset;
  *   HTTP/TCP without `host` go to the Service's DNS name; a URL-only AppBinding has no pod;
  * - anything else: nowhere, and the error says what to set.
  * Missing objects are {@link TargetError}s naming what is missing; API trouble is infrastructure.
  */
-import type { V1Container, V1LabelSelector, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1Service } from '@kubernetes/client-node';
 import { TargetError } from '../../shared/errors.js';
 import type { AppBinding, Handler, IntOrString } from '../../shared/resources.js';
-import { APPCATALOG_GROUP, isWorkloadKind, type WorkloadKind } from '../../shared/resources.js';
+import { APPCATALOG_GROUP, isWorkloadKind } from '../../shared/resources.js';
 import type { ExecTarget } from './exec-action.js';
 import { readOrUndefined } from './kube-read.js';
 import type { HookContext, KubeAccess } from './types.js';
+import { podRef, usablePods, workloadPods, type PodRef } from './workload-pods.js';
 
-/** A pod a hook may run in or connect to. */
-export interface PodRef {
-  namespace: string;
-  name: string;
-  ip?: string;
-  containers: V1Container[];
-}
+export { selectorString, type PodRef } from './workload-pods.js';
 
 /** The resolved home of a hook. */
 export type Placement =
@@ -34,54 +30,6 @@ export type Placement =
 export interface Destination {
   host: string;
   port: number;
-}
-
-/** `matchLabels` and `matchExpressions` as a label-selector string. */
-export function selectorString(sel: V1LabelSelector | undefined): string {
-  const parts = Object.entries(sel?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-  for (const e of sel?.matchExpressions ?? []) {
-    const values = (e.values ?? []).join(',');
-    if (e.operator === 'In') parts.push(`${e.key} in (${values})`);
-    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${values})`);
-    else if (e.operator === 'Exists') parts.push(e.key);
-    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
-  }
-  return parts.join(',');
-}
-
-function podRef(p: V1Pod, fallbackNamespace: string): PodRef {
-  return {
-    namespace: p.metadata?.namespace ?? fallbackNamespace,
-    name: p.metadata?.name ?? '',
-    ip: p.status?.podIP || undefined,
-    containers: p.spec?.containers ?? [],
-  };
-}
-
-async function runningPods(kube: KubeAccess, namespace: string, selector: string): Promise<PodRef[]> {
-  const list = await readOrUndefined(
-    () => kube.core.listNamespacedPod({ namespace, labelSelector: selector }),
-    `pods in namespace ${namespace} with selector ${selector}`,
-  );
-  return (list?.items ?? [])
-    .filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp)
-    .map((p) => podRef(p, namespace))
-    .sort((x, y) => x.name.localeCompare(y.name));
-}
-
-async function readWorkload(kube: KubeAccess, kind: WorkloadKind, namespace: string, name: string) {
-  const params = { namespace, name };
-  const what = `${kind} ${namespace}/${name}`;
-  switch (kind) {
-    case 'Deployment':
-      return readOrUndefined(() => kube.apps.readNamespacedDeployment(params), what);
-    case 'StatefulSet':
-      return readOrUndefined(() => kube.apps.readNamespacedStatefulSet(params), what);
-    case 'DaemonSet':
-      return readOrUndefined(() => kube.apps.readNamespacedDaemonSet(params), what);
-    case 'ReplicaSet':
-      return readOrUndefined(() => kube.apps.readNamespacedReplicaSet(params), what);
-  }
 }
 
 async function appBindingPlacement(kube: KubeAccess, namespace: string, name: string): Promise<Placement> {
@@ -104,10 +52,9 @@ async function appBindingPlacement(kube: KubeAccess, namespace: string, name: st
   const subsets = endpoints?.subsets ?? [];
   const podOf = (addrs: Array<{ targetRef?: { kind?: string; name?: string } }> | undefined) =>
     addrs?.find((a) => a.targetRef?.kind === 'Pod' && a.targetRef.name)?.targetRef?.name;
-  // Stash's job model: the first ready endpoint, else the first not-ready one.
-  const podName =
-    subsets.map((s) => podOf(s.addresses)).find((n) => n !== undefined) ??
-    subsets.map((s) => podOf(s.notReadyAddresses)).find((n) => n !== undefined);
+  // Stash's job model, subset by subset (DESIGN §5): a subset's first ready address with a pod,
+  // else that subset's first not-ready one, and only then the next subset.
+  const podName = subsets.map((s) => podOf(s.addresses) ?? podOf(s.notReadyAddresses)).find((n) => n !== undefined);
   if (!podName) throw new TargetError(`${svcLabel} (clientConfig.service of ${label}) has no endpoints backed by a pod`);
   const pod = await readOrUndefined(() => kube.core.readNamespacedPod({ namespace, name: podName }), `pod ${namespace}/${podName}`);
   if (!pod) throw new TargetError(`pod ${namespace}/${podName} (endpoint of ${svcLabel}) not found`);
@@ -119,7 +66,7 @@ export async function resolvePlacement(handler: Handler, ctx: HookContext, kube:
   const exe = handler.executor?.pod;
   if (exe) {
     const namespace = exe.namespace || ctx.namespace;
-    const pods = await runningPods(kube, namespace, exe.selector);
+    const pods = (await usablePods(kube, namespace, exe.selector, handler.containerName)).map((p) => podRef(p, namespace));
     if (pods.length === 0) throw new TargetError(`no running pod matches executor.pod selector "${exe.selector}" in namespace ${namespace}`);
     return { kind: 'pods', pods: exe.strategy === 'ExecuteOnAll' ? pods : pods.slice(0, 1) };
   }
@@ -128,26 +75,30 @@ export async function resolvePlacement(handler: Handler, ctx: HookContext, kube:
   const namespace = t.namespace || ctx.namespace;
   const label = `${t.kind} ${namespace}/${t.name}`;
   if (isWorkloadKind(t.kind)) {
-    const workload = await readWorkload(kube, t.kind, namespace, t.name);
-    if (!workload) throw new TargetError(`${label} not found`);
-    const selector = selectorString(workload.spec?.selector);
-    if (!selector) throw new TargetError(`${label} has an empty selector, so its pods cannot be found`);
-    const pods = await runningPods(kube, namespace, selector);
-    if (pods.length === 0) throw new TargetError(`no running pod of ${label} (selector ${selector})`);
+    const operation = ctx.hookName === 'preRestore' || ctx.hookName === 'postRestore' ? 'restore' : 'backup';
+    const pods = await workloadPods(kube, { kind: t.kind, name: t.name, namespace, operation, containerName: handler.containerName });
     return { kind: 'pods', pods };
   }
   if (t.kind === 'AppBinding') return appBindingPlacement(kube, namespace, t.name);
   return { kind: 'none', what: label };
 }
 
-/** The container an exec runs in: `containerName`, else the pod's first container. */
+/**
+ * The container an exec runs in: `containerName`, else the pod's first container. An init
+ * container (a native sidecar included) qualifies while it runs, as `kubectl exec` allows —
+ * Stash's restore examples exec into `stash-init`.
+ */
 function containerIn(pod: PodRef, containerName: string | undefined): string {
   const names = pod.containers.map((c) => c.name);
   if (containerName) {
-    if (!names.includes(containerName)) {
-      throw new TargetError(`container "${containerName}" not found in pod ${pod.namespace}/${pod.name} (containers: ${names.join(', ') || 'none'})`);
-    }
-    return containerName;
+    if (names.includes(containerName)) return containerName;
+    const init = (pod.initContainers ?? []).find((c) => c.name === containerName);
+    if (init?.running) return containerName;
+    if (init) throw new TargetError(`init container "${containerName}" of pod ${pod.namespace}/${pod.name} is not running, so exec cannot enter it`);
+    const inits = (pod.initContainers ?? []).map((c) => c.name);
+    throw new TargetError(
+      `container "${containerName}" not found in pod ${pod.namespace}/${pod.name} (containers: ${names.join(', ') || 'none'}${inits.length ? `; init containers: ${inits.join(', ')}` : ''})`,
+    );
   }
   if (names.length === 0) throw new TargetError(`pod ${pod.namespace}/${pod.name} has no containers`);
   return names[0];
@@ -171,12 +122,13 @@ export function execTargets(placement: Placement, containerName: string | undefi
 
 /** A named port through the pod's container ports, `containerName`'s first. */
 function podPort(pod: PodRef, name: string, containerName: string | undefined, field: string): number {
-  const ordered = [...pod.containers].sort((a, b) => Number(b.name === containerName) - Number(a.name === containerName));
+  const all = [...pod.containers, ...(pod.initContainers ?? [])];
+  const ordered = [...all].sort((a, b) => Number(b.name === containerName) - Number(a.name === containerName));
   for (const c of ordered) {
     const hit = c.ports?.find((p) => p.name === name);
     if (hit) return hit.containerPort;
   }
-  const known = pod.containers.flatMap((c) => (c.ports ?? []).map((p) => p.name).filter((n): n is string => !!n));
+  const known = all.flatMap((c) => (c.ports ?? []).map((p) => p.name).filter((n): n is string => !!n));
   throw new TargetError(`${field} "${name}" not found in pod ${pod.namespace}/${pod.name} (named ports: ${known.join(', ') || 'none'})`);
 }
 

@@ -2,7 +2,7 @@
  * The contract of the hook execution engine: what a caller passes in ({@link HookContext},
  * {@link ExecutionDeps}) and what it gets back ({@link HookResult}) or throws (shared/errors.ts).
  */
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, Exec, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, Exec, KubeConfig } from '@kubernetes/client-node';
 import type { HookName, HookScope } from '../../shared/conditions.js';
 import type { HookAction } from '../../shared/errors.js';
 import type { TargetRef } from '../../shared/resources.js';
@@ -27,6 +27,8 @@ export interface KubeAccess {
   core: CoreV1Api;
   apps: AppsV1Api;
   custom: CustomObjectsApi;
+  /** Leases: Stash's leader lock says which replica runs a workload's hooks. */
+  coordination: CoordinationV1Api;
   exec: Exec;
 }
 
@@ -36,6 +38,7 @@ export function kubeAccessFromConfig(kubeConfig: KubeConfig): KubeAccess {
     core: kubeConfig.makeApiClient(CoreV1Api),
     apps: kubeConfig.makeApiClient(AppsV1Api),
     custom: kubeConfig.makeApiClient(CustomObjectsApi),
+    coordination: kubeConfig.makeApiClient(CoordinationV1Api),
     exec: new Exec(kubeConfig),
   };
 }

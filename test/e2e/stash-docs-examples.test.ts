@@ -5,16 +5,23 @@
 // port 443 of a private loopback address, with a certificate from a CA the test creates; Node
 // reads extra CAs only at start, so this file re-runs itself with NODE_EXTRA_CA_CERTS set.
 //
+// The MySQL guide's restore examples exec into the `mysql` container of the pod behind the
+// AppBinding and run the `mysql` client against a real database server: MariaDB (this machine's
+// `mariadbd`), which serves those statements as MySQL does. Its backup examples
+// (`SET GLOBAL super_read_only`) need MySQL itself — MariaDB has no such variable — so they are
+// only checked against the CRDs.
+//
 // The Slack examples are Go `text/template` + sprig: they need the Go dialect (another change).
 // Until it is merged they are skipped; run with GO_TEMPLATES=1 to check them, and make that the
 // default once it has landed.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Exec } from '@kubernetes/client-node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse, parseAllDocuments } from 'yaml';
@@ -237,6 +244,150 @@ goTest('Slack guide, restoresession.yaml: a succeeded restore posts the ":white_
   assert.is(cond(session.status?.conditions, 'PostRestoreHookExecutionSucceeded')?.status, 'True');
   assert.equal(requests.map((r) => [r.method, r.path]), [['POST', '/services/XX/XXX/XXXX']]);
   assert.is(requests[0].body, goIfElse(bodyOf('slack-restoresession.yaml', 'postRestore'), 'Succeeded', { Namespace: 'demo', 'Target.Name': 'stash-demo', 'Status.Error': '' }));
+});
+
+const DB_PASSWORD = 'CWg2hru8b0Yu7dzS';
+
+/** A private MariaDB server on a Unix socket (no TCP), or undefined when it is not installed. */
+interface MariaDb {
+  socket: string;
+  query(sql: string): string;
+  close(): Promise<void>;
+}
+
+async function startMariaDb(): Promise<MariaDb | undefined> {
+  const found = (bin: string) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
+  if (!found('mariadbd') || !found('mariadb-install-db') || !found('mariadb')) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'stash-docs-mariadb-'));
+  const socket = join(dir, 'sock');
+  execFileSync('mariadb-install-db', ['--no-defaults', `--datadir=${dir}/data`, '--user=root', '--auth-root-authentication-method=normal'], { stdio: 'pipe' });
+  const server: ChildProcess = spawn('mariadbd', ['--no-defaults', `--datadir=${dir}/data`, `--socket=${socket}`, '--skip-networking', '--user=root', `--pid-file=${dir}/pid`], { stdio: 'ignore' });
+  const deadline = Date.now() + 30_000;
+  while (!existsSync(socket)) {
+    if (Date.now() > deadline || server.exitCode !== null) throw new Error(`mariadbd did not start (exit ${server.exitCode})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const run = (sql: string, password?: string) =>
+    execFileSync('mariadb', ['--no-defaults', '-S', socket, '-u', 'root', ...(password ? [`--password=${password}`] : []), '-N', '-B', '-e', sql], { encoding: 'utf8' });
+  run(`ALTER USER root@localhost IDENTIFIED BY '${DB_PASSWORD}';`);
+  return {
+    socket,
+    query: (sql) => run(sql, DB_PASSWORD),
+    close: async () => {
+      const exited = new Promise((r) => server.once('exit', r));
+      server.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The docs' KubeDB setup, by hand: Secret, a one-pod StatefulSet with container `mysql`, Service, AppBinding. */
+const SAMPLE_MYSQL = `
+apiVersion: v1
+kind: Secret
+metadata: {name: sample-mysql-auth, namespace: demo}
+data: {username: ${Buffer.from('root').toString('base64')}, password: ${Buffer.from(DB_PASSWORD).toString('base64')}}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: sample-mysql, namespace: demo}
+spec:
+  replicas: 1
+  serviceName: sample-mysql
+  selector: {matchLabels: {app.kubernetes.io/instance: sample-mysql}}
+  template:
+    metadata: {labels: {app.kubernetes.io/instance: sample-mysql}}
+    spec:
+      containers:
+        - name: mysql
+          image: mysql:8.0.27
+          ports: [{name: db, containerPort: 3306}]
+          env:
+            - name: MYSQL_ROOT_PASSWORD
+              valueFrom: {secretKeyRef: {name: sample-mysql-auth, key: password}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: sample-mysql, namespace: demo}
+spec:
+  selector: {app.kubernetes.io/instance: sample-mysql}
+  ports: [{name: db, port: 3306, targetPort: db}]
+---
+apiVersion: appcatalog.appscode.com/v1alpha1
+kind: AppBinding
+metadata: {name: sample-mysql, namespace: demo}
+spec:
+  clientConfig:
+    service: {name: sample-mysql, path: /, port: 3306, scheme: mysql}
+    url: tcp(sample-mysql:3306)/
+  secret: {name: sample-mysql-auth}
+  type: kubedb.com/mysql
+  version: 8.0.14
+`;
+
+let db: MariaDb | undefined;
+const dbTest = (name: string, fn: () => Promise<void>) =>
+  test(name, async () => {
+    if (!db) {
+      console.warn(`skipped (no MariaDB on this machine): ${name}`);
+      return;
+    }
+    await fn();
+  });
+
+async function execIn(pod: string, container: string, command: string[]): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    void new Exec(p.kubeConfig).exec('demo', pod, container, command, null, null, null, false, (status) =>
+      status.status === 'Success' ? resolve() : reject(new Error(`exec ${command.join(' ')}: ${JSON.stringify(status)}`)),
+    );
+  });
+}
+
+const SEED = 'CREATE DATABASE companyRecord; CREATE TABLE companyRecord.employee (id INT, name VARCHAR(50), salary INT, PRIMARY KEY(id)); INSERT INTO companyRecord.employee (id, name, salary) VALUES (1, "John Doe", 5000);';
+
+test('MySQL guide setup: a database, and its pod found through the AppBinding', async () => {
+  db = await startMariaDb();
+  if (!db) return console.warn('MariaDB is not installed: the MySQL restore examples are skipped');
+  await p.apply(SAMPLE_MYSQL);
+  // The image's client configuration: the database is on this socket (the kubelet would give
+  // the container its own network; here every pod shares the machine).
+  const pod = await (async () => {
+    for (let i = 0; i < 100; i++) {
+      const pods = await p.core.listNamespacedPod({ namespace: 'demo', labelSelector: 'app.kubernetes.io/instance=sample-mysql' });
+      const ready = pods.items.find((x) => x.status?.phase === 'Running');
+      if (ready) return ready.metadata!.name!;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('no running sample-mysql pod');
+  })();
+  await execIn(pod, 'mysql', ['sh', '-c', `printf '[client]\\nsocket=${db.socket}\\n' > "$HOME/.my.cnf"`]);
+});
+
+dbTest('MySQL guide, pre_restore_hook_demo.yaml: preRestore drops the corrupted companyRecord database in the mysql container; Succeeded', async () => {
+  db!.query(SEED);
+  await p.apply(example('mysql-pre-restore-hook.yaml'));
+  const { session } = await run('RestoreSession', 'pre-restore-hook-demo');
+
+  assert.is(session.status?.phase, 'Succeeded', JSON.stringify(session.status));
+  assert.equal(cond(session.status?.conditions, 'PreRestoreHookExecutionSucceeded'), { status: 'True', reason: 'SuccessfullyExecutedPreRestoreHook', message: 'Successfully executed preRestore hook.' });
+  assert.is(db!.query("SHOW DATABASES LIKE 'companyRecord';"), '', 'the hook dropped the database before the restore');
+});
+
+dbTest('MySQL guide, post_restore_hook_demo.yaml: postRestore renames employee to salaryRecord after the restore; Succeeded', async () => {
+  db!.query(SEED); // what the restore brings back
+  await p.apply(example('mysql-post-restore-hook.yaml'));
+  const { session } = await run('RestoreSession', 'post-restore-hook-demo');
+
+  assert.is(session.status?.phase, 'Succeeded', JSON.stringify(session.status));
+  assert.equal(cond(session.status?.conditions, 'PostRestoreHookExecutionSucceeded'), { status: 'True', reason: 'SuccessfullyExecutedPostRestoreHook', message: 'Successfully executed postRestore hook.' });
+  assert.is(db!.query('SHOW TABLES IN companyRecord;'), 'salaryRecord\n');
+  assert.is(db!.query('SELECT * FROM companyRecord.salaryRecord;'), '1\tJohn Doe\t5000\n');
+});
+
+test('MySQL guide: stop the database', async () => {
+  await db?.close();
+  db = undefined;
 });
 
 test.run();

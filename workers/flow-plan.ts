@@ -21,6 +21,10 @@ export interface CoordinatorJobData {
   session: SessionRef;
   targetIndex?: number;
   observedAt?: number;
+  /** `release` only: how many times the global pre hook was enqueued again (see `globalPreJob`). */
+  globalPreRuns?: number;
+  /** `release` only: how many times it looked for the global pre condition and went back to sleep. */
+  globalPreChecks?: number;
 }
 
 export const CoordinatorJob = { release: 'release', releaseTarget: 'release-target', finalize: 'finalize' } as const;
@@ -75,6 +79,8 @@ export interface SessionPlan {
   hasGlobalPost: boolean;
   /** Epoch ms. */
   deadlineMs: number;
+  /** The invoker's `spec.timeOut` as written (or the default's), for messages. */
+  timeOut?: string;
   /** Targets already complete when the flow is built: their post jobs are not delayed. */
   completed: ReadonlySet<number>;
   observedAt?: number;
@@ -134,4 +140,21 @@ export function localPreJob(plan: Pick<SessionPlan, 'session' | 'targets' | 'obs
 /** Ids of every local post job of a session, for promotion. */
 export function localPostJobIds(session: SessionRef, post: HookName, targetCount: number): string[] {
   return Array.from({ length: targetCount }, (_v, i) => hookJobId({ session, hook: post, scope: 'local', targetIndex: i }));
+}
+
+/**
+ * Id of run `run` of the session's global pre hook: run 0 is the child of `release` in the pre
+ * flow; later runs are standalone jobs the `release` job enqueues when an earlier run ended
+ * without a condition (DESIGN §5: retried until the deadline).
+ */
+export function globalPreJobId(session: SessionRef, hook: HookName, run: number): string {
+  const id = hookJobId({ session, hook, scope: 'global' });
+  return run === 0 ? id : `${id}.r${run}`;
+}
+
+/** Run `run` (≥ 1) of the global pre hook, a standalone job (see `globalPreJobId`). */
+export function globalPreJob(plan: SessionPlan, run: number): { name: string; data: HookJobData; opts: JobsOptions } {
+  const node = hookNode(plan, plan.pre, 'global', undefined, {});
+  const { ignoreDependencyOnFailure: _ignored, ...opts } = node.opts!;
+  return { name: node.name, data: node.data as HookJobData, opts: { ...opts, jobId: globalPreJobId(plan.session, plan.pre, run) } };
 }

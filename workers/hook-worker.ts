@@ -26,7 +26,7 @@ import { kubeAccessFromConfig, type ExecutionDeps, type HookResult } from './exe
 import { CoordinatorJob, COORDINATOR_JOB_OPTIONS, CRASH_RECOVERY_OPTIONS, releaseTargetJobId, type CoordinatorJobData } from './flow-plan.js';
 import { QueueCache } from './queue-cache.js';
 import { SessionStore } from './session-store.js';
-import { closeGate, failTargetAfterPostHook, globalPreFailed, markDeadlineExceeded, openGate, preHookFailed, recordHookCondition } from './status-writes.js';
+import { closeGate, failTargetAfterPostHook, globalPreFailed, globalPreNotSucceeded, markDeadlineExceeded, openGate, preHookFailed, recordHookCondition, recordUnrunPostHooks } from './status-writes.js';
 import { promoteJob } from './promote.js';
 
 export interface HookWorkerPoolOptions {
@@ -131,6 +131,10 @@ export class HookWorkerPool {
       if (isPostHook(data.hook)) await this.afterLocalPost(job, invoker);
       return result('already-recorded', 'the hook\'s condition is already recorded', started);
     }
+    if (data.scope === 'global' && !isPostHook(data.hook) && Date.now() >= deadlineOf(session, invoker, this.opts.sessionTimeoutMs).deadlineMs) {
+      // Past the deadline the coordinator settles the session with the reason (DESIGN §5).
+      return result('skipped', 'the session deadline passed before the global pre hook could run', started);
+    }
     if (data.outcome) {
       // An earlier attempt ran the hook but its condition did not land: record, do not re-run.
       log.info({ outcome: data.outcome.kind }, 'the hook ran in an earlier attempt; recording its outcome without running it again');
@@ -184,7 +188,23 @@ export class HookWorkerPool {
   private async postPreconditions(job: HookJob, token: string | undefined, session: Session, invoker: Invoker): Promise<{ stop: true; why: string } | { stop: false; session: Session }> {
     const data = job.data;
     if (globalPreFailed(session)) return { stop: true, why: 'the global pre hook failed: nothing else runs' };
-    if (data.scope === 'global') return { stop: false, session };
+    if (globalPreNotSucceeded(session, invoker)) {
+      // No member was initiated (DESIGN §5). Woken before the deadline: sleep until it, when the
+      // coordinator settles the session.
+      const { deadlineMs } = deadlineOf(session, invoker, this.opts.sessionTimeoutMs);
+      if (data.scope === 'local' && Date.now() < deadlineMs) {
+        await job.moveToDelayed(deadlineMs, token);
+        throw new DelayedError();
+      }
+      return { stop: true, why: 'the global pre hook did not succeed: no member ran' };
+    }
+    if (data.scope === 'global') {
+      // Every member's local post condition exists before the global post runs (DESIGN §5): a
+      // local post whose job failed for good is recorded False now, so this hook sees Failed.
+      const n = targetRefs(invoker, session.metadata.namespace!).length;
+      const current = await this.store.updateStatus(data.session, (s) => recordUnrunPostHooks(s, invoker, data.hook, n, new Date(), { global: false }));
+      return current ? { stop: false, session: current } : { stop: true, why: 'the session no longer exists' };
+    }
     const i = data.targetIndex ?? 0;
     if (preHookFailed(session, i)) return { stop: true, why: 'the pre hook failed: the post hook does not run' };
     if (isTargetComplete(session, i)) return { stop: false, session };
@@ -227,7 +247,9 @@ export class HookWorkerPool {
           throw new DelayedError();
         }
         outcome = { kind: 'failed', error: errorMessage(err) };
-      } else if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
+      } else if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1) && !(data.scope === 'global' && !isPostHook(data.hook))) {
+        // (A global pre is exempt: its job fails for good and the coordinator runs it again until
+        // the deadline, DESIGN §5.)
         outcome = { kind: 'failed', error: `could not run after ${job.attemptsMade + 1} attempts: ${errorMessage(err)}` };
       } else {
         throw err;

@@ -122,6 +122,11 @@ export function markDeadlineExceeded(session: Session, targetIndex: number, time
   return changed;
 }
 
+/** `DeadlineExceeded` on the session alone (no target to fail: none was initiated). */
+export function markSessionDeadlineExceeded(session: Session, timeOut: string, now = new Date()): boolean {
+  return upsertAt(session, 'session', deadlineExceededCondition(isBackup(session) ? 'backup' : 'restore', timeOut), now);
+}
+
 /** Writes the final phase and `sessionDuration` (time since creation, Go style). */
 export function setFinalPhase(session: Session, phase: 'Succeeded' | 'Failed', nowMs = Date.now()): boolean {
   const status = (session.status ??= {});
@@ -135,6 +140,27 @@ export function setFinalPhase(session: Session, phase: 'Succeeded' | 'Failed', n
 /** Whether the global pre hook ran and failed (the batch settles at once). */
 export function globalPreFailed(session: Session): boolean {
   return findCondition(session.status?.conditions, ConditionType.GlobalPreBackupHookSucceeded)?.status === 'False';
+}
+
+/**
+ * Whether the batch has a global pre hook whose condition is not True (absent or False): no
+ * member may be initiated, and no post hook runs (DESIGN §5, "No member is initiated until the
+ * global pre condition is True").
+ */
+export function globalPreNotSucceeded(session: Session, invoker: Invoker): boolean {
+  if (!isBackup(session) || !hookSpec(invoker, 'preBackup', 'global')) return false;
+  return findCondition(session.status?.conditions, ConditionType.GlobalPreBackupHookSucceeded)?.status !== 'True';
+}
+
+/**
+ * A global pre hook that could not run before the deadline: its condition False with `why`,
+ * `DeadlineExceeded`, and the session Failed — in one write, so no reader sees the session
+ * settled without the reason.
+ */
+export function failUnrunGlobalPre(session: Session, why: string, timeOut: string, now = new Date()): boolean {
+  let changed = recordHookCondition(session, 'preBackup', 'global', undefined, hookCondition('preBackup', 'global', { kind: 'failed', error: why }), now);
+  changed = markSessionDeadlineExceeded(session, timeOut, now) || changed;
+  return setFinalPhase(session, 'Failed', now.getTime()) || changed;
 }
 
 /** Whether target i's pre hook failed (its gate is closed): its post hook does not run. */
@@ -163,14 +189,14 @@ export const UNRUN_HOOK_ERROR = 'the hook could not be run: its job failed for g
  * Succeeded over a hook that never ran. Hooks that legitimately do not run (pre failed, global
  * pre failed) are left alone.
  */
-export function recordUnrunPostHooks(session: Session, invoker: Invoker, post: HookName, targetCount: number, now = new Date()): boolean {
-  if (globalPreFailed(session)) return false;
+export function recordUnrunPostHooks(session: Session, invoker: Invoker, post: HookName, targetCount: number, now = new Date(), options: { global?: boolean } = {}): boolean {
+  if (globalPreFailed(session) || globalPreNotSucceeded(session, invoker)) return false;
   const failed = (scope: HookScope) => hookCondition(post, scope, { kind: 'failed', error: UNRUN_HOOK_ERROR });
   let changed = false;
   for (let i = 0; i < targetCount; i++) {
     if (!hookSpec(invoker, post, 'local', i) || preHookFailed(session, i)) continue;
     changed = recordHookCondition(session, post, 'local', i, failed('local'), now) || changed;
   }
-  if (post === 'postBackup' && hookSpec(invoker, post, 'global')) changed = recordHookCondition(session, post, 'global', undefined, failed('global'), now) || changed;
+  if ((options.global ?? true) && post === 'postBackup' && hookSpec(invoker, post, 'global')) changed = recordHookCondition(session, post, 'global', undefined, failed('global'), now) || changed;
   return changed;
 }

@@ -62,27 +62,6 @@ test('a post hook answered with 500 records the failure and fails the session', 
   assert.is(p.sink.requests.find((r) => r.path === '/postfail/post')?.body, 'Succeeded');
 });
 
-test('a session whose invoker does not exist fails at once, with an Event saying why', async () => {
-  await p.apply(`
-apiVersion: v1
-kind: Namespace
-metadata: {name: noinvoker}
----
-apiVersion: stash.appscode.com/v1beta1
-kind: BackupSession
-metadata: {name: orphan-1, namespace: noinvoker}
-spec:
-  invoker: {apiGroup: stash.appscode.com, kind: BackupConfiguration, name: nope}
-`);
-  const s = (await p.waitForPhase('BackupSession', 'noinvoker', 'orphan-1')) as BackupSession;
-  assert.is(s.status?.phase, 'Failed');
-  const events = await p.core.listNamespacedEvent({ namespace: 'noinvoker' });
-  assert.equal(
-    events.items.filter((e) => e.involvedObject?.name === 'orphan-1').map((e) => [e.type, e.reason, e.message]),
-    [['Warning', 'SessionFailed', 'BackupConfiguration noinvoker/nope not found: no hook can run']],
-  );
-});
-
 test('hook results and the final phase are recorded as Events on the session (the failed-post session above)', async () => {
   const events = await p.core.listNamespacedEvent({ namespace: 'postfail' });
   const seen = events.items.filter((e) => e.involvedObject?.name === 'cfg-1').map((e) => `${e.type} ${e.reason}: ${e.message}`);

@@ -70,9 +70,10 @@ export async function runExec(kube: KubeAccess, target: ExecTarget, command: str
     const onStatus = (status: V1Status) => {
       const code = exitCodeOf(status);
       if (code === 0) {
-        finish(undefined, { action: 'exec', where, exitCode: 0, durationMs: Date.now() - started, output: clean(output.toString()) });
+        // Success keeps nothing: what a command prints (a dump of env, a password) is not a result.
+        finish(undefined, { action: 'exec', where, exitCode: 0, durationMs: Date.now() - started, output: '' });
       } else if (code !== undefined) {
-        const errTail = tail(clean(stderr.toString()));
+        const errTail = tail(clean(stderr.toString() || output.toString()));
         finish(new HookFailedError(`${label} exited with code ${code}${errTail ? `: ${errTail}` : ''}`, { action: 'exec' }));
       } else {
         finish(new HookFailedError(`${label} failed: ${clean(status.message ?? status.reason ?? 'unknown error')}`, { action: 'exec' }));

@@ -108,11 +108,17 @@ export function boundMessage(text: string, maxBytes = MAX_CONDITION_MESSAGE_BYTE
   const bytes = Buffer.byteLength(text);
   if (bytes <= maxBytes) return text;
   const marker = ` … (${bytes} bytes, cut to ${maxBytes})`;
-  const room = Math.max(0, maxBytes - Buffer.byteLength(marker));
-  // Decoding a cut buffer turns a split character into U+FFFD; drop that last partial char.
-  let head = Buffer.from(text).subarray(0, room).toString('utf8');
-  while (Buffer.byteLength(head) > room || head.endsWith('\uFFFD')) head = head.slice(0, -1);
-  return head + marker;
+  const markerBytes = Buffer.byteLength(marker);
+  if (markerBytes >= maxBytes) return utf8Prefix(text, maxBytes);
+  return utf8Prefix(text, maxBytes - markerBytes) + marker;
+}
+
+/** The longest prefix of `text` within `maxBytes` UTF-8 bytes that ends on a whole character. */
+function utf8Prefix(text: string, maxBytes: number): string {
+  // A cut through a character decodes as U+FFFD: drop it, and anything still over.
+  let head = Buffer.from(text).subarray(0, maxBytes).toString('utf8');
+  while (head.length > 0 && (Buffer.byteLength(head) > maxBytes || head.endsWith('\uFFFD'))) head = head.slice(0, -1);
+  return head;
 }
 
 export type HookScope = 'global' | 'local';

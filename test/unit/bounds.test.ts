@@ -1,0 +1,48 @@
+// The pure parts of confinement and bounding (DESIGN §11): the opt-in annotation's parsing, the
+// namespace a hook points at, the fan-out failure list, and the condition message cap.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { boundMessage, hookCondition, MAX_CONDITION_MESSAGE_BYTES } from '../../shared/conditions.js';
+import { listFailures } from '../../workers/execution/fan-out.js';
+import { parseAllowedSources, placementNamespace } from '../../workers/execution/namespace-guard.js';
+import type { HookContext } from '../../workers/execution/types.js';
+
+test('the opt-in annotation: a comma-separated list with spaces, or *', () => {
+  assert.equal([...parseAllowedSources(' team-a, team-b ,,').names], ['team-a', 'team-b']);
+  assert.is(parseAllowedSources('team-a').any, false);
+  assert.is(parseAllowedSources('team-a,*').any, true);
+  assert.equal([...parseAllowedSources(undefined).names], []);
+});
+
+test('the namespace a hook points at: executor.pod.namespace, else the target\'s, else the session\'s', () => {
+  const ctx = { namespace: 'tenant', hookName: 'preBackup', scope: 'local' } as HookContext;
+  const ref = { apiVersion: 'apps/v1', kind: 'Deployment', name: 'db' };
+  assert.equal(placementNamespace({ executor: { pod: { selector: 'a=b', namespace: 'other' } } }, ctx), { namespace: 'other', field: 'executor.pod.namespace' });
+  assert.equal(placementNamespace({ executor: { pod: { selector: 'a=b' } } }, ctx).namespace, 'tenant');
+  assert.equal(placementNamespace({}, { ...ctx, target: { ...ref, namespace: 'far' } }), { namespace: 'far', field: 'target Deployment far/db' });
+  assert.equal(placementNamespace({}, { ...ctx, target: ref }).namespace, 'tenant');
+  assert.equal(placementNamespace({}, { ...ctx, target: undefined }), { namespace: 'tenant', field: 'the session' });
+});
+
+test('a failure list stops at its budget and counts the rest', () => {
+  assert.is(listFailures(['a', 'b']), 'a; b');
+  const reasons = Array.from({ length: 50 }, (_, i) => `host-${i} ${'x'.repeat(990)}`);
+  const out = listFailures(reasons, 16 * 1024);
+  assert.ok(Buffer.byteLength(out) <= 16 * 1024 + 40, `${Buffer.byteLength(out)} bytes`);
+  assert.match(out, /; … and 34 more hosts$/);
+  assert.is(listFailures(['one', 'x'.repeat(100)], 50), 'one; … and 1 more host');
+  // A single huge reason is cut rather than dropped: a message never lists no host at all.
+  assert.match(listFailures(['y'.repeat(100_000)], 1000), /^y{250}…$/);
+});
+
+test('condition messages are cut at 32 KiB in bytes, never inside a character', () => {
+  const long = `${'€'.repeat(20_000)}end`;
+  const c = hookCondition('preBackup', 'local', { kind: 'failed', error: long });
+  assert.ok(Buffer.byteLength(c.message!) <= MAX_CONDITION_MESSAGE_BYTES);
+  assert.match(c.message!, /€ … \(\d+ bytes, cut to 32768\)$/);
+  assert.not.match(c.message!, '\uFFFD');
+  assert.is(boundMessage('short'), 'short');
+  assert.is(boundMessage('abcdef', 4).length <= 4, true);
+});
+
+test.run();

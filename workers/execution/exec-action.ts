@@ -97,6 +97,15 @@ export async function runExec(kube: KubeAccess, target: ExecTarget, command: str
           const status = /Unexpected server response: (\d+)/.exec(msg)?.[1];
           // The pod was there when we chose it; a 404 now means it went away in between.
           if (status === '404') finish(new TargetError(`pod ${target.namespace}/${target.pod} not found (it went away before exec started)`, { cause: err }));
+          else if (status === '403') {
+            finish(
+              new TargetError(
+                `${label}: stash-hooks' worker may not exec in namespace ${target.namespace} (403 Forbidden); a platform admin grants a tenant namespace ` +
+                  'in k8s-manifests/components/tenant-namespaces (docs/security.md)',
+                { cause: err },
+              ),
+            );
+          }
           else finish(new KubernetesApiError(`${label}: could not open the exec stream: ${msg}`, { statusCode: status ? Number(status) : undefined, cause: err }));
         },
       );

@@ -1,9 +1,11 @@
 // The pure parts of confinement and bounding (DESIGN §11): the opt-in annotation's parsing, the
-// namespace a hook points at, the fan-out failure list, and the condition message cap.
+// namespace a hook points at, a 403 from the API server, the fan-out failure list, and the
+// condition message cap.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { boundMessage, hookCondition, MAX_CONDITION_MESSAGE_BYTES } from '../../shared/conditions.js';
 import { listFailures } from '../../workers/execution/fan-out.js';
+import { readOrUndefined } from '../../workers/execution/kube-read.js';
 import { parseAllowedSources, placementNamespace } from '../../workers/execution/namespace-guard.js';
 import type { HookContext } from '../../workers/execution/types.js';
 
@@ -22,6 +24,25 @@ test('the namespace a hook points at: executor.pod.namespace, else the target\'s
   assert.equal(placementNamespace({}, { ...ctx, target: { ...ref, namespace: 'far' } }), { namespace: 'far', field: 'target Deployment far/db' });
   assert.equal(placementNamespace({}, { ...ctx, target: ref }).namespace, 'tenant');
   assert.equal(placementNamespace({}, { ...ctx, target: undefined }), { namespace: 'tenant', field: 'the session' });
+});
+
+test('a 403 is the hook\'s failure naming what and the tenant grant; a 500 stays infrastructure', async () => {
+  const apiError = (code: number, message: string) => Object.assign(new Error(`HTTP-Code: ${code}`), { code, body: JSON.stringify({ kind: 'Status', message }) });
+  const denied = await readOrUndefined(() => Promise.reject(apiError(403, 'secrets "db" is forbidden')), 'Secret team-a/db').then(
+    () => undefined,
+    (e: Error & { code?: string }) => e,
+  );
+  assert.is(denied?.code, 'ERR_TARGET');
+  assert.is(
+    denied?.message,
+    'stash-hooks\' worker may not read Secret team-a/db (403 Forbidden: secrets "db" is forbidden); a platform admin grants a tenant namespace in k8s-manifests/components/tenant-namespaces (docs/security.md)',
+  );
+  const down = await readOrUndefined(() => Promise.reject(apiError(500, 'etcd down')), 'Secret team-a/db').then(
+    () => undefined,
+    (e: Error & { code?: string }) => e,
+  );
+  assert.is(down?.code, 'ERR_KUBERNETES');
+  assert.is(await readOrUndefined(() => Promise.reject(apiError(404, 'not found')), 'Secret team-a/db'), undefined);
 });
 
 test('a failure list stops at its budget and counts the rest', () => {

@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { boundMessage, hookCondition, MAX_CONDITION_MESSAGE_BYTES } from '../../shared/conditions.js';
 import { listFailures } from '../../workers/execution/fan-out.js';
 import { readOrUndefined } from '../../workers/execution/kube-read.js';
+import { boundOutputs } from '../../workers/execution/output.js';
 import { parseAllowedSources, placementNamespace } from '../../workers/execution/namespace-guard.js';
 import type { HookContext } from '../../workers/execution/types.js';
 
@@ -64,6 +65,15 @@ test('condition messages are cut at 32 KiB in bytes, never inside a character', 
   assert.not.match(c.message!, '\uFFFD');
   assert.is(boundMessage('short'), 'short');
   assert.is(boundMessage('abcdef', 4).length <= 4, true);
+});
+
+test('a hook keeps at most its output budget across all hosts, in host order', () => {
+  const hosts = Array.from({ length: 10 }, (_, i) => ({ where: `pod-${i}`, output: 'o'.repeat(10 * 1024) }));
+  const kept = boundOutputs(hosts, 64 * 1024);
+  assert.equal(kept.map((h) => h.where), hosts.map((h) => h.where));
+  assert.is(kept.filter((h) => h.output.length === 10 * 1024).length, 6);
+  assert.is(kept[6].output, "[10240 bytes of output not kept: the hook's 65536-byte output budget is used up]");
+  assert.ok(kept.reduce((n, h) => n + Buffer.byteLength(h.output), 0) <= 64 * 1024 + 4 * 100);
 });
 
 test.run();

@@ -17,7 +17,7 @@ import { fanOut } from './fan-out.js';
 import { runHttp } from './http-action.js';
 import { NamespaceGuard, placementNamespace } from './namespace-guard.js';
 import { NetworkGuard } from './network-guard.js';
-import { redact } from './output.js';
+import { boundOutputs, redact } from './output.js';
 import { renderHandler } from './render-handler.js';
 import { resolveHeaders, type ResolvedHeader } from './secret-headers.js';
 import { execTargets, networkDestinations, resolvePlacement, type Placement } from './targeting.js';
@@ -77,7 +77,7 @@ export async function runHandler(handler: Handler, ctx: HookContext, deps: Execu
     for (const r of results) log(`hook ${ctx.hookName} ${action} succeeded`, { action, where: r.where, statusCode: r.statusCode, exitCode: r.exitCode, durationMs: r.durationMs });
     hosts.push(...results);
   }
-  return { ok: true, actions, hosts, durationMs: Date.now() - started };
+  return { ok: true, actions, hosts: boundOutputs(hosts), durationMs: Date.now() - started };
 }
 
 /**

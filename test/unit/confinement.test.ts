@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { boundMessage, hookCondition, MAX_CONDITION_MESSAGE_BYTES } from '../../shared/conditions.js';
 import { listFailures } from '../../workers/execution/fan-out.js';
 import { readOrUndefined } from '../../workers/execution/kube-read.js';
-import { boundOutputs } from '../../workers/execution/output.js';
+import { boundOutputs, CappedBuffer, redact } from '../../workers/execution/output.js';
 import { parseAllowedSources, placementNamespace } from '../../workers/execution/namespace-guard.js';
 import type { HookContext } from '../../workers/execution/types.js';
 
@@ -74,6 +74,16 @@ test('a hook keeps at most its output budget across all hosts, in host order', (
   assert.is(kept.filter((h) => h.output.length === 10 * 1024).length, 6);
   assert.is(kept[6].output, "[10240 bytes of output not kept: the hook's 65536-byte output budget is used up]");
   assert.ok(kept.reduce((n, h) => n + Buffer.byteLength(h.output), 0) <= 64 * 1024 + 4 * 100);
+});
+
+test('a secret cut by the output cap is redacted too; short common starts are left alone', () => {
+  const secret = 'hunter2-correct-horse';
+  const buf = new CappedBuffer(28);
+  buf.push(`token is ${secret} and more`);
+  assert.is(buf.toString(), 'token is hunter2-correct-hor');
+  assert.is(redact(buf.toString(), [secret]), 'token is [REDACTED]');
+  assert.is(redact(`a ${secret} b ${secret}`, [secret]), 'a [REDACTED] b [REDACTED]');
+  assert.is(redact('ends with hun', [secret]), 'ends with hun');
 });
 
 test.run();

@@ -40,11 +40,25 @@ export class CappedBuffer {
   }
 }
 
-/** Replaces every occurrence of every secret value in `text`. Longest first, so overlaps vanish whole. */
+/** The shortest start of a secret that {@link redact} hides when it ends a text. */
+const MIN_PARTIAL = 4;
+
+/**
+ * Replaces every occurrence of every secret value in `text`. Longest first, so overlaps vanish
+ * whole. A text that ends with the start of a secret (output cut at its cap in mid-secret) loses
+ * that start too.
+ */
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const s of [...secrets].filter((x) => x.length > 0).sort((a, b) => b.length - a.length)) {
-    out = out.split(s).join(REDACTED);
+  const ordered = [...secrets].filter((x) => x.length > 0).sort((a, b) => b.length - a.length);
+  for (const s of ordered) out = out.split(s).join(REDACTED);
+  for (const s of ordered) {
+    for (let k = Math.min(s.length - 1, out.length); k >= MIN_PARTIAL; k--) {
+      if (out.endsWith(s.slice(0, k))) {
+        out = out.slice(0, out.length - k) + REDACTED;
+        break;
+      }
+    }
   }
   return out;
 }

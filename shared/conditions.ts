@@ -94,6 +94,34 @@ const GLOBAL_HOOK = {
   },
 } as const;
 
+/**
+ * The longest condition message, in bytes: `metav1.Condition`'s `message` has maxLength 32768
+ * (apimachinery `pkg/apis/meta/v1/types.go`), and our CRDs say the same. A longer message would
+ * make the status write fail, and the session would never finish.
+ */
+export const MAX_CONDITION_MESSAGE_BYTES = 32 * 1024;
+
+/**
+ * `text` cut to at most `maxBytes` UTF-8 bytes, with a marker saying how much was left out.
+ * Never splits a character.
+ */
+export function boundMessage(text: string, maxBytes = MAX_CONDITION_MESSAGE_BYTES): string {
+  const bytes = Buffer.byteLength(text);
+  if (bytes <= maxBytes) return text;
+  const marker = ` … (${bytes} bytes, cut to ${maxBytes})`;
+  const markerBytes = Buffer.byteLength(marker);
+  if (markerBytes >= maxBytes) return utf8Prefix(text, maxBytes);
+  return utf8Prefix(text, maxBytes - markerBytes) + marker;
+}
+
+/** The longest prefix of `text` within `maxBytes` UTF-8 bytes that ends on a whole character. */
+function utf8Prefix(text: string, maxBytes: number): string {
+  // A cut through a character decodes as U+FFFD: drop it, and anything still over.
+  let head = Buffer.from(text).subarray(0, maxBytes).toString('utf8');
+  while (head.length > 0 && (Buffer.byteLength(head) > maxBytes || head.endsWith('\uFFFD'))) head = head.slice(0, -1);
+  return head;
+}
+
 export type HookScope = 'global' | 'local';
 export type HookOutcome =
   | { kind: 'succeeded' }
@@ -124,7 +152,7 @@ export function hookCondition(hook: HookName, scope: HookScope, outcome: HookOut
       case 'succeeded':
         return { type: g.type, status: 'True', reason: g.ok, message: `Global ${g.label} hook has been executed successfully` };
       case 'failed':
-        return { type: g.type, status: 'False', reason: g.failed, message: `Failed to execute global ${g.label} Hook. Reason: ${outcome.error}.` };
+        return { type: g.type, status: 'False', reason: g.failed, message: boundMessage(`Failed to execute global ${g.label} Hook. Reason: ${outcome.error}.`) };
       case 'skipped':
         return { type: g.type, status: 'True', reason: g.ok, message: skippingMessage(hook, outcome.policy, outcome.phase) };
     }
@@ -134,7 +162,7 @@ export function hookCondition(hook: HookName, scope: HookScope, outcome: HookOut
     case 'succeeded':
       return { type: l.type, status: 'True', reason: l.ok, message: `Successfully executed ${hook} hook.` };
     case 'failed':
-      return { type: l.type, status: 'False', reason: l.failed, message: `Failed to execute ${hook} hook. Reason: ${outcome.error}` };
+      return { type: l.type, status: 'False', reason: l.failed, message: boundMessage(`Failed to execute ${hook} hook. Reason: ${outcome.error}`) };
     case 'skipped':
       return { type: l.type, status: 'True', reason: l.ok, message: skippingMessage(hook, outcome.policy, outcome.phase) };
   }
@@ -172,7 +200,7 @@ export function gateCondition(kind: 'backup' | 'restore', open: boolean, reason:
     const why = reason === ConditionReason.NoPreHook ? 'no pre-' + kind + ' hook is set' : 'the pre-' + kind + ' hook succeeded';
     return { type, status: 'True', reason, message: `Ready for ${kind}: ${why}.` };
   }
-  return { type, status: 'False', reason, message: `Skipping ${kind}: ${detail}` };
+  return { type, status: 'False', reason, message: boundMessage(`Skipping ${kind}: ${detail}`) };
 }
 
 export function findCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {

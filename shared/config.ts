@@ -57,6 +57,7 @@ export interface Config {
   shutdownGraceSeconds: number;
   denyCidrs: string[];
   allowCidrs: string[];
+  protectedNamespaces: string[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -226,6 +227,14 @@ export const SETTINGS: readonly Setting[] = [
     description: 'if set, the only hook destinations allowed (loopback always is)', accepted: 'comma-separated CIDRs',
     defaultText: 'any not denied', defaultValue: () => '',
     parse: (raw) => list(raw).map(parseCidr),
+  },
+  {
+    // DESIGN §11: exec in stash-hooks' own pods would hand a tenant REDIS_URL and the dashboard credentials.
+    key: 'protectedNamespaces', flag: '--protected-namespaces', env: 'STASH_HOOKS_PROTECTED_NAMESPACES', roles: ['worker', 'all', 'demo'],
+    description: 'namespaces no hook from another namespace may act in, even if they opt in', accepted: 'comma-separated namespace names (DNS labels)',
+    defaultText: '$POD_NAMESPACE (stash-hooks\' own) and kube-system',
+    defaultValue: (env) => [env.POD_NAMESPACE, 'kube-system'].filter(Boolean).join(','),
+    parse: (raw) => { const l = list(raw); if (!l.every((n) => DNS_LABEL.test(n) && n.length <= 63)) throw new Error('invalid'); return [...new Set(l)]; },
   },
 ];
 

@@ -14,6 +14,7 @@ export const ErrorCode = {
   HookTimeout: 'ERR_HOOK_TIMEOUT',
   Target: 'ERR_TARGET',
   NetworkDenied: 'ERR_NETWORK_DENIED',
+  NamespaceDenied: 'ERR_NAMESPACE_DENIED',
   Kubernetes: 'ERR_KUBERNETES',
   Redis: 'ERR_REDIS',
   NotImplemented: 'ERR_NOT_IMPLEMENTED',
@@ -95,6 +96,14 @@ export class NetworkDeniedError extends StashHooksError {
   }
 }
 
+/** The hook points at a namespace that has not opted in for the invoker's, or a protected one (DESIGN §11). */
+export class NamespaceDeniedError extends StashHooksError {
+  constructor(message: string) {
+    super(ErrorCode.NamespaceDenied, message);
+    this.name = 'NamespaceDeniedError';
+  }
+}
+
 /** The Kubernetes API failed or is unreachable: infrastructure, retried by BullMQ. */
 export class KubernetesApiError extends StashHooksError {
   readonly statusCode?: number;
@@ -128,6 +137,7 @@ export const HOOK_OWN_FAILURE_CODES: ReadonlySet<string> = new Set([
   ErrorCode.HookTimeout,
   ErrorCode.Target,
   ErrorCode.NetworkDenied,
+  ErrorCode.NamespaceDenied,
 ]);
 
 /** True when `err` is the hook's own failure rather than an infrastructure fault. */

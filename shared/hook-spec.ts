@@ -128,6 +128,10 @@ function checkHeader(h: unknown, path: string, field: string, out: string[], opt
     if (!isObject(h.valueFrom) || !isObject(ref)) out.push(`${path}.valueFrom: must be {secretKeyRef: {name, key}}`);
     else {
       checkUnknown(h.valueFrom, ['secretKeyRef'], `${path}.valueFrom`, out);
+      // A Secret is read only from the session's namespace (DESIGN §11): a namespace here must not look honoured.
+      if ('namespace' in ref) out.push(`${path}.valueFrom.secretKeyRef.namespace: not allowed; a hook reads Secrets only from its session's namespace`);
+      const { namespace: _named, ...rest } = ref;
+      checkUnknown(rest, ['name', 'key'], `${path}.valueFrom.secretKeyRef`, out);
       if (typeof ref.name !== 'string' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(ref.name)) out.push(`${path}.valueFrom.secretKeyRef.name: required, a Secret name`);
       if (typeof ref.key !== 'string' || !/^[-._a-zA-Z0-9]+$/.test(ref.key)) out.push(`${path}.valueFrom.secretKeyRef.key: required, a key of the Secret`);
     }

@@ -38,6 +38,8 @@ export interface HookWorkerPoolOptions {
   defaultHookTimeoutSeconds: number;
   sessionTimeoutMs: number;
   network?: ExecutionDeps['network'];
+  /** `--protected-namespaces` (DESIGN §11); default `kube-system`. */
+  protectedNamespaces?: readonly string[];
   /** This replica's name (`POD_NAME`): HTTP hooks say `User-Agent: stash-hooks (worker <identity>)`. */
   identity?: string;
   logger: Logger;
@@ -77,6 +79,7 @@ export class HookWorkerPool {
     this.exec = {
       kube: kubeAccessFromConfig(options.kubeConfig),
       network: options.network,
+      protectedNamespaces: options.protectedNamespaces,
       defaultTimeoutSeconds: options.defaultHookTimeoutSeconds,
       ...(options.identity ? { userAgent: `stash-hooks (worker ${options.identity})` } : {}),
       log: (level, msg, fields) => options.logger[level]({ ...fields }, msg),

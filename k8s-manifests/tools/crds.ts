@@ -22,6 +22,15 @@ import { stringify } from 'yaml';
 
 type Schema = Record<string, unknown>;
 
+/**
+ * Size caps (DESIGN §11 "Bounded"): generous for real hooks, small enough that one object cannot
+ * make every worker render megabytes. The API server enforces them before a worker sees anything.
+ */
+const MAX_TEMPLATE = 16 * 1024;
+const MAX_BODY = 64 * 1024;
+const MAX_COMMAND_ARGS = 256;
+const MAX_CONDITIONS = 64;
+
 const str = (extra: Schema = {}): Schema => ({ type: 'string', ...extra });
 const int = (minimum?: number, maximum?: number, extra: Schema = {}): Schema => ({
   type: 'integer',
@@ -63,7 +72,7 @@ const secretKeyRef = obj(
 const httpHeader = obj(
   {
     name: str({ minLength: 1, maxLength: 256, pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }),
-    value: str(),
+    value: str({ maxLength: MAX_TEMPLATE }),
     valueFrom: obj({ secretKeyRef }, { required: ['secretKeyRef'], description: 'stash-hooks addition: read the value from a Secret at run time.' }),
   },
   {
@@ -77,20 +86,20 @@ const httpHeader = obj(
 const httpCommon = {
   host: str({ maxLength: 253, description: 'Host name or IP; defaults to the target pod (or service for an AppBinding).' }),
   port,
-  path: str({ description: 'Request path; may be a template.' }),
+  path: str({ maxLength: MAX_TEMPLATE, description: 'Request path; may be a template.' }),
   // Stash lower-cases the scheme (kmodules/prober `executeHttpGet`), so any case works.
   scheme: str({ pattern: '^([Hh][Tt][Tt][Pp][Ss]?)?$', description: 'HTTP (also when empty) or HTTPS, in any case.' }),
   httpHeaders: arr(httpHeader, { maxItems: 64 }),
 };
 
 const handlerProperties: Record<string, Schema> = {
-  exec: obj({ command: arr(str(), { minItems: 1 }) }, { required: ['command'] }),
+  exec: obj({ command: arr(str({ maxLength: MAX_TEMPLATE }), { minItems: 1, maxItems: MAX_COMMAND_ARGS }) }, { required: ['command'] }),
   httpGet: obj(httpCommon, { required: ['port'] }),
   httpPost: obj(
     {
       ...httpCommon,
-      body: str({ description: 'Request body; may be a template.' }),
-      form: arr(obj({ key: str({ minLength: 1 }), values: arr(str()) }, { required: ['key'] }), { maxItems: 256 }),
+      body: str({ maxLength: MAX_BODY, description: 'Request body; may be a template.' }),
+      form: arr(obj({ key: str({ minLength: 1, maxLength: 256 }), values: arr(str({ maxLength: MAX_TEMPLATE }), { maxItems: 256 }) }, { required: ['key'] }), { maxItems: 256 }),
     },
     { required: ['port'] },
   ),
@@ -105,7 +114,7 @@ const handlerProperties: Record<string, Schema> = {
       pod: obj(
         {
           namespace: str({ maxLength: 63, pattern: DNS_LABEL }),
-          selector: str({ minLength: 1, description: 'Label selector of the pods, e.g. app=mysql.' }),
+          selector: str({ minLength: 1, maxLength: 4096, description: 'Label selector of the pods, e.g. app=mysql.' }),
           strategy: str({ enum: ['ExecuteOnOne', 'ExecuteOnAll'] }),
         },
         { required: ['selector'] },
@@ -156,7 +165,7 @@ const condition = obj(
   },
   { required: ['type', 'status'] },
 );
-const conditions = arr(condition, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] });
+const conditions = arr(condition, { maxItems: MAX_CONDITIONS, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] });
 const hostStats = arr(
   obj(
     { hostname: str(), phase: str({ enum: ['Succeeded', 'Failed', 'Unknown'] }), duration: str(), error: str() },

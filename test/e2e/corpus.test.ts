@@ -32,7 +32,7 @@ test.before(async () => {
   process.on('unhandledRejection', onCrash);
   p = await startPipeline({ logger: capturingLogger(logs), concurrency: 20, defaultHookTimeoutSeconds: 10 });
   await p.apply(appYaml(NS, 'app'));
-  await p.apply(`apiVersion: v1\nkind: Secret\nmetadata: {name: corpus-secret, namespace: ${NS}}\nstringData: {token: abc}\n`);
+  await p.apply(`apiVersion: v1\nkind: Secret\nmetadata: {name: corpus-secret, namespace: ${NS}, labels: {stash-hooks.dev/hook-secret: "true"}}\nstringData: {token: abc}\n`);
 });
 test.after(async () => {
   await p?.close();

@@ -13,6 +13,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { startPipeline, appYaml, capturingLogger, type Pipeline } from '../helpers/pipeline.js';
 import { startDashboard, type Dashboard } from '../../dashboard/dashboard.js';
 import { connectRedis, bullPrefix } from '../../shared/redis.js';
+import type { BackupSession } from '../../shared/resources.js';
 
 const SECRET = 'sEcReT-7f3c9a1b-hygiene';
 const FORMS = [SECRET, Buffer.from(SECRET).toString('base64'), encodeURIComponent(SECRET)];
@@ -95,7 +96,7 @@ test('a secret used by hooks is found zero times in Redis, logs, the dashboard A
   await p.apply(`
 apiVersion: v1
 kind: Secret
-metadata: {name: hook-token, namespace: ${NS}}
+metadata: {name: hook-token, namespace: ${NS}, labels: {stash-hooks.dev/hook-secret: "true"}}
 stringData: {token: ${SECRET}}
 ---
 apiVersion: stash.appscode.com/v1beta1
@@ -145,6 +146,125 @@ spec:
   const where = { redis: count(redis), logs: count(logs), dashboard: count(board), events: count(eventText) };
   const show = (list: string[]) => list.filter((x) => FORMS.some((f) => x.includes(f))).map((x) => x.slice(0, 400));
   assert.equal(where, { redis: 0, logs: 0, dashboard: 0, events: 0 }, JSON.stringify({ redis: show(redis), logs: show(logs), dashboard: show(board), events: show(eventText) }, null, 1).slice(0, 4000));
+});
+
+test('a Secret printed by exec (pre succeeds, post fails) is absent from Redis, the status, Events and logs', async () => {
+  const ns = 'secrets-exec';
+  const printIt = (exit: number) => JSON.stringify(['sh', '-c', `echo "starting; DB_PASSWORD=$DB_PASSWORD"; echo "login with $DB_PASSWORD failed" >&2; exit ${exit}`]);
+  await p.apply(`
+apiVersion: v1
+kind: Namespace
+metadata: {name: ${ns}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: db-creds, namespace: ${ns}, labels: {stash-hooks.dev/hook-secret: "true"}}
+stringData: {password: ${SECRET}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: db, namespace: ${ns}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers:
+        - name: db
+          image: mysql
+          env: [{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db-creds, key: password}}}]
+---
+apiVersion: stash.appscode.com/v1beta1
+kind: BackupConfiguration
+metadata: {name: cfg, namespace: ${ns}}
+spec:
+  target: {ref: {apiVersion: apps/v1, kind: Deployment, name: db}}
+  hooks:
+    preBackup:
+      exec: {command: ${printIt(0)}}
+      httpPost:
+        host: 127.0.0.1
+        port: ${echoPort}
+        path: /exec-pre
+        body: x
+        httpHeaders: [{name: X-Password, valueFrom: {secretKeyRef: {name: db-creds, key: password}}}]
+    postBackup:
+      executionPolicy: Always
+      exec: {command: ${printIt(1)}}
+      httpPost:
+        host: 127.0.0.1
+        port: ${echoPort}
+        path: /never
+        body: x
+        httpHeaders: [{name: X-Password, valueFrom: {secretKeyRef: {name: db-creds, key: password}}}]
+---
+apiVersion: stash.appscode.com/v1beta1
+kind: BackupSession
+metadata: {name: cfg-1, namespace: ${ns}}
+spec:
+  invoker: {apiGroup: stash.appscode.com, kind: BackupConfiguration, name: cfg}
+`);
+  const s = (await p.waitForPhase('BackupSession', ns, 'cfg-1', 30_000)) as BackupSession;
+  const conditions = s.status?.targets?.[0]?.conditions ?? [];
+  const pre = conditions.find((c) => c.type === 'PreBackupHookExecutionSucceeded');
+  const post = conditions.find((c) => c.type === 'PostBackupHookExecutionSucceeded');
+  // The exec really printed the password (it is redacted where the output is kept: the failure).
+  assert.is(pre?.status, 'True', JSON.stringify(s.status));
+  assert.is(post?.status, 'False');
+  assert.match(post?.message ?? '', /exec failed on 2 of 2 hosts: exec in pod secrets-exec\/db-[^ ]+ container db exited with code 1: login with \[REDACTED\] failed/);
+  assert.is(received.filter((r) => r.path === '/exec-pre').length, 1);
+  assert.equal(received.filter((r) => r.path === '/never'), [], 'the failed exec stopped the hook before its HTTP action');
+  await new Promise((r) => setTimeout(r, 300));
+  const events = await p.kubeConfig.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: ns });
+  const eventText = events.items.map((e) => JSON.stringify(e));
+  const redis = await redisDump();
+  const status = [JSON.stringify(s)];
+  assert.ok(redis.some((x) => x.includes(`${ns}`)), 'Redis holds this run (the scan is not vacuous)');
+  assert.ok(eventText.some((e) => e.includes('[REDACTED]')), 'the failed hook\'s Event quotes the redacted output');
+  const where = { redis: count(redis), logs: count(logs), status: count(status), events: count(eventText) };
+  assert.equal(where, { redis: 0, logs: 0, status: 0, events: 0 });
+});
+
+test('a Secret without the hook-secret label is refused before any action runs', async () => {
+  const ns = 'secrets-unlabeled';
+  await p.apply(appYaml(ns, 'app'));
+  await p.apply(`
+apiVersion: v1
+kind: Secret
+metadata: {name: kubeconfig, namespace: ${ns}}
+stringData: {token: not-for-hooks}
+---
+apiVersion: stash.appscode.com/v1beta1
+kind: BackupConfiguration
+metadata: {name: cfg, namespace: ${ns}}
+spec:
+  target: {ref: {apiVersion: apps/v1, kind: Deployment, name: app}}
+  hooks:
+    preBackup:
+      exec: {command: ["node", "-e", "fetch('http://127.0.0.1:${echoPort}/unlabeled-exec', {method: 'POST', body: 'ran'})"]}
+      httpPost:
+        host: 127.0.0.1
+        port: ${echoPort}
+        path: /unlabeled
+        body: x
+        httpHeaders: [{name: Authorization, valueFrom: {secretKeyRef: {name: kubeconfig, key: token}}}]
+---
+apiVersion: stash.appscode.com/v1beta1
+kind: BackupSession
+metadata: {name: cfg-1, namespace: ${ns}}
+spec:
+  invoker: {apiGroup: stash.appscode.com, kind: BackupConfiguration, name: cfg}
+`);
+  const s = (await p.waitForPhase('BackupSession', ns, 'cfg-1', 30_000)) as BackupSession;
+  const pre = s.status?.targets?.[0]?.conditions?.find((c) => c.type === 'PreBackupHookExecutionSucceeded');
+  assert.is(pre?.status, 'False');
+  assert.is(
+    pre?.message,
+    `Failed to execute preBackup hook. Reason: httpPost.httpHeaders[0] (Authorization): Secret ${ns}/kubeconfig is not a hook secret; ` +
+      `label it stash-hooks.dev/hook-secret: "true" to let hooks use it (kubectl label secret -n ${ns} kubeconfig stash-hooks.dev/hook-secret=true)`,
+  );
+  assert.equal(received.filter((r) => r.path.startsWith('/unlabeled')), [], 'neither the exec nor the request ran');
 });
 
 test.run();

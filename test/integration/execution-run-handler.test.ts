@@ -61,16 +61,18 @@ test.after(async () => {
 test('exec runs in every running pod of a StatefulSet, in the first container by default', async () => {
   const r = await runHandler({ exec: { command: ['sh', '-c', 'echo "$POD_NAME/$CONTAINER_NAME"'] } }, ctx(target('StatefulSet', 'web')), deps);
   assert.equal(r.actions, ['exec']);
+  // What a successful command prints is not kept (DESIGN §11); `where` says where it ran.
   assert.equal(r.hosts.map((h) => [h.where, h.exitCode, h.output]), [
-    [`pod ${NS}/web-0 container app`, 0, 'web-0/app\n'],
-    [`pod ${NS}/web-1 container app`, 0, 'web-1/app\n'],
+    [`pod ${NS}/web-0 container app`, 0, ''],
+    [`pod ${NS}/web-1 container app`, 0, ''],
   ]);
 });
 
 test('exec runs in one pod of a Deployment: the first Ready one by name when no leader lock is held', async () => {
   const r = await runHandler({ exec: { command: ['sh', '-c', 'echo $POD_NAME'] } }, ctx(target('Deployment', 'api')), deps);
   const first = Object.keys(env.pods).filter((n) => n.startsWith('api-')).sort()[0];
-  assert.equal(r.hosts.map((h) => [h.where, h.output]), [[`pod ${NS}/${first} container app`, `${first}\n`]]);
+  // Success output is not kept (DESIGN §11): where it ran is the evidence.
+  assert.equal(r.hosts.map((h) => h.where), [`pod ${NS}/${first} container app`]);
 });
 
 test('exec exit code 3 fails with the stderr tail', async () => {
@@ -108,28 +110,28 @@ test('missing pods and workloads are named', async () => {
 
 test('executor.pod: ExecuteOnOne picks one pod, ExecuteOnAll every one', async () => {
   const one = await runHandler({ exec: { command: ['sh', '-c', 'echo $POD_NAME'] }, executor: { pod: { selector: 'app=web', strategy: 'ExecuteOnOne' } } }, ctx({ scope: 'global', target: undefined }), deps);
-  assert.equal(one.hosts.map((h) => h.output), ['web-0\n']);
+  assert.equal(one.hosts.map((h) => h.where), [`pod ${NS}/web-0 container app`]);
   const all = await runHandler({ exec: { command: ['sh', '-c', 'echo $POD_NAME'] }, executor: { pod: { selector: 'app=web', strategy: 'ExecuteOnAll', namespace: NS } } }, ctx({ scope: 'global', target: undefined }), deps);
-  assert.equal(all.hosts.map((h) => h.output), ['web-0\n', 'web-1\n']);
+  assert.equal(all.hosts.map((h) => h.where), [`pod ${NS}/web-0 container app`, `pod ${NS}/web-1 container app`]);
 });
 
 test('AppBinding with a Service: exec runs in the endpoint pod', async () => {
   const r = await runHandler({ exec: { command: ['sh', '-c', 'echo $POD_NAME/$CONTAINER_NAME'] } }, ctx(target('AppBinding', 'db', 'appcatalog.appscode.com/v1alpha1')), deps);
-  assert.equal(r.hosts.map((h) => [h.where, h.output]), [[`pod ${NS}/db-0 container mysql`, 'db-0/mysql\n']]);
+  assert.equal(r.hosts.map((h) => h.where), [`pod ${NS}/db-0 container mysql`]);
 });
 
 test('AppBinding: the first ready endpoint pod, else the first not-ready one', async () => {
   const core = env.cluster.kubeConfig.makeApiClient(CoreV1Api);
   const cache = ctx(target('AppBinding', 'cache', 'appcatalog.appscode.com/v1alpha1'));
-  const whereRuns = async () => (await runHandler({ exec: { command: ['sh', '-c', 'echo $POD_NAME'] } }, cache, deps)).hosts.map((h) => h.output);
+  const whereRuns = async () => (await runHandler({ exec: { command: ['sh', '-c', 'echo $POD_NAME'] } }, cache, deps)).hosts.map((h) => h.where.split(' ')[1].split('/')[1]);
   await waitForEndpoints(core, 'cache', ['cache-0', 'cache-1'], []);
-  assert.equal(await whereRuns(), ['cache-0\n']);
+  assert.equal(await whereRuns(), ['cache-0']);
   await setPodReady(core, 'cache-0', false);
   await waitForEndpoints(core, 'cache', ['cache-1'], ['cache-0']);
-  assert.equal(await whereRuns(), ['cache-1\n'], 'a ready pod wins over an earlier not-ready one');
+  assert.equal(await whereRuns(), ['cache-1'], 'a ready pod wins over an earlier not-ready one');
   await setPodReady(core, 'cache-1', false);
   await waitForEndpoints(core, 'cache', [], ['cache-0', 'cache-1']);
-  assert.equal(await whereRuns(), ['cache-0\n'], 'no ready pod: the first not-ready one');
+  assert.equal(await whereRuns(), ['cache-0'], 'no ready pod: the first not-ready one');
 });
 
 test('AppBinding endpoints are chosen per subset: a subset\'s not-ready pod comes before a later subset\'s ready one', async () => {
@@ -154,7 +156,7 @@ test('AppBinding endpoints are chosen per subset: a subset\'s not-ready pod come
   const ep = await core.readNamespacedEndpoints({ namespace: NS, name: 'multi' });
   assert.equal(ep.subsets!.map((s) => [(s.addresses ?? []).map((a) => a.targetRef!.name), (s.notReadyAddresses ?? []).map((a) => a.targetRef!.name)]), [[[], ['multi-a']], [['multi-b'], []]]);
   const r = await runHandler({ exec: { command: ['sh', '-c', 'echo $POD_NAME'] } }, ctx(target('AppBinding', 'multi', 'appcatalog.appscode.com/v1alpha1')), deps);
-  assert.equal(r.hosts.map((h) => h.output), ['multi-a\n']);
+  assert.equal(r.hosts.map((h) => h.where.split(' ')[1].split('/')[1]), ['multi-a']);
 });
 
 test('a lower-case scheme and a numeric-string port work as in Stash', async () => {
@@ -231,6 +233,14 @@ test('secret header problems name the Secret and key', async () => {
     runHandler({ httpGet: { host: '127.0.0.1', port: 1, httpHeaders: [{ name: 'Authorization', valueFrom: { secretKeyRef: { name: 'slack', key: 'pass' } } }] } }, ctx(), deps),
   );
   assert.is(noKey.message, `httpGet.httpHeaders[0] (Authorization): Secret ${NS}/slack has no key "pass"`);
+  const unlabeled = await failure(
+    runHandler({ httpGet: { host: '127.0.0.1', port: 1, httpHeaders: [{ name: 'Authorization', valueFrom: { secretKeyRef: { name: 'unlabeled', key: 'token' } } }] } }, ctx(), deps),
+  );
+  assert.is(
+    unlabeled.message,
+    `httpGet.httpHeaders[0] (Authorization): Secret ${NS}/unlabeled is not a hook secret; label it stash-hooks.dev/hook-secret: "true" to let hooks use it ` +
+      `(kubectl label secret -n ${NS} unlabeled stash-hooks.dev/hook-secret=true)`,
+  );
 });
 
 test('actions run in Stash order exec → httpGet → httpPost → tcpSocket and stop at the first failure', async () => {
@@ -267,8 +277,9 @@ test('HTTP hooks carry the worker\'s User-Agent unless they set their own', asyn
 });
 
 test('templates render in exec commands; a bad one fails before anything runs', async () => {
-  const r = await runHandler({ exec: { command: ['echo', '{{ .Namespace }}/{{ target.name }}', '{{ RetryLeft }}'] } }, ctx(), deps);
-  assert.is(r.hosts[0].output, `${NS}/db 0\n`);
+  // A failing command, so that what it printed (the rendered arguments) is kept in the message.
+  const rendered = await failure(runHandler({ exec: { command: ['sh', '-c', 'echo "$0 $1" >&2; exit 9', '{{ .Namespace }}/{{ target.name }}', '{{ RetryLeft }}'] } }, ctx(), deps));
+  assert.is(rendered.message, `exec in pod ${NS}/db-0 container mysql exited with code 9: ${NS}/db 0`);
   const err = await failure(runHandler({ exec: { command: ['echo', 'a', 'line1\n{{ .Status.Eror }}'] } }, ctx(), deps));
   assert.is(err.message, "template error in exec.command[2], line 2, col 4: can't evaluate field Eror in type v1beta1.TargetStatus at <.Status.Eror> (did you mean Error?)");
   assert.is(err.code, 'ERR_TEMPLATE');

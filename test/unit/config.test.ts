@@ -31,7 +31,17 @@ test('defaults apply when neither flag nor environment is set', () => {
   assert.is(c.leaseNamespace, 'default');
   assert.equal(c.denyCidrs, ['169.254.0.0/16', 'fe80::/10', 'fd00:ec2::254/128']);
   assert.equal(c.allowCidrs, []);
+  assert.equal(c.protectedNamespaces, ['kube-system']);
   assert.is(c.dashboardAuth, undefined);
+});
+
+test('--protected-namespaces defaults to stash-hooks\' own namespace and kube-system; bad names are named', () => {
+  assert.equal(loadConfig('worker', {}, { POD_NAMESPACE: 'stash-hooks' }).protectedNamespaces, ['stash-hooks', 'kube-system']);
+  assert.equal(loadConfig('worker', { protectedNamespaces: 'ops, kube-system,ops' }, {}).protectedNamespaces, ['ops', 'kube-system']);
+  assert.throws(
+    () => loadConfig('worker', {}, { STASH_HOOKS_PROTECTED_NAMESPACES: 'Kube_System' }),
+    (e: Error) => e.message.includes('STASH_HOOKS_PROTECTED_NAMESPACES (--protected-namespaces): "Kube_System" is not valid; expected comma-separated namespace names (DNS labels)'),
+  );
 });
 
 test('environment overrides defaults and flags override environment', () => {

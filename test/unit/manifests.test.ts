@@ -19,7 +19,9 @@ import { HOOK_QUEUES } from '../../shared/queues.js';
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: any };
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const TARGETS = ['k8s-manifests', 'k8s-manifests/overlays/keda', 'k8s-manifests/overlays/hpa'] as const;
+const TARGETS = ['k8s-manifests', 'k8s-manifests/overlays/keda', 'k8s-manifests/overlays/hpa', 'k8s-manifests/overlays/cluster-wide-exec'] as const;
+/** The tenant namespaces of components/tenant-namespaces as committed. */
+const TENANTS = ['demo'];
 const haveKubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
 
 const built = new Map<string, Obj[]>();
@@ -65,7 +67,9 @@ for (const dir of TARGETS) {
       } catch (err) {
         assert.unreachable(`${where(obj)} does not validate: ${(err as Error).message}`);
       }
-      if (obj.kind !== 'Namespace' && obj.kind !== 'CustomResourceDefinition' && !obj.kind.startsWith('ClusterRole')) {
+      if (obj.kind === 'RoleBinding' && obj.roleRef.name === 'stash-hooks-worker-tenant') {
+        assert.ok(TENANTS.includes(obj.metadata.namespace!), `${where(obj)} is in a tenant namespace, not ${obj.metadata.namespace}`);
+      } else if (obj.kind !== 'Namespace' && obj.kind !== 'CustomResourceDefinition' && !obj.kind.startsWith('ClusterRole')) {
         assert.is(obj.metadata.namespace, 'stash-hooks', `${where(obj)} namespace`);
       }
     }
@@ -93,43 +97,119 @@ run('the base has what the design lists', () => {
   assert.not.ok(objs.some((o) => o.kind === 'Secret'), 'no Secret is committed; Deployments reference them');
 });
 
-run('RBAC is least-privilege: no wildcards, secrets get only, exec and leases only where needed', () => {
-  const objs = build('k8s-manifests');
+/** The rules a ServiceAccount of ours gets, cluster-wide and per namespace, in a build. */
+function grantsOf(objs: Obj[], sa: string): { clusterWide: any[]; inNamespace: Map<string, any[]> } {
   const roles = objs.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role');
-  assert.ok(roles.length >= 4);
-  const grants = (name: string) => roles.filter((r) => r.metadata.name.startsWith(name)).flatMap((r) => r.rules as any[]);
-  for (const role of roles) {
-    for (const rule of role.rules as any[]) {
-      for (const field of ['verbs', 'resources', 'apiGroups', 'resourceNames', 'nonResourceURLs']) {
-        assert.not.ok((rule[field] ?? []).some((v: string) => v.includes('*')), `${where(role)} ${field} has a wildcard`);
+  const rulesOf = (ref: { kind: string; name: string }, ns?: string) =>
+    roles.find((r) => r.kind === ref.kind && r.metadata.name === ref.name && (r.kind === 'ClusterRole' || r.metadata.namespace === ns))?.rules ?? [];
+  const bindings = objs.filter((o) => o.kind.endsWith('Binding') && o.subjects.some((s: any) => s.kind === 'ServiceAccount' && s.name === sa));
+  const clusterWide = bindings.filter((b) => b.kind === 'ClusterRoleBinding').flatMap((b) => rulesOf(b.roleRef));
+  const inNamespace = new Map<string, any[]>();
+  for (const b of bindings.filter((x) => x.kind === 'RoleBinding')) {
+    inNamespace.set(b.metadata.namespace!, [...(inNamespace.get(b.metadata.namespace!) ?? []), ...rulesOf(b.roleRef, b.metadata.namespace)]);
+  }
+  return { clusterWide, inNamespace };
+}
+const has = (rules: any[], resource: string, verb: string, group = '') =>
+  rules.some((r) => r.resources.includes(resource) && r.verbs.includes(verb) && (group === '*' || r.apiGroups.includes(group)));
+/** Every (group, resource, verb) the rules grant, as strings. */
+const triples = (rules: any[]) => new Set(rules.flatMap((r) => r.apiGroups.flatMap((g: string) => r.resources.flatMap((res: string) => r.verbs.map((v: string) => `${g || 'core'}/${res}:${v}`)))));
+
+for (const dir of TARGETS) {
+  run(`${dir}: RBAC has no wildcards, secrets get only, no escalation verbs; every binding is real`, () => {
+    const objs = build(dir);
+    const roles = objs.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role');
+    for (const role of roles) {
+      for (const rule of role.rules as any[]) {
+        for (const field of ['verbs', 'resources', 'apiGroups', 'resourceNames', 'nonResourceURLs']) {
+          assert.not.ok((rule[field] ?? []).some((v: string) => v.includes('*')), `${where(role)} ${field} has a wildcard`);
+        }
+        if (rule.resources.includes('secrets')) assert.equal(rule.verbs, ['get'], `${where(role)} may only get secrets`);
+        for (const verb of ['escalate', 'bind', 'impersonate', 'deletecollection']) assert.not.ok(rule.verbs.includes(verb), `${where(role)} ${verb}`);
+        assert.not.ok(rule.apiGroups.includes('events.k8s.io'), `${where(role)}: no role writes events.k8s.io (SessionStore uses core/v1 Events)`);
       }
-      if (rule.resources.includes('secrets')) assert.equal(rule.verbs, ['get'], `${where(role)} may only get secrets`);
-      for (const verb of ['escalate', 'bind', 'impersonate', 'deletecollection']) assert.not.ok(rule.verbs.includes(verb), `${where(role)} ${verb}`);
+    }
+    for (const b of objs.filter((o) => o.kind.endsWith('Binding'))) {
+      assert.ok(roles.some((r) => r.kind === b.roleRef.kind && r.metadata.name === b.roleRef.name), `${where(b)} roleRef`);
+      for (const s of b.subjects) {
+        assert.is(s.kind, 'ServiceAccount');
+        assert.ok(objs.some((o) => o.kind === 'ServiceAccount' && o.metadata.name === s.name && s.namespace === 'stash-hooks'), `${where(b)} subject ${s.name}`);
+      }
+    }
+  });
+}
+
+// Each role's grants are exactly what its code calls (grep of producers/ and workers/, see
+// docs/security.md "Least privilege"): a verb added to the code without its grant, or a grant
+// left behind after the code stopped using it, fails here.
+run('each role is granted exactly what its code calls', () => {
+  const objs = build('k8s-manifests');
+  const exactly = (sa: string, want: string[]) => assert.equal([...triples(grantsOf(objs, sa).clusterWide)].sort(), [...want].sort(), sa);
+  exactly('stash-hooks-watcher', ['stash.appscode.com/backupsessions:list', 'stash.appscode.com/backupsessions:watch', 'stash.appscode.com/restoresessions:list', 'stash.appscode.com/restoresessions:watch']);
+  const lease = grantsOf(objs, 'stash-hooks-watcher').inNamespace.get('stash-hooks')!;
+  assert.equal([...triples(lease)].sort(), ['coordination.k8s.io/leases:create', 'coordination.k8s.io/leases:get', 'coordination.k8s.io/leases:update']);
+  const sessionReads = ['backupsessions', 'restoresessions', 'backupconfigurations', 'backupbatches'].map((r) => `stash.appscode.com/${r}:get`);
+  const statusWrites = ['stash.appscode.com/backupsessions/status:update', 'stash.appscode.com/restoresessions/status:update'];
+  exactly('stash-hooks-coordinator', [...sessionReads, ...statusWrites, 'core/events:create']);
+  exactly('stash-hooks-worker', [
+    ...sessionReads,
+    ...statusWrites,
+    'core/events:create',
+    'appcatalog.appscode.com/appbindings:get',
+    ...['deployments', 'statefulsets', 'daemonsets', 'replicasets'].map((r) => `apps/${r}:get`),
+    'core/services:get',
+    'core/endpoints:get',
+    'core/namespaces:get',
+  ]);
+  assert.equal(grantsOf(objs, 'stash-hooks-dashboard'), { clusterWide: [], inNamespace: new Map() }, 'the dashboard has no Kubernetes rights');
+});
+
+run('exec, pods and Secrets: per tenant namespace by default, cluster-wide only in the opt-in overlay', () => {
+  const tenant = ['core/pods:get', 'core/pods:list', 'core/pods/exec:create', 'core/pods/exec:get', 'core/secrets:get'].sort();
+  for (const dir of ['k8s-manifests', 'k8s-manifests/overlays/keda', 'k8s-manifests/overlays/hpa']) {
+    const g = grantsOf(build(dir), 'stash-hooks-worker');
+    for (const t of tenant) assert.not.ok(triples(g.clusterWide).has(t), `${dir}: ${t} must not be cluster-wide`);
+    assert.equal([...g.inNamespace.keys()].sort(), TENANTS, `${dir}: tenant namespaces`);
+    for (const ns of TENANTS) assert.equal([...triples(g.inNamespace.get(ns)!)].sort(), tenant, `${dir}: grants in ${ns}`);
+    for (const sa of ['stash-hooks-watcher', 'stash-hooks-coordinator']) {
+      const other = grantsOf(build(dir), sa);
+      assert.not.ok([...other.inNamespace.values(), other.clusterWide].some((rules) => has(rules, 'pods/exec', 'create') || has(rules, 'secrets', 'get')), `${sa} must not exec or read Secrets`);
     }
   }
-  const has = (rules: any[], resource: string, verb: string) => rules.some((r) => r.resources.includes(resource) && r.verbs.includes(verb));
-  for (const name of ['stash-hooks-watcher', 'stash-hooks-coordinator']) {
-    assert.not.ok(has(grants(name), 'pods/exec', 'create'), `${name} must not exec`);
-    assert.not.ok(has(grants(name), 'secrets', 'get'), `${name} must not read secrets`);
-  }
-  assert.ok(has(grants('stash-hooks-worker'), 'pods/exec', 'create'));
-  assert.ok(has(grants('stash-hooks-worker'), 'secrets', 'get'));
-  assert.ok(has(grants('stash-hooks-watcher'), 'leases', 'update'));
-  assert.not.ok(has(grants('stash-hooks-worker'), 'leases', 'update'));
-  assert.not.ok(has(grants('stash-hooks-watcher'), 'backupsessions/status', 'patch'), 'the watcher writes nothing');
-  for (const name of ['stash-hooks-coordinator', 'stash-hooks-worker']) {
-    for (const resource of ['backupsessions/status', 'restoresessions/status']) {
-      assert.ok(has(grants(name), resource, 'patch') && has(grants(name), resource, 'update'), `${name} ${resource}`);
-    }
-    assert.not.ok(has(grants(name), 'backupsessions', 'update'), `${name} writes status only`);
-    assert.ok(has(grants(name), 'events', 'create'), `${name} records Events`);
-  }
-  // Every binding names a ServiceAccount of ours and a role that exists.
-  for (const b of objs.filter((o) => o.kind.endsWith('Binding'))) {
-    assert.ok(roles.some((r) => r.kind === b.roleRef.kind && r.metadata.name === b.roleRef.name), `${where(b)} roleRef`);
-    for (const s of b.subjects) {
-      assert.is(s.kind, 'ServiceAccount');
-      assert.ok(objs.some((o) => o.kind === 'ServiceAccount' && o.metadata.name === s.name && s.namespace === 'stash-hooks'), `${where(b)} subject ${s.name}`);
+  const wide = grantsOf(build('k8s-manifests/overlays/cluster-wide-exec'), 'stash-hooks-worker');
+  for (const t of tenant) assert.ok(triples(wide.clusterWide).has(t), `cluster-wide-exec grants ${t} cluster-wide`);
+  assert.is(wide.inNamespace.size, 0, 'the cluster-wide overlay needs no tenant RoleBindings');
+});
+
+run('the tenant-namespaces tool writes one RoleBinding per namespace and refuses bad names', async () => {
+  const { tenantRoleBindings } = await import('../../k8s-manifests/tools/tenant-namespaces.js');
+  const docs = parseAllDocuments(tenantRoleBindings(['team-a', 'team-b', 'team-a'])).map((d) => d.toJS() as Obj);
+  assert.equal(docs.map((d) => [d.kind, d.metadata.namespace, d.roleRef.name]), [['RoleBinding', 'team-a', 'stash-hooks-worker-tenant'], ['RoleBinding', 'team-b', 'stash-hooks-worker-tenant']]);
+  assert.throws(() => tenantRoleBindings(['Team_A']), /"Team_A" is not a namespace name/);
+  assert.throws(() => tenantRoleBindings([]), /at least one/);
+});
+
+run('NetworkPolicies: ingress denied by default; only ops, dashboard http and Redis from our pods', () => {
+  const objs = build('k8s-manifests');
+  const policies = objs.filter((o) => o.kind === 'NetworkPolicy');
+  const deny = policies.find((p) => Object.keys(p.spec.podSelector).length === 0 && !p.spec.ingress);
+  assert.ok(deny, 'a default-deny ingress policy selects every pod');
+  assert.equal(deny.spec.policyTypes, ['Ingress']);
+  const podLabels = deployments(objs).map((d) => ({ d, labels: d.spec.template.metadata.labels as Record<string, string> }));
+  const selected = (p: Obj) => podLabels.filter(({ labels }) => Object.entries(p.spec.podSelector.matchLabels ?? {}).every(([k, v]) => labels[k] === v));
+  const ops = policies.find((p) => p.metadata.name === 'stash-hooks-allow-ops')!;
+  assert.is(selected(ops).length, deployments(objs).length, 'every pod serves /healthz and /metrics');
+  assert.equal(ops.spec.ingress.map((i: any) => i.ports.map((x: any) => x.port)), [['ops']]);
+  const dash = policies.find((p) => p.metadata.name === 'stash-hooks-allow-dashboard')!;
+  assert.equal(selected(dash).map(({ d }) => d.metadata.name), ['stash-hooks-dashboard']);
+  assert.equal(dash.spec.ingress.map((i: any) => i.ports.map((x: any) => x.port)), [['http']]);
+  const redis = policies.find((p) => p.metadata.name === 'stash-hooks-allow-redis')!;
+  assert.equal(redis.spec.ingress[0].from, [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'stash-hooks' } } }], 'Redis only from stash-hooks pods');
+  for (const p of policies) {
+    for (const rule of p.spec.ingress ?? []) {
+      for (const port of rule.ports ?? []) {
+        if (typeof port.port === 'string') assert.ok(podLabels.some(({ d }) => containersOf(d).some((c) => c.ports?.some((cp: any) => cp.name === port.port))), `${where(p)} port ${port.port} names a container port`);
+      }
     }
   }
 });

@@ -70,9 +70,10 @@ export async function runExec(kube: KubeAccess, target: ExecTarget, command: str
     const onStatus = (status: V1Status) => {
       const code = exitCodeOf(status);
       if (code === 0) {
-        finish(undefined, { action: 'exec', where, exitCode: 0, durationMs: Date.now() - started, output: clean(output.toString()) });
+        // Success keeps nothing: what a command prints (a dump of env, a password) is not a result.
+        finish(undefined, { action: 'exec', where, exitCode: 0, durationMs: Date.now() - started, output: '' });
       } else if (code !== undefined) {
-        const errTail = tail(clean(stderr.toString()));
+        const errTail = tail(clean(stderr.toString() || output.toString()));
         finish(new HookFailedError(`${label} exited with code ${code}${errTail ? `: ${errTail}` : ''}`, { action: 'exec' }));
       } else {
         finish(new HookFailedError(`${label} failed: ${clean(status.message ?? status.reason ?? 'unknown error')}`, { action: 'exec' }));
@@ -96,6 +97,15 @@ export async function runExec(kube: KubeAccess, target: ExecTarget, command: str
           const status = /Unexpected server response: (\d+)/.exec(msg)?.[1];
           // The pod was there when we chose it; a 404 now means it went away in between.
           if (status === '404') finish(new TargetError(`pod ${target.namespace}/${target.pod} not found (it went away before exec started)`, { cause: err }));
+          else if (status === '403') {
+            finish(
+              new TargetError(
+                `${label}: stash-hooks' worker may not exec in namespace ${target.namespace} (403 Forbidden); a platform admin grants a tenant namespace ` +
+                  'in k8s-manifests/components/tenant-namespaces (docs/security.md)',
+                { cause: err },
+              ),
+            );
+          }
           else finish(new KubernetesApiError(`${label}: could not open the exec stream: ${msg}`, { statusCode: status ? Number(status) : undefined, cause: err }));
         },
       );

@@ -1,6 +1,8 @@
 /**
  * Runs one action on many hosts in parallel, at most `limit` at once (DESIGN §5: each replica is
- * a host). The hook fails if any host fails, and the message lists every failed host and why.
+ * a host). The hook fails if any host fails, and the message lists the failed hosts and why, up
+ * to {@link MAX_FAILURE_LIST_BYTES}, then "… and N more hosts": a 50-pod hook must still fit in
+ * its condition (DESIGN §11 "Bounded and redacted").
  */
 import {
   ErrorCode,
@@ -31,6 +33,26 @@ export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (
   return results;
 }
 
+/**
+ * Bytes of per-host reasons in one fan-out failure. Well under the condition's 32 KiB, so the
+ * hook's own prefix and the summary always fit.
+ */
+export const MAX_FAILURE_LIST_BYTES = 16 * 1024;
+
+/** `reasons` joined by "; " up to `maxBytes`, then "… and N more hosts". */
+export function listFailures(reasons: readonly string[], maxBytes = MAX_FAILURE_LIST_BYTES): string {
+  const kept: string[] = [];
+  let used = 0;
+  for (const r of reasons) {
+    const size = Buffer.byteLength(r) + 2;
+    if (used + size > maxBytes && kept.length > 0) break;
+    kept.push(size > maxBytes ? `${r.slice(0, Math.floor(maxBytes / 4))}…` : r);
+    used += size;
+  }
+  const more = reasons.length - kept.length;
+  return kept.join('; ') + (more > 0 ? `; … and ${more} more host${more === 1 ? '' : 's'}` : '');
+}
+
 function sameKind(code: string, action: HookAction, message: string): StashHooksError {
   switch (code) {
     case ErrorCode.HookTimeout:
@@ -56,6 +78,6 @@ export async function fanOut<T, R>(action: HookAction, hosts: readonly T[], limi
   if (infra !== undefined) throw infra;
   if (hosts.length === 1) throw failures[0];
   const codes = new Set(failures.map((f) => (f as StashHooksError).code));
-  const message = `${action} failed on ${failures.length} of ${hosts.length} hosts: ${failures.map((f) => (f as Error).message).join('; ')}`;
+  const message = `${action} failed on ${failures.length} of ${hosts.length} hosts: ${listFailures(failures.map((f) => (f as Error).message))}`;
   throw sameKind(codes.size === 1 ? [...codes][0] : ErrorCode.HookFailed, action, message);
 }

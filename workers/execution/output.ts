@@ -1,10 +1,14 @@
 /**
- * What a hook may keep of its output: the first 10 KiB, with secret values redacted. Results go
- * to Redis and the dashboard, and secrets must never reach either (DESIGN §10).
+ * What a hook may keep of its output: the first 10 KiB per host and 64 KiB per hook, with secret
+ * values redacted. Results go to Redis and the dashboard, and secrets must never reach either
+ * (DESIGN §10, §11).
  */
 
 /** Bytes of output kept per host (DESIGN §6: "first 10 KiB"). */
 export const OUTPUT_CAP_BYTES = 10 * 1024;
+
+/** Bytes of output kept per hook, all hosts together: a 500-pod hook must not store 5 MB. */
+export const HOOK_OUTPUT_CAP_BYTES = 64 * 1024;
 
 export const REDACTED = '[REDACTED]';
 
@@ -36,11 +40,25 @@ export class CappedBuffer {
   }
 }
 
-/** Replaces every occurrence of every secret value in `text`. Longest first, so overlaps vanish whole. */
+/** The shortest start of a secret that {@link redact} hides when it ends a text. */
+const MIN_PARTIAL = 4;
+
+/**
+ * Replaces every occurrence of every secret value in `text`. Longest first, so overlaps vanish
+ * whole. A text that ends with the start of a secret (output cut at its cap in mid-secret) loses
+ * that start too.
+ */
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const s of [...secrets].filter((x) => x.length > 0).sort((a, b) => b.length - a.length)) {
-    out = out.split(s).join(REDACTED);
+  const ordered = [...secrets].filter((x) => x.length > 0).sort((a, b) => b.length - a.length);
+  for (const s of ordered) out = out.split(s).join(REDACTED);
+  for (const s of ordered) {
+    for (let k = Math.min(s.length - 1, out.length); k >= MIN_PARTIAL; k--) {
+      if (out.endsWith(s.slice(0, k))) {
+        out = out.slice(0, out.length - k) + REDACTED;
+        break;
+      }
+    }
   }
   return out;
 }
@@ -49,4 +67,20 @@ export function redact(text: string, secrets: readonly string[]): string {
 export function tail(text: string, maxChars = 500): string {
   const t = text.trim();
   return t.length > maxChars ? `…${t.slice(t.length - maxChars)}` : t;
+}
+
+/**
+ * `hosts` with their outputs kept in order until `maxBytes` is used up; later outputs say how
+ * much was left out instead. Everything else of a host (where, status, duration) is kept.
+ */
+export function boundOutputs<T extends { output: string }>(hosts: readonly T[], maxBytes = HOOK_OUTPUT_CAP_BYTES): T[] {
+  let used = 0;
+  return hosts.map((h) => {
+    const size = Buffer.byteLength(h.output);
+    if (used + size <= maxBytes) {
+      used += size;
+      return h;
+    }
+    return { ...h, output: `[${size} bytes of output not kept: the hook's ${maxBytes}-byte output budget is used up]` };
+  });
 }

@@ -1,11 +1,13 @@
 /**
  * The hook execution engine's entry point: runs one Handler for a resolved context.
  *
- * Order of work: validate (HookSpecError) → render templates (TemplateError) → for each action
- * present, in Stash's order exec → httpGet → httpPost → tcpSocket: resolve where it runs
- * (TargetError), fan out over the hosts (HookFailedError / HookTimeoutError / NetworkDeniedError),
- * and stop at the first failure. API-server trouble surfaces as KubernetesApiError, which the
- * caller retries. Secret header values are redacted from every result, message and log line.
+ * Order of work: validate (HookSpecError) → render templates (TemplateError) → read every
+ * `secretKeyRef` (so each value is known, and redacted, before any action produces output) → for
+ * each action present, in Stash's order exec → httpGet → httpPost → tcpSocket: resolve where it
+ * runs, confined to the invoker's namespace (NamespaceDeniedError, TargetError), fan out over the
+ * hosts (HookFailedError / HookTimeoutError / NetworkDeniedError), and stop at the first failure.
+ * API-server trouble surfaces as KubernetesApiError, which the caller retries. Secret values are
+ * redacted from every result, message and log line.
  */
 import { HookSpecError, type HookAction } from '../../shared/errors.js';
 import { validateHandler } from '../../shared/hook-spec.js';
@@ -13,10 +15,11 @@ import type { Handler, HTTPPostAction } from '../../shared/resources.js';
 import { runExec } from './exec-action.js';
 import { fanOut } from './fan-out.js';
 import { runHttp } from './http-action.js';
+import { NamespaceGuard, placementNamespace } from './namespace-guard.js';
 import { NetworkGuard } from './network-guard.js';
-import { redact } from './output.js';
+import { boundOutputs, redact } from './output.js';
 import { renderHandler } from './render-handler.js';
-import { resolveHeaders } from './secret-headers.js';
+import { resolveHeaders, type ResolvedHeader } from './secret-headers.js';
 import { execTargets, networkDestinations, resolvePlacement, type Placement } from './targeting.js';
 import { runTcp } from './tcp-action.js';
 import type { ActionOptions, ExecutionDeps, HookContext, HookResult, HostResult } from './types.js';
@@ -46,8 +49,14 @@ export async function runHandler(handler: Handler, ctx: HookContext, deps: Execu
     secrets,
     signal: ctx.signal,
   };
+  const confine = new NamespaceGuard(deps.kube, ctx.namespace, deps.protectedNamespaces);
+  const headers: Partial<Record<'httpGet' | 'httpPost', ResolvedHeader[]>> = {};
+  for (const action of ['httpGet', 'httpPost'] as const) {
+    const spec = rendered[action];
+    if (spec) headers[action] = await resolveHeaders(spec.httpHeaders, action, ctx.namespace, deps.kube, secrets);
+  }
   let placement: Promise<Placement> | undefined;
-  const where = () => (placement ??= resolvePlacement(handler, ctx, deps.kube));
+  const where = () => (placement ??= confinedPlacement(handler, ctx, deps, confine));
   const log = (msg: string, fields: Record<string, unknown>) => deps.log?.('info', redact(msg, secrets), fields);
 
   const actions: HookAction[] = [];
@@ -58,7 +67,7 @@ export async function runHandler(handler: Handler, ctx: HookContext, deps: Execu
     actions.push(action);
     let results: HostResult[];
     try {
-      results = await runAction(action, rendered, ctx, deps, guard, opts, secrets, where, maxParallel);
+      results = await runAction(action, rendered, headers, deps, guard, opts, where, maxParallel);
     } catch (err) {
       // A hook cut short by shutdown is not the hook's failure: hand back the abort reason so it is retried.
       ctx.signal?.throwIfAborted();
@@ -68,17 +77,29 @@ export async function runHandler(handler: Handler, ctx: HookContext, deps: Execu
     for (const r of results) log(`hook ${ctx.hookName} ${action} succeeded`, { action, where: r.where, statusCode: r.statusCode, exitCode: r.exitCode, durationMs: r.durationMs });
     hosts.push(...results);
   }
-  return { ok: true, actions, hosts, durationMs: Date.now() - started };
+  return { ok: true, actions, hosts: boundOutputs(hosts), durationMs: Date.now() - started };
+}
+
+/**
+ * Where the hook runs, never outside the namespaces it may act in: the namespace its fields point
+ * at is checked before anything is read there, and every pod chosen is checked again.
+ */
+async function confinedPlacement(handler: Handler, ctx: HookContext, deps: ExecutionDeps, confine: NamespaceGuard): Promise<Placement> {
+  const home = placementNamespace(handler, ctx);
+  await confine.check(home.namespace, home.field);
+  const placement = await resolvePlacement(handler, ctx, deps.kube);
+  const pods = placement.kind === 'pods' ? placement.pods : placement.kind === 'service' ? [placement.pod] : [];
+  for (const pod of pods) await confine.check(pod.namespace, `pod ${pod.namespace}/${pod.name}`);
+  return placement;
 }
 
 async function runAction(
   action: HookAction,
   h: Handler,
-  ctx: HookContext,
+  resolvedHeaders: Partial<Record<'httpGet' | 'httpPost', ResolvedHeader[]>>,
   deps: ExecutionDeps,
   guard: NetworkGuard,
   opts: ActionOptions,
-  secrets: string[],
   where: () => Promise<Placement>,
   maxParallel: number,
 ): Promise<HostResult[]> {
@@ -93,7 +114,7 @@ async function runAction(
     return fanOut('tcpSocket', dests, maxParallel, (d) => runTcp(d.host, d.port, guard, opts));
   }
   const spec: HTTPPostAction = action === 'httpGet' ? h.httpGet! : h.httpPost!;
-  const headers = await resolveHeaders(spec.httpHeaders, action, ctx.namespace, deps.kube, secrets);
+  const headers = [...(resolvedHeaders[action] ?? [])];
   if (deps.userAgent && !headers.some((hd) => hd.name.toLowerCase() === 'user-agent')) headers.push({ name: 'User-Agent', value: deps.userAgent });
   const placement = needsPlacement(spec) ? await where() : undefined;
   const dests = networkDestinations(spec, placement, h.containerName, `${action}.port`);

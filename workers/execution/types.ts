@@ -57,6 +57,11 @@ export interface ExecutionDeps {
   /** Timeout of a hook without `timeoutSeconds`. Default 300. */
   defaultTimeoutSeconds?: number;
   log?: ExecutionLog;
+  /**
+   * Namespaces no hook from another namespace may act in, opt-in or not (DESIGN §11):
+   * `--protected-namespaces`. Default `kube-system` only; the worker passes its own too.
+   */
+  protectedNamespaces?: readonly string[];
   /** User-Agent of HTTP hooks that set none (a hook's own User-Agent header is kept). */
   userAgent?: string;
 }
@@ -68,7 +73,10 @@ export interface HostResult {
   statusCode?: number;
   exitCode?: number;
   durationMs: number;
-  /** The first 10 KiB of the body or of stdout+stderr, secrets redacted. */
+  /**
+   * HTTP: the first 10 KiB of the body, secrets redacted. exec: empty — a command's output is kept
+   * only when it fails, as the end of its stderr in the error (DESIGN §11 "Bounded and redacted").
+   */
   output: string;
 }
 

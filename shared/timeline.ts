@@ -293,7 +293,7 @@ export function buildTimeline(input: TimelineInput): SessionTimeline {
       bars.push(...r.bars);
       for (const { host, bar } of r.hosts) {
         let row = hostRows.find((x) => x.host === host);
-        if (!row) hostRows.push((row = { id: `t${i}/${host}`, group: 'target', label: `${label} · ${host}`, targetIndex: i, host, bars: [] }));
+        if (!row) hostRows.push((row = { id: `t${i}/${host}`, group: 'target', label: `${label} · ${shortHost(host)}`, targetIndex: i, host, bars: [] }));
         row.bars.push(bar);
       }
       return r.bars.at(-1);
@@ -338,6 +338,11 @@ export function buildTimeline(input: TimelineInput): SessionTimeline {
     fromMs,
     toMs,
   };
+}
+
+/** `pod demo/db-0 container mysql` → `db-0`: the row label names the pod; the bar keeps the whole place. */
+function shortHost(where: string): string {
+  return where.replace(/^pod [^/]+\//, '').replace(/ container .*$/, '');
 }
 
 function restorePhase(session: RestoreSession): string | undefined {

@@ -75,8 +75,8 @@ test('with jobs: millisecond times, where it ran, per-host rows, the window up t
       processedOn: T0 + 600,
       finishedOn: T0 + 700,
       returnvalue: result('succeeded', 'Successfully executed preBackup hook.', [
-        { where: 'demo/db-0-0', exitCode: 0, durationMs: 40 },
-        { where: 'demo/db-0-1', exitCode: 0, durationMs: 90 },
+        { where: 'pod demo/db-0-0 container db', exitCode: 0, durationMs: 40 },
+        { where: 'pod demo/db-0-1 container db', exitCode: 0, durationMs: 90 },
       ]),
     }),
     job('lifecycle', 'lc.TargetCompleted.uid-1.t0', { timestamp: T0 + 1750 }),
@@ -94,7 +94,7 @@ test('with jobs: millisecond times, where it ran, per-host rows, the window up t
   assert.is(pre.where, undefined, 'several hosts: no single place');
   assert.equal(
     t.rows.filter((r) => r.host).map((r) => [r.label, r.bars[0].endMs! - r.bars[0].startMs!]),
-    [['StatefulSet/db-0 · demo/db-0-0', 40], ['StatefulSet/db-0 · demo/db-0-1', 90]],
+    [['StatefulSet/db-0 · db-0-0', 40], ['StatefulSet/db-0 · db-0-1', 90]],
   );
   assert.equal([win.startMs, win.endMs], [T0 + 700, T0 + 1750], 'gate opens when the pre hook ends; the window ends when the target completed');
   const gpost = bars(t, 'global-post')[0];

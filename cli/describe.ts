@@ -81,8 +81,14 @@ class DescribeUsageError extends Error {
   override name = 'DescribeUsageError';
 }
 
+/** Where `describe` writes: stdout and stderr, or a test's buffers. */
+export interface DescribeIO {
+  out: { write(text: string): unknown };
+  err: { write(text: string): unknown };
+}
+
 /** Runs `describe`; returns the exit code (0 found, 1 not found or failed, 2 bad usage). */
-export async function runDescribe(ref: string, flags: Record<string, unknown>, io = { out: process.stdout, err: process.stderr }): Promise<number> {
+export async function runDescribe(ref: string, flags: Record<string, unknown>, io: DescribeIO = { out: process.stdout, err: process.stderr }): Promise<number> {
   const { loadConfig } = await import('../shared/config.js');
   const { loadKubeConfig } = await import('./runtime.js');
   const { parseSessionKind, SessionReader, loadTimeline } = await import('../dashboard/sessions-data.js');

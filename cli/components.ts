@@ -66,6 +66,7 @@ export async function startComponents(rt: RoleRuntime, config: Config, component
       port: config.dashboardPort,
       auth: config.dashboardAuth,
       allowActions: config.allowActions,
+      kubeConfig: rt.kubeConfig,
       logger: rt.logger,
     });
     rt.onStop('dashboard', () => dashboard.close());

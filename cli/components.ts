@@ -48,6 +48,7 @@ export async function startComponents(rt: RoleRuntime, config: Config, component
       lease: opts.lease === false ? undefined : { name: config.leaseName ?? 'stash-hooks-watcher', namespace: config.leaseNamespace ?? 'default', identity: config.identity ?? hostname() },
     });
     rt.onStop('watcher', () => watcher.close());
+    rt.metrics.setSessionSource(() => watcher.sessions().map((s) => ({ kind: s.kind ?? 'BackupSession', phase: s.status?.phase, deadline: s.status?.sessionDeadline })));
     watcher.start();
     rt.readyWhen('informers', async () => {
       if (!watcher.synced) throw new Error('informers have not listed yet');
@@ -67,6 +68,7 @@ export async function startComponents(rt: RoleRuntime, config: Config, component
       port: config.dashboardPort,
       auth: config.dashboardAuth,
       allowActions: config.allowActions,
+      kubeConfig: rt.kubeConfig,
       logger: rt.logger,
     });
     rt.onStop('dashboard', () => dashboard.close());

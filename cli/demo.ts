@@ -161,6 +161,7 @@ export async function runDemo(config: Config, flags: Record<string, unknown>): P
     await applyObjects(cluster.kubeConfig, readManifests(...['backupconfigurations', 'backupbatches', 'backupsessions', 'restoresessions', 'appbindings'].map((n) => `${ROOT}k8s-manifests/base/crds/${n}.yaml`)));
     const { dashboardUrl } = await startComponents(rt, demoConfig, ['coordinator', 'worker', 'watcher', 'dashboard'], { lease: false });
     out(`dashboard: ${dashboardUrl}   metrics: ${rt.ops?.url}/metrics   queues under prefix "${prefix}"`);
+    out(`sessions: ${dashboardUrl}sessions   describe: KUBECONFIG=${cluster.kubeconfigPath} STASH_HOOKS_PREFIX=${prefix} node bin/stash-hooks.js describe backupsession/databases-demo -n demo`);
 
     const files = readdirSync(`${ROOT}examples`).filter((f) => f.endsWith('.yaml')).sort().map((f) => `${ROOT}examples/${f}`);
     const objects = readManifests(...files);

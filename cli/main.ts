@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ROLES, ROLE_SUMMARY, SECRET_ENV, settingsFor, loadConfig, type Role, type Config } from '../shared/config.js';
 import { ConfigError } from '../shared/errors.js';
 import { ROLE_RUNNERS, type RoleRunner } from './roles.js';
+import { describeCommand } from './describe.js';
 
 /** Options a role has besides the shared settings (they configure that role alone). */
 const ROLE_OPTIONS: Partial<Record<Role, Option[]>> = {
@@ -55,6 +56,7 @@ export function buildProgram(run: (role: Role, config: Config | undefined, flags
       process.exitCode = code;
     });
   }
+  program.addCommand(describeCommand());
   return program;
 }
 

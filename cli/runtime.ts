@@ -11,7 +11,7 @@ import type { Config } from '../shared/config.js';
 import { ConfigError, errorMessage } from '../shared/errors.js';
 import { withKeepAlive } from '../shared/kube-keep-alive.js';
 import { createLogger, type Logger } from '../shared/logger.js';
-import { createMetrics, queueDepthsFrom, type Metrics } from '../shared/metrics.js';
+import { createMetrics, queueAgesFrom, queueDepthsFrom, type Metrics } from '../shared/metrics.js';
 import { readinessFromChecks, startOpsServer, type OpsServer } from '../shared/ops-server.js';
 import { ALL_QUEUES } from '../shared/queues.js';
 import { bullPrefix, connectRedis, describeRedisTarget, type RedisClient } from '../shared/redis.js';
@@ -86,6 +86,7 @@ export async function createRuntime(role: string, config: Config, options: { kub
     checks.redis = () => client.ping();
     const queues = ALL_QUEUES.map((name) => new Queue(name, { connection: client, prefix: bullPrefix(config.prefix, config.redis) }));
     metrics.setQueueDepthSource(queueDepthsFrom(queues));
+    metrics.setQueueAgeSource(queueAgesFrom(queues));
     steps.push({ name: 'redis probe', step: async () => { await Promise.all(queues.map((q) => q.close())); client.disconnect(); } });
   } else {
     checks.redis = () => Promise.reject(new Error(`not connected to ${describeRedisTarget(config.redis)}`));

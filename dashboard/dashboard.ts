@@ -12,11 +12,13 @@ import { createBullBoard } from '@bull-board/api';
 import { ExpressAdapter } from '@bull-board/express';
 import { Queue } from 'bullmq';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { ALL_QUEUES, HOOK_QUEUES } from '../shared/queues.js';
 import type { Logger } from '../shared/logger.js';
 import { authMiddleware, validateDashboardAuth, type DashboardAuth } from './auth.js';
 import { SafeBullMQAdapter } from './job-view.js';
 import { discoverQueueNames } from './queue-discovery.js';
+import { sessionsRouter } from './sessions.js';
 
 export type { DashboardAuth } from './auth.js';
 
@@ -42,6 +44,8 @@ export interface DashboardOptions {
   discoverIntervalMs?: number;
   /** Board title; default `stash-hooks`. */
   title?: string;
+  /** The cluster whose sessions the Sessions page shows; without one the page says so. */
+  kubeConfig?: KubeConfig;
   logger?: Logger;
 }
 
@@ -96,7 +100,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     discoverIntervalMs: 30_000,
     title: 'stash-hooks',
     ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
-  } as Required<Omit<DashboardOptions, 'auth' | 'logger'>> & Pick<DashboardOptions, 'auth' | 'logger'>;
+  } as Required<Omit<DashboardOptions, 'auth' | 'logger' | 'kubeConfig'>> & Pick<DashboardOptions, 'auth' | 'logger' | 'kubeConfig'>;
   validateDashboardAuth(opts.host, opts.auth);
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) {
     throw new RangeError(`dashboard: port must be an integer 0-65535, got ${String(options.port)}`);
@@ -125,7 +129,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     queues: [],
     serverAdapter,
     options: {
-      uiConfig: { boardTitle: opts.title, hideDocsLink: true },
+      uiConfig: { boardTitle: opts.title, hideDocsLink: true, miscLinks: [{ text: 'Sessions', url: '/sessions' }] },
     },
   });
 
@@ -158,6 +162,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     app.disable('x-powered-by');
     app.use(securityHeaders);
     app.use(authMiddleware(opts.auth));
+    app.use('/sessions', sessionsRouter({ kubeConfig: opts.kubeConfig, redis, prefix: opts.prefix, logger: opts.logger }));
     app.use('/', serverAdapter.getRouter());
     server = createServer(app);
     await new Promise<void>((resolve, reject) => {

@@ -199,6 +199,11 @@ export class Watcher {
     }
   }
 
+  /** The sessions the informers hold (none on a standby), for the session gauges of /metrics. */
+  sessions(): Session[] {
+    return this.informers.flatMap((w) => w.informer.list() as unknown as Session[]);
+  }
+
   private resync(): void {
     const now = Date.now();
     for (const w of this.informers) {

@@ -31,6 +31,26 @@ export interface QueueDepthSample {
  */
 export type QueueDepthSource = () => Promise<QueueDepthSample[]>;
 
+/** One sample of the oldest-waiting gauge: the age of the oldest job waiting in `queue`. */
+export interface QueueAgeSample {
+  queue: string;
+  oldestWaitingSeconds: number;
+}
+
+/** Reads the oldest waiting job per queue at scrape time; a rejection leaves the gauge empty. */
+export type QueueAgeSource = () => Promise<QueueAgeSample[]>;
+
+/** What the session gauges are computed from: the sessions this replica's informers hold. */
+export interface SessionSample {
+  kind: string;
+  phase?: string;
+  /** `status.sessionDeadline`, RFC 3339. */
+  deadline?: string;
+}
+
+/** The sessions known at scrape time (the watcher's informer cache; empty on a standby). */
+export type SessionSource = () => SessionSample[];
+
 export interface MetricsOptions {
   /** Where queue depths come from; can also be set later with `setQueueDepthSource`. */
   queueDepths?: QueueDepthSource;
@@ -57,12 +77,24 @@ export interface Metrics {
   readonly watcherRestarts: Counter<'reason'>;
   /** `stash_hooks_leader`: 1 while this watcher replica holds the Lease, else 0. */
   readonly leader: Gauge;
+  /** `stash_hooks_queue_oldest_waiting_seconds{queue}`: age of the oldest waiting job, read on scrape. */
+  readonly queueOldestWaiting: Gauge<'queue'>;
+  /** `stash_hooks_jobs_stalled_total{queue}`: jobs BullMQ found stalled (their worker died or froze). */
+  readonly jobsStalled: Counter<'queue'>;
+  /** `stash_hooks_sessions{kind,phase}`: sessions in the watcher's cache by phase, read on scrape. */
+  readonly sessions: Gauge<'kind' | 'phase'>;
+  /** `stash_hooks_sessions_past_deadline{kind}`: unfinished sessions whose `sessionDeadline` passed. */
+  readonly sessionsPastDeadline: Gauge<'kind'>;
   /** Records one finished hook in the counter and the duration histogram together. */
   recordHook(labels: { phase: MetricPhase; scope: MetricScope; action: MetricAction; result: MetricResult }, durationSeconds: number): void;
   /** Records the time from `observedAtMs` (epoch ms, when the watcher saw the session) to now. */
   recordDispatch(labels: { phase: MetricPhase; scope: MetricScope }, observedAtMs: number, nowMs?: number): void;
   /** Replaces the queue-depth source (the queues usually exist only after the metrics). */
   setQueueDepthSource(source: QueueDepthSource | undefined): void;
+  /** Replaces the oldest-waiting-job source. */
+  setQueueAgeSource(source: QueueAgeSource | undefined): void;
+  /** Replaces the session source (the watcher sets it). */
+  setSessionSource(source: SessionSource | undefined): void;
 }
 
 // Hooks range from a TCP check (milliseconds) to a database dump (hours, bounded by timeoutSeconds).
@@ -131,6 +163,72 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     registers,
   });
   leader.set(0);
+  let queueAgeSource: QueueAgeSource | undefined;
+  let sessionSource: SessionSource | undefined;
+  const queueOldestWaiting = new Gauge({
+    name: `${METRIC_PREFIX}queue_oldest_waiting_seconds`,
+    help: 'Age of the oldest job waiting in each queue (0 when none waits), read at scrape time.',
+    labelNames: ['queue'] as const,
+    registers,
+    async collect() {
+      this.reset();
+      if (!queueAgeSource) return;
+      try {
+        for (const s of await queueAgeSource()) this.set({ queue: s.queue }, s.oldestWaitingSeconds);
+      } catch {
+        // Redis down: no sample this scrape (the queue-depth gauge behaves the same).
+      }
+    },
+  });
+  const jobsStalled = new Counter({
+    name: `${METRIC_PREFIX}jobs_stalled_total`,
+    help: 'Jobs found stalled by BullMQ (their worker stopped renewing the lock), by queue.',
+    labelNames: ['queue'] as const,
+    registers,
+  });
+  // Both session gauges are computed from one read of the source per scrape.
+  let sessionSnapshot: { at: number; samples: SessionSample[] } | undefined;
+  const readSessions = (): SessionSample[] => {
+    const now = Date.now();
+    if (!sessionSnapshot || now - sessionSnapshot.at > 1000) sessionSnapshot = { at: now, samples: sessionSource ? sessionSource() : [] };
+    return sessionSnapshot.samples;
+  };
+  const sessions = new Gauge({
+    name: `${METRIC_PREFIX}sessions`,
+    help: 'BackupSessions and RestoreSessions in the watcher\'s cache, by kind and phase (the leader reports; standbys report none).',
+    labelNames: ['kind', 'phase'] as const,
+    registers,
+    collect() {
+      this.reset();
+      const counts = new Map<string, { kind: string; phase: string; n: number }>();
+      for (const s of readSessions()) {
+        const phase = s.phase || 'Pending';
+        const key = `${s.kind}/${phase}`;
+        const c = counts.get(key) ?? { kind: s.kind, phase, n: 0 };
+        c.n++;
+        counts.set(key, c);
+      }
+      for (const c of counts.values()) this.set({ kind: c.kind, phase: c.phase }, c.n);
+    },
+  });
+  const sessionsPastDeadline = new Gauge({
+    name: `${METRIC_PREFIX}sessions_past_deadline`,
+    help: 'Unfinished sessions whose status.sessionDeadline has passed: the pipeline should have ended them.',
+    labelNames: ['kind'] as const,
+    registers,
+    collect() {
+      this.reset();
+      if (!sessionSource) return;
+      const now = Date.now();
+      const byKind = new Map<string, number>([['BackupSession', 0], ['RestoreSession', 0]]);
+      for (const s of readSessions()) {
+        const deadline = s.deadline ? Date.parse(s.deadline) : NaN;
+        if (['Succeeded', 'Failed', 'Skipped'].includes(s.phase ?? '') || !(deadline < now)) continue;
+        byKind.set(s.kind, (byKind.get(s.kind) ?? 0) + 1);
+      }
+      for (const [kind, n] of byKind) this.set({ kind }, n);
+    },
+  });
 
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
 
@@ -143,6 +241,10 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     watcherEvents,
     watcherRestarts,
     leader,
+    queueOldestWaiting,
+    jobsStalled,
+    sessions,
+    sessionsPastDeadline,
     recordHook(labels, durationSeconds) {
       hooksTotal.inc(labels);
       hookDuration.observe(labels, Math.max(0, durationSeconds));
@@ -152,6 +254,13 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     },
     setQueueDepthSource(source) {
       queueDepthSource = source;
+    },
+    setQueueAgeSource(source) {
+      queueAgeSource = source;
+    },
+    setSessionSource(source) {
+      sessionSource = source;
+      sessionSnapshot = undefined;
     },
   };
 }
@@ -170,4 +279,21 @@ export function queueDepthsFrom(queues: readonly CountableQueue[]): QueueDepthSo
       Object.entries(byState).map(([state, count]) => ({ queue, state, count: Number(count) || 0 })),
     );
   };
+}
+
+/** Anything that can list its oldest waiting job, e.g. a BullMQ `Queue`. */
+export interface AgedQueue {
+  readonly name: string;
+  getJobs(types: ['wait'], start: number, end: number, asc: boolean): Promise<Array<{ timestamp: number } | undefined>>;
+}
+
+/** A `QueueAgeSource` reading the oldest waiting job of each queue at scrape time. */
+export function queueAgesFrom(queues: readonly AgedQueue[], now: () => number = Date.now): QueueAgeSource {
+  return async () =>
+    Promise.all(
+      queues.map(async (q) => {
+        const [oldest] = await q.getJobs(['wait'], 0, 0, true);
+        return { queue: q.name, oldestWaitingSeconds: oldest ? Math.max(0, (now() - oldest.timestamp) / 1000) : 0 };
+      }),
+    );
 }

@@ -104,6 +104,7 @@ export class HookWorkerPool {
         ...CRASH_RECOVERY_OPTIONS,
       });
       worker.on('error', (err) => this.opts.logger.warn({ queue: name, err: err.message }, 'worker error'));
+      worker.on('stalled', () => this.opts.metrics?.jobsStalled.inc({ queue: name }));
       worker.on('failed', (job, err) => {
         if (err instanceof DelayedError || err.name === 'DelayedError') return;
         const final = job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1);

@@ -157,6 +157,8 @@ run('each role is granted exactly what its code calls', () => {
     'core/events:create',
     'appcatalog.appscode.com/appbindings:get',
     ...['deployments', 'statefulsets', 'daemonsets', 'replicasets'].map((r) => `apps/${r}:get`),
+    'apps.openshift.io/deploymentconfigs:get',
+    'core/replicationcontrollers:get',
     'core/services:get',
     'core/endpoints:get',
     'core/namespaces:get',
@@ -165,7 +167,9 @@ run('each role is granted exactly what its code calls', () => {
 });
 
 run('exec, pods and Secrets: per tenant namespace by default, cluster-wide only in the opt-in overlay', () => {
-  const tenant = ['core/pods:get', 'core/pods:list', 'core/pods/exec:create', 'core/pods/exec:get', 'core/secrets:get'].sort();
+  // Stash's backup leader lock (a Lease, or a ConfigMap on older releases) is read in the
+  // workload's namespace to find the replica that runs a Deployment's hooks.
+  const tenant = ['core/pods:get', 'core/pods:list', 'core/pods/exec:create', 'core/pods/exec:get', 'core/secrets:get', 'core/configmaps:get', 'coordination.k8s.io/leases:get'].sort();
   for (const dir of ['k8s-manifests', 'k8s-manifests/overlays/keda', 'k8s-manifests/overlays/hpa']) {
     const g = grantsOf(build(dir), 'stash-hooks-worker');
     for (const t of tenant) assert.not.ok(triples(g.clusterWide).has(t), `${dir}: ${t} must not be cluster-wide`);

@@ -190,7 +190,7 @@ export function execute(tree: GoTemplateTree, data: GoValue, opts: ExecOptions):
     switch (first.type) {
       case 'field':
         at(first.pos, first);
-        return evalFieldChain(dot, dot, first.ident, cmd.args, final);
+        return evalFieldChain(dot, first.ident, cmd.args, final);
       case 'chain':
         return evalChain(dot, first, cmd.args, final);
       case 'identifier':
@@ -234,17 +234,17 @@ export function execute(tree: GoTemplateTree, data: GoValue, opts: ExecOptions):
       notAFunction(args, final);
       return value;
     }
-    return evalFieldChain(value, value, fields, args, final);
+    return evalFieldChain(value, fields, args, final);
   }
 
   function evalChain(dot: GoValue, chain: Extract<ArgNode, { type: 'chain' }>, args: ArgNode[], final: Final): GoValue {
     at(chain.pos, chain);
     if (chain.node.type === 'nil') fail(`indirection through explicit nil in ${nodeString(chain)}`);
     const pipe = evalArg(dot, 'any', chain.node);
-    return evalFieldChain(dot, pipe, chain.field, args, final);
+    return evalFieldChain(pipe, chain.field, args, final);
   }
 
-  function evalFieldChain(dot: GoValue, receiver: GoValue, ident: string[], args: ArgNode[], final: Final): GoValue {
+  function evalFieldChain(receiver: GoValue, ident: string[], args: ArgNode[], final: Final): GoValue {
     const names = ident.flatMap((s) => s.split('.')).filter((s) => s !== '');
     for (let i = 0; i < names.length - 1; i++) receiver = evalField(names[i], [], MISSING, receiver);
     return evalField(names[names.length - 1], args, final, receiver);
@@ -332,7 +332,7 @@ export function execute(tree: GoTemplateTree, data: GoValue, opts: ExecOptions):
         if (t === 'map') return new GoMap(new Map());
         return fail(`cannot assign nil to ${PARAM_TYPE_NAME[t]}`);
       case 'field':
-        return validateType(evalFieldChain(dot, dot, n.ident, [n], MISSING), t);
+        return validateType(evalFieldChain(dot, n.ident, [n], MISSING), t);
       case 'variable':
         return validateType(evalVariable(n, [], MISSING), t);
       case 'pipe':

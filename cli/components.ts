@@ -34,6 +34,7 @@ export async function startComponents(rt: RoleRuntime, config: Config, component
       network: { deny: config.denyCidrs, allow: config.allowCidrs },
       identity: config.identity ?? hostname(),
       metrics: rt.metrics,
+      outcomeKey: config.outcomeKey,
     });
     rt.onStop('hook workers', () => pool.close((config.shutdownGraceSeconds ?? 30) * 1000));
     pool.start();

@@ -156,6 +156,8 @@ export async function runDemo(config: Config, flags: Record<string, unknown>): P
     httpPort: flags.httpPort === undefined ? 0 : config.httpPort,
     dashboardPort: flags.dashboardPort === undefined ? 0 : config.dashboardPort,
     leaseNamespace: 'default',
+    // Every role runs in this one process, so a key of its own is shared by all of them.
+    outcomeKey: config.outcomeKey ?? randomBytes(32).toString('base64url'),
   };
   const logger = createLogger({ level: flags.logLevel === undefined ? 'warn' : config.logLevel, name: 'stash-hooks-demo', destination: process.stderr as never });
   const rt = await createRuntime('demo', demoConfig, { kubeConfig: cluster.kubeConfig, logger });

@@ -26,9 +26,11 @@ export const CSRF_SCRIPT_PATH = '/stash-hooks/csrf.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-// Runs in the board's page before bull-board's scripts (it is a plain, non-deferred script in
-// <head>). axios uses XMLHttpRequest in browsers; fetch is covered too for anything else. Only
-// requests to this origin get the header, so it never leaks to another site.
+/**
+ * The script served at {@link CSRF_SCRIPT_PATH}. It runs in the board's page before bull-board's
+ * scripts (a plain, non-deferred script in <head>). axios uses XMLHttpRequest in browsers; fetch is
+ * covered too for anything else. Only requests to this origin get the header.
+ */
 export const CSRF_SCRIPT = `(function () {
   var H = ${JSON.stringify(CSRF_HEADER)};
   function same(url) { try { return new URL(url, location.href).origin === location.origin; } catch (e) { return false; } }

@@ -35,6 +35,7 @@ export async function startComponents(rt: RoleRuntime, config: Config, component
       protectedNamespaces: config.protectedNamespaces,
       identity: config.identity ?? hostname(),
       metrics: rt.metrics,
+      outcomeKey: config.outcomeKey,
     });
     rt.onStop('hook workers', () => pool.close((config.shutdownGraceSeconds ?? 30) * 1000));
     pool.start();

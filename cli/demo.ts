@@ -7,14 +7,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { readdirSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, Watch, type KubernetesObject } from '@kubernetes/client-node';
-import { Queue } from 'bullmq';
+import { Cluster } from 'ioredis';
 import type { Config } from '../shared/config.js';
 import { errorMessage } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
-import { ALL_QUEUES } from '../shared/queues.js';
 import { bullPrefix, connectRedis, describeRedisTarget, parseRedisUrl, type RedisTarget } from '../shared/redis.js';
 import type { Condition, Session } from '../shared/resources.js';
 import { startDevCluster } from '../devcluster/index.js';
@@ -139,8 +138,14 @@ export async function runDemo(config: Config, flags: Record<string, unknown>): P
     return 1;
   }
   // A random pod-IP block, so the slack-sink address (pod IP:28081) does not collide with
-  // another devcluster on this machine.
-  const cluster = await startDevCluster({ backupSeconds: 1, firstPodIp: `127.0.${10 + Math.floor(Math.random() * 240)}.2` });
+  // another devcluster on this machine. A random token (hence HTTPS with devcluster's own CA, see
+  // devcluster/tls.ts): `exec` runs commands on this machine, and every local user can reach
+  // loopback; the kubeconfig holding the token is readable by its owner only.
+  const cluster = await startDevCluster({
+    backupSeconds: 1,
+    firstPodIp: `127.0.${10 + Math.floor(Math.random() * 240)}.2`,
+    token: randomBytes(24).toString('base64url'),
+  });
   out(`devcluster ready: ${cluster.url} kubeconfig=${cluster.kubeconfigPath}`);
   const prefix = `${config.prefix}-demo-${randomUUID().slice(0, 6)}`;
   const demoConfig: Config = {
@@ -151,6 +156,8 @@ export async function runDemo(config: Config, flags: Record<string, unknown>): P
     httpPort: flags.httpPort === undefined ? 0 : config.httpPort,
     dashboardPort: flags.dashboardPort === undefined ? 0 : config.dashboardPort,
     leaseNamespace: 'default',
+    // Every role runs in this one process, so a key of its own is shared by all of them.
+    outcomeKey: config.outcomeKey ?? randomBytes(32).toString('base64url'),
   };
   const logger = createLogger({ level: flags.logLevel === undefined ? 'warn' : config.logLevel, name: 'stash-hooks-demo', destination: process.stderr as never });
   const rt = await createRuntime('demo', demoConfig, { kubeConfig: cluster.kubeConfig, logger });
@@ -209,7 +216,7 @@ export async function runDemo(config: Config, flags: Record<string, unknown>): P
     stopProgress?.();
     await rt.stop();
     await sink?.close();
-    await cleanQueues(redis.target, prefix);
+    await removePrefixKeys(redis.target, prefix);
     await cluster.close();
     redis.child?.kill();
   }
@@ -228,16 +235,30 @@ async function metricsSummary(opsUrl: string | undefined): Promise<string> {
   }
 }
 
-async function cleanQueues(target: RedisTarget, prefix: string): Promise<void> {
+/**
+ * Removes every key under the demo's prefix: the queues and everything else the roles keep there
+ * (the watcher's data marker, the leader lease, …), so a demo leaves the user's Redis as it found it.
+ */
+async function removePrefixKeys(target: RedisTarget, prefix: string): Promise<void> {
+  // Glob-escape the prefix so only its own keys match.
+  const pattern = `${bullPrefix(prefix, target).replace(/[*?[\]\\]/g, '\\$&')}:*`;
   try {
     const client = await connectRedis(target, { purpose: 'producer' }, 2000);
-    for (const name of ALL_QUEUES) {
-      const q = new Queue(name, { connection: client, prefix: bullPrefix(prefix, target) });
-      await q.obliterate({ force: true }).catch(() => {});
-      await q.close();
+    try {
+      const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+      for (const node of nodes) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+          cursor = next;
+          // One key per call: on Redis Cluster keys of one call must share a slot.
+          for (const key of keys) await client.unlink(key);
+        } while (cursor !== '0');
+      }
+    } finally {
+      client.disconnect();
     }
-    client.disconnect();
-  } catch {
-    // A private redis-server goes away with its data; nothing to clean.
+  } catch (err) {
+    process.stderr.write(`stash-hooks demo: could not remove the keys under ${pattern}: ${errorMessage(err)}\n`);
   }
 }

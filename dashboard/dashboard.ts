@@ -15,12 +15,14 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ALL_QUEUES, HOOK_QUEUES } from '../shared/queues.js';
 import type { Logger } from '../shared/logger.js';
-import { authMiddleware, validateDashboardAuth, type DashboardAuth } from './auth.js';
+import { authMiddleware, LoginThrottle, validateDashboardAuth, type DashboardAuth, type LoginThrottleOptions } from './auth.js';
+import { CSRF_SCRIPT, CSRF_SCRIPT_PATH, requestGuard } from './request-guard.js';
 import { SafeBullMQAdapter } from './job-view.js';
 import { discoverQueueNames } from './queue-discovery.js';
 import { sessionsRouter } from './sessions.js';
 
-export type { DashboardAuth } from './auth.js';
+export type { DashboardAuth, LoginThrottleOptions } from './auth.js';
+export { CSRF_HEADER } from './request-guard.js';
 
 export interface DashboardOptions {
   /**
@@ -46,6 +48,8 @@ export interface DashboardOptions {
   title?: string;
   /** The cluster whose sessions the Sessions page shows; without one the page says so. */
   kubeConfig?: KubeConfig;
+  /** How failed logins are slowed down per client address; defaults in {@link LoginThrottleOptions}. */
+  loginThrottle?: LoginThrottleOptions;
   logger?: Logger;
 }
 
@@ -90,6 +94,22 @@ function securityHeaders(_req: unknown, res: { setHeader(name: string, value: st
   next();
 }
 
+// bull-board renders its page from its own template; the CSRF script (see request-guard.ts) goes
+// in first, as a plain script in <head> so it runs before bull-board's deferred ones.
+function withCsrfScript(_req: express.Request, res: express.Response, next: () => void): void {
+  const render = res.render.bind(res) as (view: string, locals: object, cb: (err: Error | null, html?: string) => void) => void;
+  res.render = ((view: string, locals?: object) => {
+    render(view, locals ?? {}, (err, html) => {
+      if (err || html === undefined) {
+        res.status(500).type('text/plain').send('the dashboard page could not be rendered\n');
+        return;
+      }
+      res.send(html.replace('</head>', `<script src="${CSRF_SCRIPT_PATH.slice(1)}"></script></head>`));
+    });
+  }) as express.Response['render'];
+  next();
+}
+
 /** Starts the dashboard; resolves once it listens. Throws `ConfigError` on unsafe settings. */
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const opts = {
@@ -100,8 +120,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     discoverIntervalMs: 30_000,
     title: 'stash-hooks',
     ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
-  } as Required<Omit<DashboardOptions, 'auth' | 'logger' | 'kubeConfig'>> & Pick<DashboardOptions, 'auth' | 'logger' | 'kubeConfig'>;
+  } as Required<Omit<DashboardOptions, 'auth' | 'logger' | 'kubeConfig' | 'loginThrottle'>> & Pick<DashboardOptions, 'auth' | 'logger' | 'kubeConfig' | 'loginThrottle'>;
   validateDashboardAuth(opts.host, opts.auth);
+  const throttle = new LoginThrottle(opts.loginThrottle);
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) {
     throw new RangeError(`dashboard: port must be an integer 0-65535, got ${String(options.port)}`);
   }
@@ -129,7 +150,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     queues: [],
     serverAdapter,
     options: {
-      uiConfig: { boardTitle: opts.title, hideDocsLink: true, miscLinks: [{ text: 'Sessions', url: '/sessions' }] },
+      // Redis INFO (version, OS, memory, clients) tells an attacker about the datastore and
+      // nothing an operator of the hooks needs: bull-board then answers 403 on /api/redis/stats.
+      uiConfig: { boardTitle: opts.title, hideDocsLink: true, hideRedisDetails: true, miscLinks: [{ text: 'Sessions', url: '/sessions' }] },
     },
   });
 
@@ -161,9 +184,17 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     const app = express();
     app.disable('x-powered-by');
     app.use(securityHeaders);
-    app.use(authMiddleware(opts.auth));
+    app.use(requestGuard({ host: opts.host, authRequired: opts.auth !== undefined }));
+    app.get(CSRF_SCRIPT_PATH, (_req, res) => {
+      res.type('application/javascript').set('Cache-Control', 'no-cache').send(CSRF_SCRIPT);
+    });
+    app.use(authMiddleware(opts.auth, throttle));
+    app.use(withCsrfScript);
     app.use('/sessions', sessionsRouter({ kubeConfig: opts.kubeConfig, redis, prefix: opts.prefix, logger: opts.logger }));
-    app.use('/', serverAdapter.getRouter());
+    // bull-board's router is an express app of its own, which would announce itself again.
+    const boardApp = serverAdapter.getRouter() as express.Express;
+    boardApp.disable('x-powered-by');
+    app.use('/', boardApp);
     server = createServer(app);
     await new Promise<void>((resolve, reject) => {
       server!.once('error', reject);

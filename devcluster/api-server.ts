@@ -4,6 +4,8 @@
  * error. Nothing a client sends can crash it: every failure becomes a response.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { timingSafeEqual } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
 import { ApiError, badRequest } from './api-error.js';
@@ -119,7 +121,9 @@ function parseBody(raw: Buffer, contentType: string): unknown {
 
 function authorised(ctx: ApiServerContext, req: IncomingMessage): boolean {
   if (!ctx.token) return true;
-  return req.headers.authorization === `Bearer ${ctx.token}`;
+  const given = Buffer.from(req.headers.authorization ?? '');
+  const expected = Buffer.from(`Bearer ${ctx.token}`);
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 const UNAUTHORIZED = new ApiError(401, 'Unauthorized', 'Unauthorized');
@@ -189,11 +193,16 @@ function rejectUpgrade(socket: Duplex, err: ApiError): void {
   socket.end(`HTTP/1.1 ${err.code} ${err.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`);
 }
 
-/** Creates the HTTP server (not yet listening). */
-export function createApiServer(ctx: ApiServerContext): Server {
-  const server = createServer((req, res) => {
+/**
+ * Creates the server (not yet listening): HTTPS with `tls` (a certificate and its key, PEM),
+ * plain HTTP without.
+ */
+export function createApiServer(ctx: ApiServerContext, tls?: { certPem: string; keyPem: string }): Server {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     route(ctx, req, res).catch((err) => sendError(res, err, ctx.log));
-  });
+  };
+  // An https.Server is an http.Server over TLS sockets: same events, same closeAllConnections.
+  const server: Server = tls ? createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, handler) : createServer(handler);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => {});
     try {

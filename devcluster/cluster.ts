@@ -20,6 +20,7 @@ import { ExecutorSimulator } from './executor-simulator.js';
 import { FaultInjector, faultExemptKubeConfig } from './faults.js';
 import { installKindHooks, IpPool } from './kinds.js';
 import { writeKubeconfig } from './kubeconfig.js';
+import { createDevClusterTls } from './tls.js';
 import { OpenApi } from './openapi.js';
 import { resolveOptions, type DevClusterOptions } from './options.js';
 import { Registry } from './registry.js';
@@ -28,8 +29,10 @@ import { WatchHub } from './watch-hub.js';
 
 /** A running devcluster. */
 export interface DevCluster {
-  /** `http://127.0.0.1:<port>` */
+  /** `http://127.0.0.1:<port>`, or `https://…` when it serves TLS. */
   url: string;
+  /** PEM of the CA that signed the server's certificate (HTTPS only); the kubeconfig carries it. */
+  caPem?: string;
   kubeconfigPath: string;
   /** A client-node KubeConfig loaded for this cluster. */
   kubeConfig: KubeConfig;
@@ -78,6 +81,7 @@ export async function startDevCluster(options?: DevClusterOptions): Promise<DevC
   for (const ns of DEFAULT_NAMESPACES) api.create(nsDef, undefined, { metadata: { name: ns } });
 
   const exec = new ExecService({ api, registry, podsDir, log });
+  const tls = opts.tls ? createDevClusterTls() : undefined;
   const server = createApiServer({
     store,
     api,
@@ -88,7 +92,7 @@ export async function startDevCluster(options?: DevClusterOptions): Promise<DevC
     log,
     exec: (req, socket, head, p) => exec.handleUpgrade(req, socket, head, p),
     faults: new FaultInjector(() => watches.closeAll()),
-  });
+  }, tls);
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -98,8 +102,8 @@ export async function startDevCluster(options?: DevClusterOptions): Promise<DevC
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}`;
-  writeKubeconfig(opts.kubeconfigPath, url, opts.token);
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  writeKubeconfig(opts.kubeconfigPath, url, opts.token, tls?.caPem);
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(opts.kubeconfigPath);
 
@@ -143,5 +147,5 @@ export async function startDevCluster(options?: DevClusterOptions): Promise<DevC
     })();
     return closing;
   };
-  return { url, kubeconfigPath: opts.kubeconfigPath, kubeConfig, close };
+  return { url, caPem: tls?.caPem, kubeconfigPath: opts.kubeconfigPath, kubeConfig, close };
 }

@@ -11,8 +11,17 @@ export interface DevClusterOptions {
   port?: number;
   /** Where to write the kubeconfig; default a new file in `os.tmpdir()`, removed on close. */
   kubeconfigPath?: string;
-  /** When set, every request must carry `Authorization: Bearer <token>` (else 401). */
+  /**
+   * When set, every request must carry `Authorization: Bearer <token>` (else 401), and the server
+   * speaks HTTPS (see `tls`).
+   */
   token?: string;
+  /**
+   * Serve HTTPS with a certificate from a CA made at start-up, written into the kubeconfig as
+   * `certificate-authority-data`. Default: on when `token` is set (kubectl sends a bearer token
+   * only over TLS), off otherwise. A token with `tls: false` is refused.
+   */
+  tls?: boolean;
   /** Run the backup executor simulator (DESIGN §4); default true. */
   executor?: boolean;
   /** How long the simulated backup or restore of one target takes; default 1. */
@@ -37,6 +46,7 @@ export interface ResolvedDevClusterOptions {
   /** True when the kubeconfig path is ours to delete on close. */
   ownsKubeconfig: boolean;
   token?: string;
+  tls: boolean;
   executor: boolean;
   backupSeconds: number;
   logger: (line: string) => void;
@@ -62,12 +72,18 @@ export function resolveOptions(options: DevClusterOptions = {}): ResolvedDevClus
     problems.push(`firstPodIp must be a 127.0.x.y address other than 127.0.0.1, got ${String(options.firstPodIp)}`);
   }
   if (options.token !== undefined && (options.token === '' || /\s/.test(options.token))) problems.push('token must be a non-empty string without whitespace');
+  const tls = options.tls ?? options.token !== undefined;
+  if (typeof tls !== 'boolean') problems.push(`tls must be true or false, got ${String(options.tls)}`);
+  if (options.token !== undefined && options.tls === false) {
+    problems.push('a token needs tls: kubectl never sends a bearer token to a plain-http server, so it would be locked out');
+  }
   if (problems.length) throw new Error(`devcluster: invalid options: ${problems.join('; ')}`);
   return {
     port,
     kubeconfigPath: options.kubeconfigPath ?? join(tmpdir(), `devcluster-${process.pid}-${randomBytes(4).toString('hex')}.kubeconfig`),
     ownsKubeconfig: options.kubeconfigPath === undefined,
     token: options.token,
+    tls,
     executor: options.executor ?? true,
     backupSeconds,
     logger: options.logger ?? (() => {}),

@@ -46,6 +46,8 @@ export interface Config {
   dashboardPort: number;
   allowActions: boolean;
   dashboardAuth?: { user: string; password: string } | { token: string };
+  /** HMAC key sealing kept hook outcomes (workers/outcome-seal.ts); from the environment only. */
+  outcomeKey?: string;
   logLevel: LogLevel;
   hookTimeoutSeconds: number;
   sessionTimeout: string;
@@ -245,6 +247,14 @@ export const SECRET_ENV = {
   dashboardToken: 'STASH_HOOKS_DASHBOARD_TOKEN',
 } as const;
 
+/**
+ * The key that seals the hook outcome a worker keeps on its job (DESIGN §11), shared by every
+ * worker through a Secret; a secret, so it comes from the environment only.
+ */
+export const OUTCOME_KEY_ENV = 'STASH_HOOKS_OUTCOME_KEY';
+/** The shortest outcome key accepted: 32 characters (`openssl rand -base64 32` gives 44). */
+export const OUTCOME_KEY_MIN_LENGTH = 32;
+
 export function settingsFor(role: Role): Setting[] {
   return SETTINGS.filter((s) => s.roles.includes(role));
 }
@@ -304,6 +314,16 @@ export function loadConfig(role: Role, flags: Record<string, unknown>, env: Env)
     if (!user || !password) {
       problems.push(`${SECRET_ENV.dashboardUser} and ${SECRET_ENV.dashboardPassword}: set both for basic auth, or ${SECRET_ENV.dashboardToken} for a bearer token`);
     } else out.dashboardAuth = { user, password };
+  }
+  const outcomeKey = env[OUTCOME_KEY_ENV];
+  if (outcomeKey) {
+    // The value never goes into a message: it is a secret.
+    if (outcomeKey.length < OUTCOME_KEY_MIN_LENGTH || /\s/.test(outcomeKey)) {
+      problems.push(
+        `${OUTCOME_KEY_ENV}: must be at least ${OUTCOME_KEY_MIN_LENGTH} characters without whitespace (got ${outcomeKey.length}); ` +
+          'generate one with `openssl rand -base64 32`',
+      );
+    } else out.outcomeKey = outcomeKey;
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return out as unknown as Config;

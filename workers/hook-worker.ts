@@ -28,6 +28,7 @@ import { QueueCache } from './queue-cache.js';
 import { SessionStore } from './session-store.js';
 import { closeGate, failTargetAfterPostHook, globalPreFailed, globalPreNotSucceeded, markDeadlineExceeded, openGate, preHookFailed, recordHookCondition, recordUnrunPostHooks } from './status-writes.js';
 import { promoteJob } from './promote.js';
+import { OutcomeSeal } from './outcome-seal.js';
 
 export interface HookWorkerPoolOptions {
   kubeConfig: KubeConfig;
@@ -44,14 +45,20 @@ export interface HookWorkerPoolOptions {
   identity?: string;
   logger: Logger;
   metrics?: Metrics;
+  /**
+   * Key of the HMAC that seals a kept hook outcome (`STASH_HOOKS_OUTCOME_KEY`); every worker must
+   * have the same. Absent: a random key of this process (see workers/outcome-seal.ts).
+   */
+  outcomeKey?: string;
 }
 
 /**
  * What a hook job keeps between attempts: `hookAttempts` counts `maxRetry` runs; `outcome` is set
  * once the hook has run, before its condition is written, so an attempt after a failed or lost
- * write (a 5xx, a crash) records that outcome instead of running the hook a second time.
+ * write (a 5xx, a crash) records that outcome instead of running the hook a second time — if
+ * `outcomeSeal` proves a worker kept it (DESIGN §11: Redis is not trusted for authority).
  */
-type HookJobState = HookJobData & { hookAttempts?: number; outcome?: HookOutcome };
+type HookJobState = HookJobData & { hookAttempts?: number; outcome?: HookOutcome; outcomeSeal?: string };
 type HookJob = Job<HookJobState, HookJobResult>;
 
 /** How long the outcome's save to Redis may hold up the condition write (Redis down: go on). */
@@ -68,6 +75,7 @@ export class HookWorkerPool {
   private readonly workers: Worker[] = [];
   private readonly queues: QueueCache;
   private readonly abort = new AbortController();
+  private readonly seal: OutcomeSeal;
   private state: 'idle' | 'running' | 'closed' = 'idle';
 
   constructor(options: HookWorkerPoolOptions) {
@@ -76,6 +84,7 @@ export class HookWorkerPool {
     // is normal at any concurrency above 10, not a leak.
     setMaxListeners(0, this.abort.signal);
     this.store = new SessionStore(options.kubeConfig);
+    this.seal = new OutcomeSeal(options.outcomeKey);
     this.exec = {
       kube: kubeAccessFromConfig(options.kubeConfig),
       network: options.network,
@@ -92,6 +101,9 @@ export class HookWorkerPool {
   start(): void {
     if (this.state !== 'idle') return;
     this.state = 'running';
+    if (this.seal.ephemeral) {
+      this.opts.logger.warn('STASH_HOOKS_OUTCOME_KEY is not set: a hook outcome kept on its job is trusted only by this process; another worker runs the hook again');
+    }
     for (const name of this.opts.queues) {
       const connection = createRedisClient(this.opts.redis, { purpose: 'worker', connectionName: `stash-hooks-${name}` });
       connection.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'redis connection error (hook worker)'));
@@ -139,7 +151,11 @@ export class HookWorkerPool {
       // Past the deadline the coordinator settles the session with the reason (DESIGN §5).
       return result('skipped', 'the session deadline passed before the global pre hook could run', started);
     }
-    if (data.outcome) {
+    if (data.outcome && !this.seal.verify(sealedFor(job), data.outcome, data.outcomeSeal)) {
+      // Written by something that does not hold the key (another process without a shared key,
+      // or a hand in Redis): running the hook again is safe, trusting it could open a gate.
+      log.warn({ outcome: data.outcome.kind }, 'the hook outcome kept on this job does not carry a valid seal; ignoring it and running the hook');
+    } else if (data.outcome) {
       // An earlier attempt ran the hook but its condition did not land: record, do not re-run.
       log.info({ outcome: data.outcome.kind }, 'the hook ran in an earlier attempt; recording its outcome without running it again');
       const r = await this.finish(job, session, invoker, data.outcome, started, log);
@@ -273,7 +289,7 @@ export class HookWorkerPool {
    */
   private async saveOutcome(job: HookJob, outcome: HookOutcome, log: Logger): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    const save = job.updateData({ ...job.data, outcome }).then(
+    const save = job.updateData({ ...job.data, outcome, outcomeSeal: this.seal.seal(sealedFor(job), outcome) }).then(
       () => true,
       (err: unknown) => (log.warn({ err: errorMessage(err) }, 'could not keep the hook\'s outcome on its job; writing the condition anyway'), true),
     );
@@ -358,6 +374,10 @@ export class HookWorkerPool {
       }
     }
   }
+}
+
+function sealedFor(job: HookJob) {
+  return { queue: job.queueName, jobId: job.id ?? '', data: job.data };
 }
 
 function result(outcome: HookJobResult['outcome'], message: string, started: number): HookJobResult {

@@ -213,4 +213,57 @@ run('logged in, a person sees the hook queues and a completed hook job with its 
   }
 });
 
+run('with actions allowed, the board\'s own Retry button works through the CSRF guard', async () => {
+  const actions = await startDashboard({
+    connection: `redis://${REDIS.host}:${REDIS.port}`,
+    prefix,
+    host: '127.0.0.1',
+    port: 0,
+    auth: { user: USER, password: PASSWORD },
+    allowActions: true,
+    discoverIntervalMs: 0,
+  });
+  const { context } = await newContext({ username: USER, password: PASSWORD });
+  const queue = new Queue('post-backup', { connection: REDIS, prefix });
+  try {
+    const page = await context.newPage();
+    const puts: Array<{ url: string; status: number; csrf?: string; type?: string }> = [];
+    page.on('response', (r) => {
+      if (r.request().method() === 'PUT') {
+        const h = r.request().headers();
+        puts.push({ url: r.url(), status: r.status(), csrf: h['x-stash-hooks-csrf'], type: h['content-type'] });
+      }
+    });
+    await page.goto(`${actions.url}queue/post-backup?status=failed`);
+    await page.getByText('postBackup demo/app-backup-1700003600 global', { exact: true }).waitFor({ timeout: 15_000 });
+    assert.is((await queue.getJobCounts('failed')).failed, 1);
+    await page.getByRole('button', { name: 'Retry all' }).click();
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    for (let i = 0; i < 50 && (await queue.getJobCounts('failed')).failed > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.is((await queue.getJobCounts('failed')).failed, 0, `the UI's retry reached the queue: ${JSON.stringify(puts)}`);
+    const retry = puts.find((p) => p.url.endsWith('/retry/failed'));
+    assert.ok(retry, `a PUT .../retry/failed was sent: ${JSON.stringify(puts)}`);
+    assert.equal([retry!.status, retry!.csrf, retry!.type], [200, '1', 'application/json']);
+    // The same call as bull-board's axios makes it, without the script's additions (the
+    // original XMLHttpRequest of a fresh frame), is refused: what a foreign page could send.
+    const bare = await page.evaluate(async (url) => {
+      const frame = document.createElement('iframe');
+      document.body.appendChild(frame);
+      const Xhr = (frame.contentWindow as unknown as { XMLHttpRequest: typeof XMLHttpRequest }).XMLHttpRequest;
+      const x = new Xhr();
+      return new Promise<number>((resolve) => {
+        x.onload = () => resolve(x.status);
+        x.onerror = () => resolve(-1);
+        x.open('PUT', url);
+        x.send();
+      });
+    }, `${actions.url}api/queues/post-backup/retry/failed`);
+    assert.is(bare, 403);
+  } finally {
+    await queue.close();
+    await context.close();
+    await actions.close();
+  }
+});
+
 test.run();

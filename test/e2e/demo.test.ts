@@ -3,13 +3,27 @@ import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 
 const BIN = fileURLToPath(new URL('../../bin/stash-hooks.js', import.meta.url));
 
-test('stash-hooks demo runs every example to its expected phase and exits 0', () => {
-  const r = spawnSync(process.execPath, [BIN, 'demo'], { encoding: 'utf8', timeout: 120_000 });
+test('stash-hooks demo runs every example to its expected phase, exits 0 and leaves no key behind', async () => {
+  // Its own prefix on the shared Redis, so what is left under it after the run is the demo's.
+  const prefix = `sh-test-demo-${randomBytes(4).toString('hex')}`;
+  const r = spawnSync(process.execPath, [BIN, 'demo'], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, STASH_HOOKS_PREFIX: prefix } });
   assert.is(r.status, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /^devcluster ready: http:\/\/127\.0\.0\.1:\d+ kubeconfig=/m);
+  // The demo's devcluster has a random token, so it serves HTTPS with its own CA.
+  assert.match(r.stdout, /^devcluster ready: https:\/\/127\.0\.0\.1:\d+ kubeconfig=/m);
+  assert.match(r.stdout, new RegExp(`queues under prefix "${prefix}-demo-[0-9a-f]{6}"`));
+  assert.not.match(r.stdout, 'started a private redis-server', 'the demo used the shared Redis the test inspects');
+  const redis = new Redis({ host: '127.0.0.1', port: 6379 });
+  try {
+    const left = await redis.keys(`${prefix}*`);
+    assert.equal(left, [], 'every key under the demo prefix is removed on exit (queues, watcher data marker, …)');
+  } finally {
+    redis.disconnect();
+  }
   assert.match(r.stdout, /dashboard: http:\/\/127\.0\.0\.1:\d+\//);
   assert.match(r.stdout, /✓ app-backup-demo\s+Deployment\/app\s+PreBackupHookExecutionSucceeded: Successfully executed preBackup hook\./);
   assert.match(r.stdout, /slack-sink got POST \/services\/XX\/XXX\/XXXX \(Authorization header received, not shown\): \{"blocks": \[\{"type": "section", "text": \{"type": "mrkdwn", "text": ":white_check_mark: Backup Succeeded for demo\/app in \d+s"\}\}\]\}/);

@@ -87,6 +87,8 @@ export interface PipelineOptions {
   defaultHookTimeoutSeconds?: number;
   /** The workers' `--protected-namespaces` (default: the worker's own default, `kube-system`). */
   protectedNamespaces?: string[];
+  /** The hook workers' outcome seal key (default: each pool's own random key). */
+  outcomeKey?: string;
 }
 
 /** One status of a session as a watch delivered it, with its arrival time. */
@@ -241,7 +243,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       const common = { kubeConfig, redis, prefix, logger };
       const watcher = opts.watcher === false ? undefined : newWatcher();
       const coordinator = new Coordinator({ ...common, sessionTimeoutMs: options.sessionTimeoutMs ?? 60_000 });
-      const workers = new HookWorkerPool({ ...common, queues: HOOK_QUEUES, concurrency: options.concurrency ?? 10, defaultHookTimeoutSeconds: options.defaultHookTimeoutSeconds ?? 30, sessionTimeoutMs: options.sessionTimeoutMs ?? 60_000, protectedNamespaces: options.protectedNamespaces });
+      const workers = new HookWorkerPool({ ...common, queues: HOOK_QUEUES, concurrency: options.concurrency ?? 10, defaultHookTimeoutSeconds: options.defaultHookTimeoutSeconds ?? 30, sessionTimeoutMs: options.sessionTimeoutMs ?? 60_000, protectedNamespaces: options.protectedNamespaces, outcomeKey: options.outcomeKey });
       coordinator.start();
       workers.start();
       watcher?.start();

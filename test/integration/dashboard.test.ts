@@ -14,6 +14,8 @@ const REDIS = { host: '127.0.0.1', port: 6379 };
 const prefix = `sh-test-dash-${randomBytes(4).toString('hex')}`;
 const USER = 'ops';
 const PASSWORD = 'correct horse battery staple';
+// What a state-changing request must carry (dashboard/request-guard.ts).
+const JSON_MUTATION = { 'content-type': 'application/json', 'x-stash-hooks-csrf': '1' };
 const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
 
 const hookData: HookJobData = {
@@ -147,7 +149,8 @@ test('read-only by default: retry, clean and remove are refused and change nothi
     ['PUT', 'api/queues/pre-backup/empty'],
     ['PUT', 'api/queues/pre-backup/obliterate'],
   ] as const) {
-    const res = await fetch(`${d.url}${path}`, { method, headers: h });
+    // With the CSRF header and a JSON body, so what refuses it is the read-only mode.
+    const res = await fetch(`${d.url}${path}`, { method, headers: { ...h, ...JSON_MUTATION }, body: '{}' });
     assert.is(res.status, 405, `${method} ${path}`);
     assert.equal(await res.json(), { error: { key: 'ERRORS.QUEUE_READ_ONLY' } });
   }
@@ -164,7 +167,7 @@ test('allowActions: the same job clean call works', async () => {
   const d = await open({ auth: { user: USER, password: PASSWORD }, allowActions: true });
   // (Queue-wide clean spares jobs younger than bull-board's 5 s grace time; a job clean does not.)
   const failedId = hookJobId({ ...hookData, targetIndex: 1 });
-  const res = await fetch(`${d.url}api/queues/pre-backup/${failedId}/clean`, { method: 'PUT', headers: basic(USER, PASSWORD) });
+  const res = await fetch(`${d.url}api/queues/pre-backup/${failedId}/clean`, { method: 'PUT', headers: { ...basic(USER, PASSWORD), ...JSON_MUTATION }, body: '{}' });
   assert.ok(res.status < 300, `status ${res.status}`);
   const queue = new Queue('pre-backup', { connection: REDIS, prefix });
   try {

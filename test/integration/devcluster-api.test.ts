@@ -1,6 +1,7 @@
 // devcluster's REST semantics, through client-node (the client the product uses) and raw HTTP
 // (for requests no client would send): object metadata, selectors, optimistic concurrency, the
 // status subresource, the three patch types, Status error bodies and the bearer token.
+import { request as httpsRequest } from 'node:https';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ApiException, AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
@@ -275,17 +276,28 @@ test('a CRD with two served versions: one storage, either version reads it, disc
   assert.match(bad.body.message, /spec.names.plural\+"."\+spec.group/);
 });
 
-test('--token: requests without the bearer token get 401', async () => {
+test('--token: served over HTTPS with its own CA; requests without the bearer token get 401', async () => {
   const secured = await startDevCluster({ executor: false, token: 's3cret' });
   try {
-    const res = await fetch(`${secured.url}/api/v1/namespaces`);
+    assert.match(secured.url, /^https:/);
+    const get = (headers: Record<string, string>) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        httpsRequest(`${secured.url}/api/v1/namespaces`, { ca: secured.caPem, headers }, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        }).on('error', reject).end();
+      });
+    const res = await get({});
     assert.is(res.status, 401);
-    const body = (await res.json()) as { reason: string };
-    assert.is(body.reason, 'Unauthorized');
-    const wrong = await fetch(`${secured.url}/api/v1/namespaces`, { headers: { authorization: 'Bearer nope' } });
-    assert.is(wrong.status, 401);
+    assert.is((JSON.parse(res.body) as { reason: string }).reason, 'Unauthorized');
+    assert.is((await get({ authorization: 'Bearer nope' })).status, 401);
+    assert.is((await get({ authorization: 'Bearer s3cret' })).status, 200);
+    // Without devcluster's CA the certificate is not trusted.
+    const untrusted = await fetch(`${secured.url}/api/v1/namespaces`).then(() => 'connected', (err: Error) => String((err.cause as Error)?.message ?? err));
+    assert.match(untrusted, /self-signed|unable to verify|certificate/);
     const list = await secured.kubeConfig.makeApiClient(CoreV1Api).listNamespace();
-    assert.ok(list.items.some((n) => n.metadata!.name === 'default'), 'the kubeconfig carries the token');
+    assert.ok(list.items.some((n) => n.metadata!.name === 'default'), 'the kubeconfig carries the token and the CA');
   } finally {
     await secured.close();
   }

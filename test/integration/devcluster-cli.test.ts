@@ -3,6 +3,7 @@
 // and a bad flag refused by name.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { request as httpsRequest } from 'node:https';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,15 +43,25 @@ test('prints one ready line, serves with the token it wrote into the kubeconfig,
   const p = start(['--kubeconfig', kubeconfig, '--token', 'tok-123', '--no-executor', '--backup-seconds', '0.5']);
   try {
     const out = await readyLine(p);
-    const m = /^devcluster ready: (http:\/\/127\.0\.0\.1:\d+) kubeconfig=(\S+)\n$/.exec(out);
+    // A token means HTTPS (kubectl sends tokens only over TLS), with devcluster's CA in the kubeconfig.
+    const m = /^devcluster ready: (https:\/\/127\.0\.0\.1:\d+) kubeconfig=(\S+)\n$/.exec(out);
     assert.ok(m, `stdout was: ${JSON.stringify(out)} stderr: ${p.stderr()}`);
     assert.is(m![2], kubeconfig);
     const kc = parse(readFileSync(kubeconfig, 'utf8'));
     assert.is(kc['current-context'], 'devcluster');
     assert.is(kc.clusters[0].cluster.server, m![1]);
     assert.is(kc.users[0].user.token, 'tok-123');
-    assert.is((await fetch(`${m![1]}/api`)).status, 401);
-    assert.is((await fetch(`${m![1]}/api`, { headers: { authorization: 'Bearer tok-123' } })).status, 200);
+    const ca = Buffer.from(kc.clusters[0].cluster['certificate-authority-data'], 'base64').toString();
+    assert.is(kc.clusters[0].cluster['insecure-skip-tls-verify'], undefined);
+    const status = (headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        httpsRequest(`${m![1]}/api`, { ca, headers }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).on('error', reject).end();
+      });
+    assert.is(await status({}), 401);
+    assert.is(await status({ authorization: 'Bearer tok-123' }), 200);
   } finally {
     p.child.kill('SIGTERM');
   }

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { ROLES, SECRET_ENV, SETTINGS, settingsFor, type Role } from '../../shared/config.js';
+import { OUTCOME_KEY_ENV, ROLES, SECRET_ENV, SETTINGS, settingsFor, type Role } from '../../shared/config.js';
 import { HOOK_QUEUES } from '../../shared/queues.js';
 import { parseDevClusterArgs } from '../../devcluster/index.js';
 import { isLoopbackHost } from '../../dashboard/auth.js';
@@ -79,7 +79,20 @@ test('every environment variable is a setting of the service\'s role', () => {
     const role = s.command![0] as Role;
     const known = new Set(settingsFor(role).flatMap((x) => (x.env ? [x.env] : [])));
     if (['dashboard', 'all', 'demo'].includes(role)) for (const v of Object.values(SECRET_ENV)) known.add(v);
+    if (['worker', 'all', 'demo'].includes(role)) known.add(OUTCOME_KEY_ENV);
     for (const key of Object.keys(s.environment ?? {})) assert.ok(known.has(key), `${name}: ${key} is not a ${role} setting`);
+  }
+});
+
+test('Redis has no default user; every role logs in as the ACL user, workers share the outcome key', () => {
+  const redis = services.redis.command!.join(' ');
+  assert.match(redis, '--user default off');
+  assert.match(redis, /--user stash-hooks on >\$\{STASH_HOOKS_REDIS_PASSWORD:\?[^}]+\} resetkeys ~stash-hooks:\*/);
+  assert.match(redis, '-@dangerous');
+  for (const [name, s] of ours) {
+    const url = s.environment?.REDIS_URL;
+    if (url !== undefined) assert.match(url, /^redis:\/\/stash-hooks:\$\{STASH_HOOKS_REDIS_PASSWORD:\?/, `${name} REDIS_URL`);
+    if (s.command![0] === 'worker') assert.match(s.environment?.[OUTCOME_KEY_ENV] ?? '', /^\$\{STASH_HOOKS_OUTCOME_KEY:\?/, `${name}: the outcome key is required`);
   }
 });
 

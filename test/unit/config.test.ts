@@ -122,6 +122,18 @@ test('dashboard credentials come from the environment only', () => {
   assert.equal(loadConfig('dashboard', {}, { STASH_HOOKS_DASHBOARD_TOKEN: 't' }).dashboardAuth, { token: 't' });
 });
 
+test('the outcome seal key comes from the environment, long enough, and is never echoed', () => {
+  const key = 'k'.repeat(32);
+  assert.is(loadConfig('worker', {}, { STASH_HOOKS_OUTCOME_KEY: key }).outcomeKey, key);
+  assert.is(loadConfig('worker', {}, {}).outcomeKey, undefined);
+  const short = problems(() => loadConfig('worker', {}, { STASH_HOOKS_OUTCOME_KEY: 'tooshort-secret' }));
+  assert.is(short.length, 1);
+  assert.match(short[0], 'STASH_HOOKS_OUTCOME_KEY: must be at least 32 characters');
+  assert.match(short[0], '(got 15)');
+  assert.not.match(short[0], 'tooshort-secret');
+  assert.match(problems(() => loadConfig('worker', {}, { STASH_HOOKS_OUTCOME_KEY: `${key} x` }))[0], 'without whitespace');
+});
+
 test('every role has settings, every setting a role, a unique flag and env', () => {
   for (const role of ROLES) if (role !== 'devcluster') assert.ok(settingsFor(role).length > 0, role);
   const flags = SETTINGS.map((s) => s.flag);

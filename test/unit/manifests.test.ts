@@ -13,7 +13,7 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { ROLES, SETTINGS, SECRET_ENV, settingsFor, type Role } from '../../shared/config.js';
+import { OUTCOME_KEY_ENV, ROLES, SETTINGS, SECRET_ENV, settingsFor, type Role } from '../../shared/config.js';
 import { HOOK_QUEUES } from '../../shared/queues.js';
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: any };
@@ -250,6 +250,7 @@ run('every pod and container is hardened, probed and sized', () => {
 function knownEnv(role: Role): Set<string> {
   const names = new Set(settingsFor(role).flatMap((s) => (s.env ? [s.env] : [])));
   if (['dashboard', 'all', 'demo'].includes(role)) for (const v of Object.values(SECRET_ENV)) names.add(v);
+  if (['worker', 'all', 'demo'].includes(role)) names.add(OUTCOME_KEY_ENV);
   names.add('POD_NAME');
   names.add('POD_NAMESPACE');
   return names;
@@ -274,7 +275,11 @@ run('every Deployment runs a real role with flags and environment that role know
     for (const e of c.env ?? []) assert.ok(known.has(e.name), `${where(d)}: env ${e.name} is not a ${role} setting`);
     for (const e of c.env ?? []) {
       const ref = e.valueFrom?.secretKeyRef;
-      if (ref) assert.ok(['stash-hooks-redis', 'stash-hooks-dashboard'].includes(ref.name), `${where(d)} reads Secret ${ref.name}`);
+      if (ref) assert.ok(['stash-hooks-redis', 'stash-hooks-dashboard', 'stash-hooks-outcome'].includes(ref.name), `${where(d)} reads Secret ${ref.name}`);
+    }
+    // Every worker verifies the outcomes the others kept, so all of them get the same key.
+    if (role === 'worker') {
+      assert.ok(c.env.some((e: any) => e.name === OUTCOME_KEY_ENV && e.valueFrom?.secretKeyRef?.name === 'stash-hooks-outcome'), `${where(d)} ${OUTCOME_KEY_ENV} from the Secret`);
     }
     assert.ok(c.envFrom?.some((f: any) => f.configMapRef?.name === 'stash-hooks-config'), `${where(d)} uses the shared ConfigMap`);
     assert.ok(c.env.some((e: any) => e.name === 'REDIS_URL' && e.valueFrom?.secretKeyRef?.key === 'url'), `${where(d)} REDIS_URL from the Secret`);

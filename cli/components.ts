@@ -32,6 +32,8 @@ export async function startComponents(rt: RoleRuntime, config: Config, component
       defaultHookTimeoutSeconds: config.hookTimeoutSeconds,
       sessionTimeoutMs: config.sessionTimeoutMs ?? 86_400_000,
       network: { deny: config.denyCidrs, allow: config.allowCidrs },
+      allowLoopback: config.allowLoopback ?? 'auto',
+      ownNamespace: config.ownNamespace,
       identity: config.identity ?? hostname(),
       metrics: rt.metrics,
     });

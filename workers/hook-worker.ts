@@ -24,6 +24,7 @@ import { buildSummary } from '../shared/summary.js';
 import { runHandler } from './execution/run-handler.js';
 import { kubeAccessFromConfig, type ExecutionDeps, type HookResult } from './execution/types.js';
 import { CoordinatorJob, COORDINATOR_JOB_OPTIONS, CRASH_RECOVERY_OPTIONS, releaseTargetJobId, type CoordinatorJobData } from './flow-plan.js';
+import { InfraAddresses } from './execution/infra-addresses.js';
 import { QueueCache } from './queue-cache.js';
 import { SessionStore } from './session-store.js';
 import { closeGate, failTargetAfterPostHook, globalPreFailed, markDeadlineExceeded, openGate, preHookFailed, recordHookCondition } from './status-writes.js';
@@ -37,7 +38,12 @@ export interface HookWorkerPoolOptions {
   concurrency: number;
   defaultHookTimeoutSeconds: number;
   sessionTimeoutMs: number;
+  /** `--deny-cidrs`/`--allow-cidrs` (and a resolver, for tests); see network-guard.ts. */
   network?: ExecutionDeps['network'];
+  /** Loopback reachable by hooks: `auto` (default) only when the API server is devcluster on loopback. */
+  allowLoopback?: 'auto' | boolean;
+  /** stash-hooks' namespace, whose pods hooks may not reach. */
+  ownNamespace?: string;
   /** This replica's name (`POD_NAME`): HTTP hooks say `User-Agent: stash-hooks (worker <identity>)`. */
   identity?: string;
   logger: Logger;
@@ -66,6 +72,9 @@ export class HookWorkerPool {
   private readonly workers: Worker[] = [];
   private readonly queues: QueueCache;
   private readonly abort = new AbortController();
+  private readonly infra: InfraAddresses;
+  /** The network guard's infrastructure addresses and devcluster mode, read before the first hook runs. */
+  private guardReady: Promise<void> | undefined;
   private state: 'idle' | 'running' | 'closed' = 'idle';
 
   constructor(options: HookWorkerPoolOptions) {
@@ -74,9 +83,10 @@ export class HookWorkerPool {
     // is normal at any concurrency above 10, not a leak.
     setMaxListeners(0, this.abort.signal);
     this.store = new SessionStore(options.kubeConfig);
+    this.infra = new InfraAddresses({ kubeConfig: options.kubeConfig, redis: options.redis, ownNamespace: options.ownNamespace, logger: options.logger });
     this.exec = {
       kube: kubeAccessFromConfig(options.kubeConfig),
-      network: options.network,
+      network: { ...options.network, allowLoopback: options.allowLoopback === true, infrastructure: () => this.infra.current() },
       defaultTimeoutSeconds: options.defaultHookTimeoutSeconds,
       ...(options.identity ? { userAgent: `stash-hooks (worker ${options.identity})` } : {}),
       log: (level, msg, fields) => options.logger[level]({ ...fields }, msg),
@@ -89,6 +99,7 @@ export class HookWorkerPool {
   start(): void {
     if (this.state !== 'idle') return;
     this.state = 'running';
+    this.guardReady = this.prepareGuard();
     for (const name of this.opts.queues) {
       const connection = createRedisClient(this.opts.redis, { purpose: 'worker', connectionName: `stash-hooks-${name}` });
       connection.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'redis connection error (hook worker)'));
@@ -107,6 +118,15 @@ export class HookWorkerPool {
         this.opts.logger.warn({ queue: name, job: job?.name, attempts: job?.attemptsMade, err: err.message }, final ? 'hook job failed for good (infrastructure)' : 'hook job attempt failed (infrastructure); retrying with backoff');
       });
       this.workers.push(worker);
+    }
+  }
+
+  private async prepareGuard(): Promise<void> {
+    await this.infra.start();
+    if (this.opts.allowLoopback === 'auto' || this.opts.allowLoopback === undefined) {
+      const devcluster = await this.infra.isDevcluster();
+      this.exec.network = { ...this.exec.network, allowLoopback: devcluster };
+      this.opts.logger.info({ allowLoopback: devcluster }, devcluster ? 'devcluster mode: hooks may reach loopback (its pods live there)' : 'hooks may not reach loopback');
     }
   }
 
@@ -139,6 +159,7 @@ export class HookWorkerPool {
       return r;
     }
     const spec = hookSpec(invoker, data.hook, data.scope, data.targetIndex);
+    await (this.guardReady ??= this.prepareGuard());
     let phase: 'Succeeded' | 'Failed' | undefined;
 
     if (isPostHook(data.hook)) {
@@ -320,6 +341,7 @@ export class HookWorkerPool {
     const steps: Array<() => Promise<unknown>> = [
       () => Promise.all(this.workers.map((w) => w.close())),
       async () => clearTimeout(timer),
+      async () => this.infra.close(),
       () => this.queues.close(),
       () => Promise.all(this.workerConnections.map((c) => c.quit())),
       () => this.producerConnection.quit(),

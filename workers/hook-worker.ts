@@ -25,6 +25,7 @@ import { runHandler } from './execution/run-handler.js';
 import { kubeAccessFromConfig, type ExecutionDeps, type HookResult } from './execution/types.js';
 import { CoordinatorJob, COORDINATOR_JOB_OPTIONS, CRASH_RECOVERY_OPTIONS, releaseTargetJobId, type CoordinatorJobData } from './flow-plan.js';
 import { InfraAddresses } from './execution/infra-addresses.js';
+import { RenderPool, type RenderLimits } from './execution/render-pool.js';
 import { QueueCache } from './queue-cache.js';
 import { SessionStore } from './session-store.js';
 import { closeGate, failTargetAfterPostHook, globalPreFailed, markDeadlineExceeded, openGate, preHookFailed, recordHookCondition } from './status-writes.js';
@@ -44,6 +45,8 @@ export interface HookWorkerPoolOptions {
   allowLoopback?: 'auto' | boolean;
   /** stash-hooks' namespace, whose pods hooks may not reach. */
   ownNamespace?: string;
+  /** Caps on a hook's templates (render-pool.ts); defaults there. */
+  renderLimits?: Partial<RenderLimits>;
   /** This replica's name (`POD_NAME`): HTTP hooks say `User-Agent: stash-hooks (worker <identity>)`. */
   identity?: string;
   logger: Logger;
@@ -73,6 +76,7 @@ export class HookWorkerPool {
   private readonly queues: QueueCache;
   private readonly abort = new AbortController();
   private readonly infra: InfraAddresses;
+  private readonly renderPool: RenderPool;
   /** The network guard's infrastructure addresses and devcluster mode, read before the first hook runs. */
   private guardReady: Promise<void> | undefined;
   private state: 'idle' | 'running' | 'closed' = 'idle';
@@ -84,8 +88,10 @@ export class HookWorkerPool {
     setMaxListeners(0, this.abort.signal);
     this.store = new SessionStore(options.kubeConfig);
     this.infra = new InfraAddresses({ kubeConfig: options.kubeConfig, redis: options.redis, ownNamespace: options.ownNamespace, logger: options.logger });
+    this.renderPool = new RenderPool({ limits: options.renderLimits });
     this.exec = {
       kube: kubeAccessFromConfig(options.kubeConfig),
+      render: (handler, summary) => this.renderPool.render(handler, summary),
       network: { ...options.network, allowLoopback: options.allowLoopback === true, infrastructure: () => this.infra.current() },
       defaultTimeoutSeconds: options.defaultHookTimeoutSeconds,
       ...(options.identity ? { userAgent: `stash-hooks (worker ${options.identity})` } : {}),
@@ -342,6 +348,7 @@ export class HookWorkerPool {
       () => Promise.all(this.workers.map((w) => w.close())),
       async () => clearTimeout(timer),
       async () => this.infra.close(),
+      () => this.renderPool.close(),
       () => this.queues.close(),
       () => Promise.all(this.workerConnections.map((c) => c.quit())),
       () => this.producerConnection.quit(),

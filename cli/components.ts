@@ -34,6 +34,8 @@ export async function startComponents(rt: RoleRuntime, config: Config, component
       network: { deny: config.denyCidrs, allow: config.allowCidrs },
       allowLoopback: config.allowLoopback ?? 'auto',
       ownNamespace: config.ownNamespace,
+      namespaceConcurrency: config.namespaceConcurrency,
+      maxHookTimeoutSeconds: config.maxHookTimeoutSeconds,
       identity: config.identity ?? hostname(),
       metrics: rt.metrics,
     });

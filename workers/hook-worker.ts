@@ -26,6 +26,7 @@ import { kubeAccessFromConfig, type ExecutionDeps, type HookResult } from './exe
 import { CoordinatorJob, COORDINATOR_JOB_OPTIONS, CRASH_RECOVERY_OPTIONS, releaseTargetJobId, type CoordinatorJobData } from './flow-plan.js';
 import { InfraAddresses } from './execution/infra-addresses.js';
 import { RenderPool, type RenderLimits } from './execution/render-pool.js';
+import { defaultNamespaceCap, hookTimeoutSeconds, HookStoppedReason, NAMESPACE_WAIT_MS, NamespaceSlots, SessionDeletions } from './hook-fairness.js';
 import { QueueCache } from './queue-cache.js';
 import { SessionStore } from './session-store.js';
 import { closeGate, failTargetAfterPostHook, globalPreFailed, markDeadlineExceeded, openGate, preHookFailed, recordHookCondition } from './status-writes.js';
@@ -47,6 +48,10 @@ export interface HookWorkerPoolOptions {
   ownNamespace?: string;
   /** Caps on a hook's templates (render-pool.ts); defaults there. */
   renderLimits?: Partial<RenderLimits>;
+  /** Hooks of one namespace run at once per queue; default half of `concurrency`, at least 1. */
+  namespaceConcurrency?: number;
+  /** Ceiling on any hook's `timeoutSeconds` (`--max-hook-timeout-seconds`); default 3600. */
+  maxHookTimeoutSeconds?: number;
   /** This replica's name (`POD_NAME`): HTTP hooks say `User-Agent: stash-hooks (worker <identity>)`. */
   identity?: string;
   logger: Logger;
@@ -66,6 +71,8 @@ const OUTCOME_SAVE_WAIT_MS = 2000;
 
 const OUTPUT_IN_RESULT = 10 * 1024;
 
+const DEFAULT_MAX_HOOK_TIMEOUT_SECONDS = 3600;
+
 export class HookWorkerPool {
   private readonly opts: HookWorkerPoolOptions;
   private readonly store: SessionStore;
@@ -77,6 +84,9 @@ export class HookWorkerPool {
   private readonly abort = new AbortController();
   private readonly infra: InfraAddresses;
   private readonly renderPool: RenderPool;
+  private readonly slots: NamespaceSlots;
+  private deletions: SessionDeletions | undefined;
+  private deletionsConnection: RedisClient | undefined;
   /** The network guard's infrastructure addresses and devcluster mode, read before the first hook runs. */
   private guardReady: Promise<void> | undefined;
   private state: 'idle' | 'running' | 'closed' = 'idle';
@@ -89,6 +99,7 @@ export class HookWorkerPool {
     this.store = new SessionStore(options.kubeConfig);
     this.infra = new InfraAddresses({ kubeConfig: options.kubeConfig, redis: options.redis, ownNamespace: options.ownNamespace, logger: options.logger });
     this.renderPool = new RenderPool({ limits: options.renderLimits });
+    this.slots = new NamespaceSlots(options.namespaceConcurrency ?? defaultNamespaceCap(options.concurrency));
     this.exec = {
       kube: kubeAccessFromConfig(options.kubeConfig),
       render: (handler, summary) => this.renderPool.render(handler, summary),
@@ -106,11 +117,14 @@ export class HookWorkerPool {
     if (this.state !== 'idle') return;
     this.state = 'running';
     this.guardReady = this.prepareGuard();
+    this.deletionsConnection = createRedisClient(this.opts.redis, { purpose: 'worker', connectionName: 'stash-hooks-hook-worker-lifecycle-events' });
+    this.deletionsConnection.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'redis connection error (hook worker)'));
+    this.deletions = new SessionDeletions(this.deletionsConnection, bullPrefix(this.opts.prefix, this.opts.redis), this.opts.logger);
     for (const name of this.opts.queues) {
       const connection = createRedisClient(this.opts.redis, { purpose: 'worker', connectionName: `stash-hooks-${name}` });
       connection.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'redis connection error (hook worker)'));
       this.workerConnections.push(connection);
-      const worker = new Worker<HookJobState, HookJobResult>(name, (job, token) => this.process(job, token), {
+      const worker = new Worker<HookJobState, HookJobResult>(name, (job, token) => this.admit(name, job, token), {
         connection,
         prefix: bullPrefix(this.opts.prefix, this.opts.redis),
         concurrency: this.opts.concurrency,
@@ -133,6 +147,23 @@ export class HookWorkerPool {
       const devcluster = await this.infra.isDevcluster();
       this.exec.network = { ...this.exec.network, allowLoopback: devcluster };
       this.opts.logger.info({ allowLoopback: devcluster }, devcluster ? 'devcluster mode: hooks may reach loopback (its pods live there)' : 'hooks may not reach loopback');
+    }
+  }
+
+  /**
+   * Runs the job if its namespace is under its cap on this queue; otherwise hands it back as
+   * delayed, so it holds no slot and no attempt is counted (DESIGN §11).
+   */
+  private async admit(queue: HookQueueName, job: HookJob, token?: string): Promise<HookJobResult> {
+    const release = this.slots.tryTake(queue, job.data.session.namespace);
+    if (!release) {
+      await job.moveToDelayed(Date.now() + NAMESPACE_WAIT_MS + Math.floor(Math.random() * NAMESPACE_WAIT_MS), token);
+      throw new DelayedError();
+    }
+    try {
+      return await this.process(job, token);
+    } finally {
+      release();
     }
   }
 
@@ -240,12 +271,21 @@ export class HookWorkerPool {
     const onPoolAbort = () => hookAbort.abort(this.abort.signal.reason);
     if (this.abort.signal.aborted) onPoolAbort();
     else this.abort.signal.addEventListener('abort', onPoolAbort, { once: true });
+    const unwatch = this.deletions?.watch(data.session, hookAbort);
+    const { runSpec, deadlineTimer } = this.boundTimeout(data.hook, spec, session, invoker, hookAbort, log);
     try {
-      run = await runHandler(spec, { hookName: data.hook, scope: data.scope, namespace: ns, target, summary, signal: hookAbort.signal }, this.exec);
+      run = await runHandler(runSpec, { hookName: data.hook, scope: data.scope, namespace: ns, target, summary, signal: hookAbort.signal }, this.exec);
       outcome = { kind: 'succeeded' };
     } catch (err) {
       if (this.abort.signal.aborted) throw err; // shutting down: hand the job back, it is not the hook's failure
-      if (isHookOwnFailure(err)) {
+      const stopped = hookAbort.signal.reason instanceof HookStoppedReason ? hookAbort.signal.reason : undefined;
+      if (stopped?.why === 'session-deleted') {
+        log.info({}, 'the session was deleted while its hook ran; the hook was stopped');
+        return result('skipped', 'the session was deleted while the hook ran; the hook was stopped', started);
+      }
+      if (stopped) {
+        outcome = { kind: 'failed', error: stopped.message };
+      } else if (isHookOwnFailure(err)) {
         const attempts = data.hookAttempts ?? 0;
         if (attempts < (spec.maxRetry ?? 0)) {
           log.info({ attempt: attempts + 1, maxRetry: spec.maxRetry, err: errorMessage(err) }, 'hook failed; retrying (maxRetry)');
@@ -261,11 +301,35 @@ export class HookWorkerPool {
       }
     } finally {
       this.abort.signal.removeEventListener('abort', onPoolAbort);
+      unwatch?.();
+      clearTimeout(deadlineTimer);
     }
     await this.saveOutcome(job, outcome, log);
     const r = await this.finish(job, session, invoker, outcome, started, log, run);
     if (isPostHook(data.hook)) await this.afterLocalPost(job, invoker);
     return r;
+  }
+
+  /**
+   * The hook's timeout clamped to `--max-hook-timeout-seconds` and, for a pre hook, to its
+   * session's deadline, at which the hook is stopped with a message saying so (DESIGN §11).
+   * An invalid `timeoutSeconds` is left for the validator to report.
+   */
+  private boundTimeout(hook: HookJobData['hook'], spec: Handler, session: Session, invoker: Invoker, hookAbort: AbortController, log: Logger): { runSpec: Handler; deadlineTimer?: NodeJS.Timeout } {
+    const asked = spec.timeoutSeconds ?? this.opts.defaultHookTimeoutSeconds;
+    if (typeof asked !== 'number' || !Number.isInteger(asked) || asked < 1) return { runSpec: spec };
+    const now = Date.now();
+    const { deadlineMs, timeOut } = deadlineOf(session, invoker, this.opts.sessionTimeoutMs);
+    const bound = hookTimeoutSeconds(asked, this.opts.maxHookTimeoutSeconds ?? DEFAULT_MAX_HOOK_TIMEOUT_SECONDS, { pre: !isPostHook(hook), deadlineMs, now });
+    if (bound.timeoutSeconds === asked) return { runSpec: spec };
+    log.info({ askedSeconds: asked, timeoutSeconds: bound.timeoutSeconds, clampedBy: bound.clampedBy }, 'hook timeout clamped');
+    const runSpec = { ...spec, timeoutSeconds: bound.timeoutSeconds };
+    if (bound.deadlineMs === undefined) return { runSpec };
+    const deadlineTimer = setTimeout(
+      () => hookAbort.abort(new HookStoppedReason('session-deadline', `the hook was stopped at the session's deadline (timeOut ${timeOut})`)),
+      bound.deadlineMs - now,
+    );
+    return { runSpec, deadlineTimer };
   }
 
   /**
@@ -348,6 +412,8 @@ export class HookWorkerPool {
       () => Promise.all(this.workers.map((w) => w.close())),
       async () => clearTimeout(timer),
       async () => this.infra.close(),
+      async () => this.deletions?.close(),
+      async () => this.deletionsConnection?.quit(),
       () => this.renderPool.close(),
       () => this.queues.close(),
       () => Promise.all(this.workerConnections.map((c) => c.quit())),

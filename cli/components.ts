@@ -41,6 +41,8 @@ export async function startComponents(rt: RoleRuntime, config: Config, component
     });
     rt.onStop('hook workers', () => pool.close((config.shutdownGraceSeconds ?? 30) * 1000));
     pool.start();
+    // Not ready until the network guard has read the infrastructure addresses and the render threads loaded.
+    rt.readyWhen('hook workers', () => pool.ready());
   }
   if (components.includes('watcher')) {
     const watcher = new Watcher({

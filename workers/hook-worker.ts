@@ -25,6 +25,7 @@ import { runHandler } from './execution/run-handler.js';
 import { kubeAccessFromConfig, type ExecutionDeps, type HookResult } from './execution/types.js';
 import { CoordinatorJob, COORDINATOR_JOB_OPTIONS, CRASH_RECOVERY_OPTIONS, releaseTargetJobId, type CoordinatorJobData } from './flow-plan.js';
 import { InfraAddresses } from './execution/infra-addresses.js';
+import { renderHandler } from './execution/render-handler.js';
 import { RenderPool, type RenderLimits } from './execution/render-pool.js';
 import { defaultNamespaceCap, hookTimeoutSeconds, HookStoppedReason, NAMESPACE_WAIT_MS, NamespaceSlots, SessionDeletions } from './hook-fairness.js';
 import { QueueCache } from './queue-cache.js';
@@ -89,6 +90,7 @@ export class HookWorkerPool {
   private deletionsConnection: RedisClient | undefined;
   /** The network guard's infrastructure addresses and devcluster mode, read before the first hook runs. */
   private guardReady: Promise<void> | undefined;
+  private rendersReady: Promise<void> | undefined;
   private state: 'idle' | 'running' | 'closed' = 'idle';
 
   constructor(options: HookWorkerPoolOptions) {
@@ -117,6 +119,7 @@ export class HookWorkerPool {
     if (this.state !== 'idle') return;
     this.state = 'running';
     this.guardReady = this.prepareGuard();
+    this.rendersReady = this.renderPool.warm();
     this.deletionsConnection = createRedisClient(this.opts.redis, { purpose: 'worker', connectionName: 'stash-hooks-hook-worker-lifecycle-events' });
     this.deletionsConnection.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'redis connection error (hook worker)'));
     this.deletions = new SessionDeletions(this.deletionsConnection, bullPrefix(this.opts.prefix, this.opts.redis), this.opts.logger);
@@ -148,6 +151,14 @@ export class HookWorkerPool {
       this.exec.network = { ...this.exec.network, allowLoopback: devcluster };
       this.opts.logger.info({ allowLoopback: devcluster }, devcluster ? 'devcluster mode: hooks may reach loopback (its pods live there)' : 'hooks may not reach loopback');
     }
+  }
+
+  /**
+   * Resolves once the network guard knows the infrastructure addresses and the render threads
+   * have loaded (seconds under tsx): until then the first hooks would wait. For `/readyz` and tests.
+   */
+  async ready(): Promise<void> {
+    await Promise.all([this.guardReady, this.rendersReady]);
   }
 
   /**
@@ -272,9 +283,9 @@ export class HookWorkerPool {
     if (this.abort.signal.aborted) onPoolAbort();
     else this.abort.signal.addEventListener('abort', onPoolAbort, { once: true });
     const unwatch = this.deletions?.watch(data.session, hookAbort);
-    const { runSpec, deadlineTimer } = this.boundTimeout(data.hook, spec, session, invoker, hookAbort, log);
+    const { runSpec, deps, stopDeadline } = this.boundTimeout(data.hook, spec, session, invoker, hookAbort, log);
     try {
-      run = await runHandler(runSpec, { hookName: data.hook, scope: data.scope, namespace: ns, target, summary, signal: hookAbort.signal }, this.exec);
+      run = await runHandler(runSpec, { hookName: data.hook, scope: data.scope, namespace: ns, target, summary, signal: hookAbort.signal }, deps);
       outcome = { kind: 'succeeded' };
     } catch (err) {
       if (this.abort.signal.aborted) throw err; // shutting down: hand the job back, it is not the hook's failure
@@ -302,7 +313,7 @@ export class HookWorkerPool {
     } finally {
       this.abort.signal.removeEventListener('abort', onPoolAbort);
       unwatch?.();
-      clearTimeout(deadlineTimer);
+      stopDeadline();
     }
     await this.saveOutcome(job, outcome, log);
     const r = await this.finish(job, session, invoker, outcome, started, log, run);
@@ -312,24 +323,34 @@ export class HookWorkerPool {
 
   /**
    * The hook's timeout clamped to `--max-hook-timeout-seconds` and, for a pre hook, to its
-   * session's deadline, at which the hook is stopped with a message saying so (DESIGN §11).
+   * session's deadline (DESIGN §11). Actions still running at the deadline are stopped with a
+   * message saying so; the timer starts once the templates are rendered, so a wait for a render
+   * thread (infrastructure, not the hook) cannot by itself fail a hook at the deadline.
    * An invalid `timeoutSeconds` is left for the validator to report.
    */
-  private boundTimeout(hook: HookJobData['hook'], spec: Handler, session: Session, invoker: Invoker, hookAbort: AbortController, log: Logger): { runSpec: Handler; deadlineTimer?: NodeJS.Timeout } {
+  private boundTimeout(hook: HookJobData['hook'], spec: Handler, session: Session, invoker: Invoker, hookAbort: AbortController, log: Logger): { runSpec: Handler; deps: ExecutionDeps; stopDeadline: () => void } {
+    const unbounded = { runSpec: spec, deps: this.exec, stopDeadline: () => {} };
     const asked = spec.timeoutSeconds ?? this.opts.defaultHookTimeoutSeconds;
-    if (typeof asked !== 'number' || !Number.isInteger(asked) || asked < 1) return { runSpec: spec };
-    const now = Date.now();
+    if (typeof asked !== 'number' || !Number.isInteger(asked) || asked < 1) return unbounded;
     const { deadlineMs, timeOut } = deadlineOf(session, invoker, this.opts.sessionTimeoutMs);
-    const bound = hookTimeoutSeconds(asked, this.opts.maxHookTimeoutSeconds ?? DEFAULT_MAX_HOOK_TIMEOUT_SECONDS, { pre: !isPostHook(hook), deadlineMs, now });
-    if (bound.timeoutSeconds === asked) return { runSpec: spec };
+    const bound = hookTimeoutSeconds(asked, this.opts.maxHookTimeoutSeconds ?? DEFAULT_MAX_HOOK_TIMEOUT_SECONDS, { pre: !isPostHook(hook), deadlineMs, now: Date.now() });
+    if (bound.timeoutSeconds === asked) return unbounded;
     log.info({ askedSeconds: asked, timeoutSeconds: bound.timeoutSeconds, clampedBy: bound.clampedBy }, 'hook timeout clamped');
     const runSpec = { ...spec, timeoutSeconds: bound.timeoutSeconds };
-    if (bound.deadlineMs === undefined) return { runSpec };
-    const deadlineTimer = setTimeout(
-      () => hookAbort.abort(new HookStoppedReason('session-deadline', `the hook was stopped at the session's deadline (timeOut ${timeOut})`)),
-      bound.deadlineMs - now,
-    );
-    return { runSpec, deadlineTimer };
+    const at = bound.deadlineMs;
+    if (at === undefined) return { ...unbounded, runSpec };
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      if (Date.now() >= at) return; // the actions start after the deadline: not cut, like a hook started after it
+      timer = setTimeout(() => hookAbort.abort(new HookStoppedReason('session-deadline', `the hook was stopped at the session's deadline (timeOut ${timeOut})`)), at - Date.now());
+    };
+    const render = this.exec.render;
+    const deps: ExecutionDeps = { ...this.exec, render: async (h, summary) => {
+      const rendered = render ? await render(h, summary) : renderHandler(h, summary);
+      arm();
+      return rendered;
+    } };
+    return { runSpec, deps, stopDeadline: () => clearTimeout(timer) };
   }
 
   /**

@@ -53,6 +53,8 @@ interface Thread {
   worker: Worker;
   /** The script has loaded; until then a posted task waits in the port and its budget has not started. */
   ready: boolean;
+  /** Settles when the thread has loaded its script, or failed to. */
+  booted: Promise<void>;
   task?: Task & { id: number; timer?: NodeJS.Timeout };
 }
 
@@ -82,6 +84,7 @@ export class RenderPool {
   private readonly waiting: Task[] = [];
   private nextId = 1;
   private closed = false;
+  private warmed = false;
 
   constructor(options: RenderPoolOptions = {}) {
     this.limits = { ...DEFAULT_RENDER_LIMITS, ...options.limits };
@@ -108,6 +111,17 @@ export class RenderPool {
       this.waiting.push({ request: { handler, summary, maxOutputBytes }, resolve, reject });
       this.dispatch();
     });
+  }
+
+  /**
+   * Starts every thread now, so that no hook waits for a thread to load its modules (seconds
+   * under tsx, and counted against a session's deadline). Threads stopped for overrunning their
+   * budget are replaced at once too.
+   */
+  warm(): Promise<void> {
+    this.warmed = true;
+    while (!this.closed && this.threads.length < this.size) this.spawn();
+    return Promise.all(this.threads.map((t) => t.booted)).then(() => undefined);
   }
 
   /** Terminates every thread; renders in flight or waiting fail. Idempotent. */
@@ -138,6 +152,7 @@ export class RenderPool {
     task.timer = setTimeout(() => {
       this.remove(thread);
       void this.retire(thread, new TemplateError(`rendering the templates of this hook took more than the budget of ${this.limits.budgetMs} ms (all fields together); simplify its loops`));
+      if (this.warmed) this.warm();
       this.dispatch();
     }, this.limits.budgetMs);
   }
@@ -147,7 +162,8 @@ export class RenderPool {
       execArgv: process.execArgv,
       resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb, maxYoungGenerationSizeMb: Math.max(4, Math.floor(this.maxHeapMb / 8)) },
     });
-    const thread: Thread = { worker, ready: false };
+    let booted = () => {};
+    const thread: Thread = { worker, ready: false, booted: new Promise<void>((r) => (booted = r)) };
     const boot = setTimeout(() => {
       this.remove(thread);
       void this.retire(thread, new Error(`a render thread did not start within ${BOOT_TIMEOUT_MS} ms`));
@@ -157,6 +173,7 @@ export class RenderPool {
     worker.on('message', (reply: RenderReply | typeof READY) => {
       if (reply === READY) {
         clearTimeout(boot);
+        booted();
         thread.ready = true;
         this.startBudget(thread);
         return;
@@ -172,6 +189,7 @@ export class RenderPool {
     });
     worker.on('error', (err: Error & { code?: string }) => {
       clearTimeout(boot);
+      booted();
       this.remove(thread);
       const task = thread.task;
       if (task) {
@@ -184,6 +202,7 @@ export class RenderPool {
     });
     worker.on('exit', () => {
       clearTimeout(boot);
+      booted();
       this.remove(thread);
     });
     this.threads.push(thread);

@@ -33,12 +33,18 @@ export async function startComponents(rt: RoleRuntime, config: Config, component
       sessionTimeoutMs: config.sessionTimeoutMs ?? 86_400_000,
       network: { deny: config.denyCidrs, allow: config.allowCidrs },
       protectedNamespaces: config.protectedNamespaces,
+      allowLoopback: config.allowLoopback ?? 'auto',
+      ownNamespace: config.ownNamespace,
+      namespaceConcurrency: config.namespaceConcurrency,
+      maxHookTimeoutSeconds: config.maxHookTimeoutSeconds,
       identity: config.identity ?? hostname(),
       metrics: rt.metrics,
       outcomeKey: config.outcomeKey,
     });
     rt.onStop('hook workers', () => pool.close((config.shutdownGraceSeconds ?? 30) * 1000));
     pool.start();
+    // Not ready until the network guard has read the infrastructure addresses and the render threads loaded.
+    rt.readyWhen('hook workers', () => pool.ready());
   }
   if (components.includes('watcher')) {
     const watcher = new Watcher({

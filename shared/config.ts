@@ -60,6 +60,10 @@ export interface Config {
   denyCidrs: string[];
   allowCidrs: string[];
   protectedNamespaces: string[];
+  allowLoopback: 'auto' | boolean;
+  ownNamespace: string;
+  namespaceConcurrency?: number;
+  maxHookTimeoutSeconds: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -220,23 +224,51 @@ export const SETTINGS: readonly Setting[] = [
   },
   {
     key: 'denyCidrs', flag: '--deny-cidrs', env: 'STASH_HOOKS_DENY_CIDRS', roles: ['worker', 'all', 'demo'],
-    description: 'hook destinations refused after DNS resolution', accepted: 'comma-separated CIDRs such as 169.254.0.0/16,fe80::/10',
-    defaultText: '169.254.0.0/16,fe80::/10,fd00:ec2::254/128', defaultValue: () => '169.254.0.0/16,fe80::/10,fd00:ec2::254/128',
+    description: 'hook destinations refused after DNS resolution, in addition to the built-in ones (loopback, link-local, cloud metadata, the API server, stash-hooks\' pods and Redis); wins over --allow-cidrs',
+    accepted: 'comma-separated CIDRs such as 10.20.0.0/16,fd00::/8',
+    defaultText: 'none', defaultValue: () => '',
     parse: (raw) => list(raw).map(parseCidr),
   },
   {
     key: 'allowCidrs', flag: '--allow-cidrs', env: 'STASH_HOOKS_ALLOW_CIDRS', roles: ['worker', 'all', 'demo'],
-    description: 'if set, the only hook destinations allowed (loopback always is)', accepted: 'comma-separated CIDRs',
-    defaultText: 'any not denied', defaultValue: () => '',
+    description: 'exempt these from the built-in hook destination rules, each at least as specific as the rule it overrides (10.96.0.1/32 reopens that address; 10.0.0.0/8 does not)',
+    accepted: 'comma-separated CIDRs',
+    defaultText: 'none', defaultValue: () => '',
     parse: (raw) => list(raw).map(parseCidr),
   },
   {
     // DESIGN §11: exec in stash-hooks' own pods would hand a tenant REDIS_URL and the dashboard credentials.
     key: 'protectedNamespaces', flag: '--protected-namespaces', env: 'STASH_HOOKS_PROTECTED_NAMESPACES', roles: ['worker', 'all', 'demo'],
     description: 'namespaces no hook from another namespace may act in, even if they opt in', accepted: 'comma-separated namespace names (DNS labels)',
-    defaultText: '$POD_NAMESPACE (stash-hooks\' own) and kube-system',
-    defaultValue: (env) => [env.POD_NAMESPACE, 'kube-system'].filter(Boolean).join(','),
+    // The same default as --own-namespace, so that both name the same namespace outside a pod too.
+    defaultText: '$POD_NAMESPACE (stash-hooks\' own; else stash-hooks) and kube-system',
+    defaultValue: (env) => [env.POD_NAMESPACE || 'stash-hooks', 'kube-system'].join(','),
     parse: (raw) => { const l = list(raw); if (!l.every((n) => DNS_LABEL.test(n) && n.length <= 63)) throw new Error('invalid'); return [...new Set(l)]; },
+  },
+  {
+    key: 'allowLoopback', flag: '--allow-loopback', env: 'STASH_HOOKS_ALLOW_LOOPBACK', roles: ['worker', 'all', 'demo'],
+    description: 'let hooks reach loopback addresses (devcluster gives its pods 127.0.0.x); the API server\'s and Redis\'s ports stay refused',
+    accepted: 'auto (only when the API server is devcluster on loopback), true or false',
+    defaultText: 'auto', defaultValue: () => 'auto',
+    parse: (raw) => (raw === 'auto' ? 'auto' : bool(raw)),
+  },
+  {
+    key: 'ownNamespace', flag: '--own-namespace', env: 'POD_NAMESPACE', roles: ['worker', 'all', 'demo'],
+    description: 'stash-hooks\' own namespace: hooks may not reach its pods (app.kubernetes.io/name=stash-hooks)', accepted: 'a DNS label',
+    defaultText: '$POD_NAMESPACE, else stash-hooks', defaultValue: () => 'stash-hooks',
+    parse: zodParse(z.string().max(63).regex(DNS_LABEL)),
+  },
+  {
+    key: 'namespaceConcurrency', flag: '--namespace-concurrency', env: 'STASH_HOOKS_NAMESPACE_CONCURRENCY', roles: ['worker', 'all', 'demo'],
+    description: 'hooks of one namespace run at once per queue by this process; a hook over it waits without holding a slot',
+    accepted: 'an integer 1-1000',
+    defaultText: 'half of --concurrency (at least 1), so that one namespace never holds every slot', defaultValue: () => undefined,
+    parse: intIn(1, 1000),
+  },
+  {
+    key: 'maxHookTimeoutSeconds', flag: '--max-hook-timeout-seconds', env: 'STASH_HOOKS_MAX_HOOK_TIMEOUT_SECONDS', roles: ['worker', 'all', 'demo'],
+    description: 'cluster-wide ceiling on a hook\'s timeoutSeconds; longer ones are clamped to it', accepted: 'an integer 1-86400',
+    defaultText: '3600', defaultValue: () => '3600', parse: intIn(1, 86400),
   },
 ];
 
@@ -303,6 +335,9 @@ export function loadConfig(role: Role, flags: Record<string, unknown>, env: Env)
     } catch (err) {
       problems.push(...((err as ConfigError).problems ?? [String(err)]));
     }
+  }
+  if (typeof out.hookTimeoutSeconds === 'number' && typeof out.maxHookTimeoutSeconds === 'number' && out.hookTimeoutSeconds > out.maxHookTimeoutSeconds) {
+    problems.push(`--hook-timeout-seconds (STASH_HOOKS_HOOK_TIMEOUT_SECONDS): ${out.hookTimeoutSeconds} is more than --max-hook-timeout-seconds (${out.maxHookTimeoutSeconds})`);
   }
   if (typeof out.sessionTimeout === 'string') out.sessionTimeoutMs = parseDuration(out.sessionTimeout);
 

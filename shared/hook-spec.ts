@@ -30,6 +30,13 @@ const TCP_FIELDS = ['host', 'port'];
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/**
+ * Headers a hook may not set (DESIGN §11 "Network guard"): `Host` steers a request to another
+ * virtual host than its URL names (past a proxy's or an ingress's checks), `X-Forwarded-*` and
+ * `Forwarded` forge the client's address, and `Metadata-Flavor` (GCP), `Metadata` (Azure) and
+ * `X-Google-Metadata-Request` are what a cloud metadata service requires before it answers.
+ */
+const REFUSED_HEADER = /^(host|forwarded|metadata|metadata-flavor|x-google-metadata-request|x-forwarded-.*)$/i;
 /** A label-selector string: comma-separated requirements (loose; the API server is the judge). */
 const SELECTOR = /^\s*!?[A-Za-z0-9./_-]+(\s*(=|==|!=)\s*[A-Za-z0-9._-]*|\s+(in|notin)\s+\([^)]*\))?\s*(,\s*!?[A-Za-z0-9./_-]+(\s*(=|==|!=)\s*[A-Za-z0-9._-]*|\s+(in|notin)\s+\([^)]*\))?\s*)*$/;
 
@@ -120,6 +127,9 @@ function checkHeader(h: unknown, path: string, field: string, out: string[], opt
   checkUnknown(h, ['name', 'value', 'valueFrom'], path, out);
   if (typeof h.name !== 'string' || h.name === '') out.push(`${path}.name: required`);
   else if (!HEADER_NAME.test(h.name)) out.push(`${path}.name: ${quote(h.name)} is not a valid HTTP header name`);
+  else if (REFUSED_HEADER.test(h.name)) {
+    out.push(`${path}.name: ${quote(h.name)} may not be set by a hook (Host, Forwarded, X-Forwarded-*, Metadata-Flavor and Metadata are refused: they steer requests past the network guard)`);
+  }
   if (h.value !== undefined && h.valueFrom !== undefined) out.push(`${path}: set value or valueFrom, not both`);
   else if (h.value === undefined && h.valueFrom === undefined) out.push(`${path}: set value or valueFrom.secretKeyRef`);
   if (h.value !== undefined) checkTemplated(h.value, `${path}.value`, field, out, opts);

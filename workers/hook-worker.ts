@@ -24,6 +24,10 @@ import { buildSummary } from '../shared/summary.js';
 import { runHandler } from './execution/run-handler.js';
 import { kubeAccessFromConfig, type ExecutionDeps, type HookResult } from './execution/types.js';
 import { CoordinatorJob, COORDINATOR_JOB_OPTIONS, CRASH_RECOVERY_OPTIONS, releaseTargetJobId, type CoordinatorJobData } from './flow-plan.js';
+import { InfraAddresses } from './execution/infra-addresses.js';
+import { renderHandler } from './execution/render-handler.js';
+import { RenderPool, type RenderLimits } from './execution/render-pool.js';
+import { defaultNamespaceCap, hookTimeoutSeconds, HookStoppedReason, NAMESPACE_WAIT_MS, NamespaceSlots, SessionDeletions } from './hook-fairness.js';
 import { QueueCache } from './queue-cache.js';
 import { SessionStore } from './session-store.js';
 import { closeGate, failTargetAfterPostHook, globalPreFailed, globalPreNotSucceeded, markDeadlineExceeded, openGate, preHookFailed, recordHookCondition, recordUnrunPostHooks } from './status-writes.js';
@@ -38,9 +42,20 @@ export interface HookWorkerPoolOptions {
   concurrency: number;
   defaultHookTimeoutSeconds: number;
   sessionTimeoutMs: number;
+  /** `--deny-cidrs`/`--allow-cidrs` (and a resolver, for tests); see network-guard.ts. */
   network?: ExecutionDeps['network'];
   /** `--protected-namespaces` (DESIGN §11); default `kube-system`. */
   protectedNamespaces?: readonly string[];
+  /** Loopback reachable by hooks: `auto` (default) only when the API server is devcluster on loopback. */
+  allowLoopback?: 'auto' | boolean;
+  /** stash-hooks' namespace, whose pods hooks may not reach. */
+  ownNamespace?: string;
+  /** Caps on a hook's templates (render-pool.ts); defaults there. */
+  renderLimits?: Partial<RenderLimits>;
+  /** Hooks of one namespace run at once per queue; default half of `concurrency`, at least 1. */
+  namespaceConcurrency?: number;
+  /** Ceiling on any hook's `timeoutSeconds` (`--max-hook-timeout-seconds`); default 3600. */
+  maxHookTimeoutSeconds?: number;
   /** This replica's name (`POD_NAME`): HTTP hooks say `User-Agent: stash-hooks (worker <identity>)`. */
   identity?: string;
   logger: Logger;
@@ -66,6 +81,8 @@ const OUTCOME_SAVE_WAIT_MS = 2000;
 
 const OUTPUT_IN_RESULT = 10 * 1024;
 
+const DEFAULT_MAX_HOOK_TIMEOUT_SECONDS = 3600;
+
 export class HookWorkerPool {
   private readonly opts: HookWorkerPoolOptions;
   private readonly store: SessionStore;
@@ -76,6 +93,14 @@ export class HookWorkerPool {
   private readonly queues: QueueCache;
   private readonly abort = new AbortController();
   private readonly seal: OutcomeSeal;
+  private readonly infra: InfraAddresses;
+  private readonly renderPool: RenderPool;
+  private readonly slots: NamespaceSlots;
+  private deletions: SessionDeletions | undefined;
+  private deletionsConnection: RedisClient | undefined;
+  /** The network guard's infrastructure addresses and devcluster mode, read before the first hook runs. */
+  private guardReady: Promise<void> | undefined;
+  private rendersReady: Promise<void> | undefined;
   private state: 'idle' | 'running' | 'closed' = 'idle';
 
   constructor(options: HookWorkerPoolOptions) {
@@ -85,9 +110,13 @@ export class HookWorkerPool {
     setMaxListeners(0, this.abort.signal);
     this.store = new SessionStore(options.kubeConfig);
     this.seal = new OutcomeSeal(options.outcomeKey);
+    this.infra = new InfraAddresses({ kubeConfig: options.kubeConfig, redis: options.redis, ownNamespace: options.ownNamespace, logger: options.logger });
+    this.renderPool = new RenderPool({ limits: options.renderLimits });
+    this.slots = new NamespaceSlots(options.namespaceConcurrency ?? defaultNamespaceCap(options.concurrency));
     this.exec = {
       kube: kubeAccessFromConfig(options.kubeConfig),
-      network: options.network,
+      render: (handler, summary) => this.renderPool.render(handler, summary),
+      network: { ...options.network, allowLoopback: options.allowLoopback === true, infrastructure: () => this.infra.current() },
       protectedNamespaces: options.protectedNamespaces,
       defaultTimeoutSeconds: options.defaultHookTimeoutSeconds,
       ...(options.identity ? { userAgent: `stash-hooks (worker ${options.identity})` } : {}),
@@ -104,11 +133,16 @@ export class HookWorkerPool {
     if (this.seal.ephemeral) {
       this.opts.logger.warn('STASH_HOOKS_OUTCOME_KEY is not set: a hook outcome kept on its job is trusted only by this process; another worker runs the hook again');
     }
+    this.guardReady = this.prepareGuard();
+    this.rendersReady = this.renderPool.warm();
+    this.deletionsConnection = createRedisClient(this.opts.redis, { purpose: 'worker', connectionName: 'stash-hooks-hook-worker-lifecycle-events' });
+    this.deletionsConnection.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'redis connection error (hook worker)'));
+    this.deletions = new SessionDeletions(this.deletionsConnection, bullPrefix(this.opts.prefix, this.opts.redis), this.opts.logger);
     for (const name of this.opts.queues) {
       const connection = createRedisClient(this.opts.redis, { purpose: 'worker', connectionName: `stash-hooks-${name}` });
       connection.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'redis connection error (hook worker)'));
       this.workerConnections.push(connection);
-      const worker = new Worker<HookJobState, HookJobResult>(name, (job, token) => this.process(job, token), {
+      const worker = new Worker<HookJobState, HookJobResult>(name, (job, token) => this.admit(name, job, token), {
         connection,
         prefix: bullPrefix(this.opts.prefix, this.opts.redis),
         concurrency: this.opts.concurrency,
@@ -123,6 +157,40 @@ export class HookWorkerPool {
         this.opts.logger.warn({ queue: name, job: job?.name, attempts: job?.attemptsMade, err: err.message }, final ? 'hook job failed for good (infrastructure)' : 'hook job attempt failed (infrastructure); retrying with backoff');
       });
       this.workers.push(worker);
+    }
+  }
+
+  private async prepareGuard(): Promise<void> {
+    await this.infra.start();
+    if (this.opts.allowLoopback === 'auto' || this.opts.allowLoopback === undefined) {
+      const devcluster = await this.infra.isDevcluster();
+      this.exec.network = { ...this.exec.network, allowLoopback: devcluster };
+      this.opts.logger.info({ allowLoopback: devcluster }, devcluster ? 'devcluster mode: hooks may reach loopback (its pods live there)' : 'hooks may not reach loopback');
+    }
+  }
+
+  /**
+   * Resolves once the network guard knows the infrastructure addresses and the render threads
+   * have loaded (seconds under tsx): until then the first hooks would wait. For `/readyz` and tests.
+   */
+  async ready(): Promise<void> {
+    await Promise.all([this.guardReady, this.rendersReady]);
+  }
+
+  /**
+   * Runs the job if its namespace is under its cap on this queue; otherwise hands it back as
+   * delayed, so it holds no slot and no attempt is counted (DESIGN §11).
+   */
+  private async admit(queue: HookQueueName, job: HookJob, token?: string): Promise<HookJobResult> {
+    const release = this.slots.tryTake(queue, job.data.session.namespace);
+    if (!release) {
+      await job.moveToDelayed(Date.now() + NAMESPACE_WAIT_MS + Math.floor(Math.random() * NAMESPACE_WAIT_MS), token);
+      throw new DelayedError();
+    }
+    try {
+      return await this.process(job, token);
+    } finally {
+      release();
     }
   }
 
@@ -163,6 +231,7 @@ export class HookWorkerPool {
       return r;
     }
     const spec = hookSpec(invoker, data.hook, data.scope, data.targetIndex);
+    await (this.guardReady ??= this.prepareGuard());
     let phase: 'Succeeded' | 'Failed' | undefined;
 
     if (isPostHook(data.hook)) {
@@ -253,12 +322,21 @@ export class HookWorkerPool {
     const onPoolAbort = () => hookAbort.abort(this.abort.signal.reason);
     if (this.abort.signal.aborted) onPoolAbort();
     else this.abort.signal.addEventListener('abort', onPoolAbort, { once: true });
+    const unwatch = this.deletions?.watch(data.session, hookAbort);
+    const { runSpec, deps, stopDeadline } = this.boundTimeout(data.hook, spec, session, invoker, hookAbort, log);
     try {
-      run = await runHandler(spec, { hookName: data.hook, scope: data.scope, namespace: ns, target, summary, signal: hookAbort.signal }, this.exec);
+      run = await runHandler(runSpec, { hookName: data.hook, scope: data.scope, namespace: ns, target, summary, signal: hookAbort.signal }, deps);
       outcome = { kind: 'succeeded' };
     } catch (err) {
       if (this.abort.signal.aborted) throw err; // shutting down: hand the job back, it is not the hook's failure
-      if (isHookOwnFailure(err)) {
+      const stopped = hookAbort.signal.reason instanceof HookStoppedReason ? hookAbort.signal.reason : undefined;
+      if (stopped?.why === 'session-deleted') {
+        log.info({}, 'the session was deleted while its hook ran; the hook was stopped');
+        return result('skipped', 'the session was deleted while the hook ran; the hook was stopped', started);
+      }
+      if (stopped) {
+        outcome = { kind: 'failed', error: stopped.message };
+      } else if (isHookOwnFailure(err)) {
         const attempts = data.hookAttempts ?? 0;
         if (attempts < (spec.maxRetry ?? 0)) {
           log.info({ attempt: attempts + 1, maxRetry: spec.maxRetry, err: errorMessage(err) }, 'hook failed; retrying (maxRetry)');
@@ -276,11 +354,45 @@ export class HookWorkerPool {
       }
     } finally {
       this.abort.signal.removeEventListener('abort', onPoolAbort);
+      unwatch?.();
+      stopDeadline();
     }
     await this.saveOutcome(job, outcome, log);
     const r = await this.finish(job, session, invoker, outcome, started, log, run);
     if (isPostHook(data.hook)) await this.afterLocalPost(job, invoker);
     return r;
+  }
+
+  /**
+   * The hook's timeout clamped to `--max-hook-timeout-seconds` and, for a pre hook, to its
+   * session's deadline (DESIGN §11). Actions still running at the deadline are stopped with a
+   * message saying so; the timer starts once the templates are rendered, so a wait for a render
+   * thread (infrastructure, not the hook) cannot by itself fail a hook at the deadline.
+   * An invalid `timeoutSeconds` is left for the validator to report.
+   */
+  private boundTimeout(hook: HookJobData['hook'], spec: Handler, session: Session, invoker: Invoker, hookAbort: AbortController, log: Logger): { runSpec: Handler; deps: ExecutionDeps; stopDeadline: () => void } {
+    const unbounded = { runSpec: spec, deps: this.exec, stopDeadline: () => {} };
+    const asked = spec.timeoutSeconds ?? this.opts.defaultHookTimeoutSeconds;
+    if (typeof asked !== 'number' || !Number.isInteger(asked) || asked < 1) return unbounded;
+    const { deadlineMs, timeOut } = deadlineOf(session, invoker, this.opts.sessionTimeoutMs);
+    const bound = hookTimeoutSeconds(asked, this.opts.maxHookTimeoutSeconds ?? DEFAULT_MAX_HOOK_TIMEOUT_SECONDS, { pre: !isPostHook(hook), deadlineMs, now: Date.now() });
+    if (bound.timeoutSeconds === asked) return unbounded;
+    log.info({ askedSeconds: asked, timeoutSeconds: bound.timeoutSeconds, clampedBy: bound.clampedBy }, 'hook timeout clamped');
+    const runSpec = { ...spec, timeoutSeconds: bound.timeoutSeconds };
+    const at = bound.deadlineMs;
+    if (at === undefined) return { ...unbounded, runSpec };
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      if (Date.now() >= at) return; // the actions start after the deadline: not cut, like a hook started after it
+      timer = setTimeout(() => hookAbort.abort(new HookStoppedReason('session-deadline', `the hook was stopped at the session's deadline (timeOut ${timeOut})`)), at - Date.now());
+    };
+    const render = this.exec.render;
+    const deps: ExecutionDeps = { ...this.exec, render: async (h, summary) => {
+      const rendered = render ? await render(h, summary) : renderHandler(h, summary);
+      arm();
+      return rendered;
+    } };
+    return { runSpec, deps, stopDeadline: () => clearTimeout(timer) };
   }
 
   /**
@@ -362,6 +474,10 @@ export class HookWorkerPool {
     const steps: Array<() => Promise<unknown>> = [
       () => Promise.all(this.workers.map((w) => w.close())),
       async () => clearTimeout(timer),
+      async () => this.infra.close(),
+      async () => this.deletions?.close(),
+      async () => this.deletionsConnection?.quit(),
+      () => this.renderPool.close(),
       () => this.queues.close(),
       () => Promise.all(this.workerConnections.map((c) => c.quit())),
       () => this.producerConnection.quit(),

@@ -277,7 +277,8 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       await cluster.close();
     },
   };
-  if (options.roles !== false) p.startRoles();
+  // Render threads take seconds to load under tsx; a hook must not pay for that against a 2 s deadline.
+  if (options.roles !== false) await p.startRoles().workers.ready();
   return p;
 }
 

@@ -9,7 +9,7 @@ import { NetworkGuard } from '../../workers/execution/network-guard.js';
 import { startBlackhole } from '../fixtures/execution/blackhole.js';
 import { closedPort, selfSignedCertificate, startHttpServer, startHttpsServer, startTcpServer, type TestServer } from '../fixtures/execution/servers.js';
 
-const guard = new NetworkGuard();
+const guard = new NetworkGuard({ allowLoopback: true }) // the test servers listen on loopback, as devcluster pods do;
 const opts = { timeoutSeconds: 5, secrets: [] as string[] };
 let a: TestServer; // 127.0.0.1
 let b: TestServer; // 127.0.0.2: "another host"
@@ -210,7 +210,7 @@ test('guard: a host name is checked after resolution (no bypass through DNS)', a
   assert.is(err.message, 'network guard refused host innocent.example (address 127.0.0.2): it matches deny rule 127.0.0.2/32');
   assert.is(b.received.length, before);
   // The same resolver with a permissive guard really connects to the resolved loopback address.
-  const open = new NetworkGuard({ lookup: async () => [{ address: '127.0.0.2', family: 4 }] });
+  const open = new NetworkGuard({ allowLoopback: true, lookup: async () => [{ address: '127.0.0.2', family: 4 }] });
   const r = await runHttp({ action: 'httpGet', host: 'innocent.example', port: b.port, path: '/landing', headers: [] }, open, opts);
   assert.is(r.output, 'b landed');
 });
@@ -218,7 +218,7 @@ test('guard: a host name is checked after resolution (no bypass through DNS)', a
 test('guard: a name re-resolving to a denied address on a followed redirect is refused (rebinding)', async () => {
   let lookups = 0;
   const lookup = async () => [{ address: lookups++ === 0 ? '127.0.0.1' : '127.0.0.9', family: 4 }];
-  const strict = new NetworkGuard({ deny: ['127.0.0.9/32'], lookup });
+  const strict = new NetworkGuard({ allowLoopback: true, deny: ['127.0.0.9/32'], lookup });
   a.routes.set('/rebind', (_r, res) => res.writeHead(302, { location: '/landing' }).end());
   const before = a.received.length;
   const err = await failure(runHttp({ action: 'httpGet', host: 'rebind.example', port: a.port, path: '/rebind', headers: [] }, strict, opts));
@@ -242,7 +242,7 @@ test('TCP: an open port succeeds, a closed port is refused, a black hole times o
     const timedOut = await failure(runTcp('127.0.0.1', hole.port, guard, { ...opts, timeoutSeconds: 0.5 }));
     assert.is(timedOut.message, `TCP connect to 127.0.0.1:${hole.port} timed out after 0.5s`);
     assert.is(timedOut.code, 'ERR_HOOK_TIMEOUT');
-    const named = new NetworkGuard({ lookup: async () => [{ address: '127.0.0.1', family: 4 }] });
+    const named = new NetworkGuard({ allowLoopback: true, lookup: async () => [{ address: '127.0.0.1', family: 4 }] });
     const viaName = await runTcp('db.demo.svc', t.port, named, opts);
     assert.is(viaName.where, `db.demo.svc:${t.port}`);
     const denied = await failure(runTcp('db.demo.svc', t.port, new NetworkGuard({ deny: ['127.0.0.0/30'], lookup: async () => [{ address: '127.0.0.1', family: 4 }] }), opts));

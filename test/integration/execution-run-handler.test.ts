@@ -48,7 +48,7 @@ test.before(async () => {
   deps = {
     kube: env.kube,
     // The Service name resolves to the pod behind it; nothing leaves loopback.
-    network: { deny: ['127.0.0.99/32'], lookup: async (h) => [{ address: h === `db.${NS}.svc` ? ip('db-0') : '127.0.0.1', family: 4 }] },
+    network: { allowLoopback: true, deny: ['127.0.0.99/32'], lookup: async (h) => [{ address: h === `db.${NS}.svc` ? ip('db-0') : '127.0.0.1', family: 4 }] },
     maxParallel: 4,
     log: (_level, msg, fields) => logLines.push(`${msg} ${JSON.stringify(fields ?? {})}`),
   };

@@ -29,9 +29,14 @@ test('defaults apply when neither flag nor environment is set', () => {
   assert.is(c.sessionTimeout, '24h');
   assert.is(c.sessionTimeoutMs, 86_400_000);
   assert.is(c.leaseNamespace, 'default');
-  assert.equal(c.denyCidrs, ['169.254.0.0/16', 'fe80::/10', 'fd00:ec2::254/128']);
+  // The built-in rules (loopback, link-local, metadata, infrastructure) live in the guard; these only add.
+  assert.equal(c.denyCidrs, []);
   assert.equal(c.allowCidrs, []);
-  assert.equal(c.protectedNamespaces, ['kube-system']);
+  assert.equal(c.protectedNamespaces, ['stash-hooks', 'kube-system']);
+  assert.is(c.allowLoopback, 'auto');
+  assert.is(c.ownNamespace, 'stash-hooks');
+  assert.is(c.namespaceConcurrency, undefined);
+  assert.is(c.maxHookTimeoutSeconds, 3600);
   assert.is(c.dashboardAuth, undefined);
 });
 
@@ -73,8 +78,11 @@ const BAD_SETTINGS: Array<[string, Record<string, unknown>, Record<string, strin
   ['hook timeout', { hookTimeoutSeconds: '0' }, {}, '--hook-timeout-seconds (STASH_HOOKS_HOOK_TIMEOUT_SECONDS): "0" is not valid; expected an integer 1-86400'],
   ['prefix with colon', { prefix: 'a:b' }, {}, '--prefix (STASH_HOOKS_PREFIX): "a:b" is not valid; expected 1-64 characters of letters, digits, {}, "-", "_" or "."'],
   ['namespace upper case', { namespaces: 'Demo' }, {}, '--namespaces (STASH_HOOKS_NAMESPACES): "Demo" is not valid; expected comma-separated namespace names (DNS labels)'],
-  ['deny cidr', { denyCidrs: '169.254.0.0/33' }, {}, '--deny-cidrs (STASH_HOOKS_DENY_CIDRS): "169.254.0.0/33" is not valid; expected comma-separated CIDRs such as 169.254.0.0/16,fe80::/10'],
+  ['deny cidr', { denyCidrs: '169.254.0.0/33' }, {}, '--deny-cidrs (STASH_HOOKS_DENY_CIDRS): "169.254.0.0/33" is not valid; expected comma-separated CIDRs such as 10.20.0.0/16,fd00::/8'],
   ['allow cidr', {}, { STASH_HOOKS_ALLOW_CIDRS: '10.0.0.0' }, 'STASH_HOOKS_ALLOW_CIDRS (--allow-cidrs): "10.0.0.0" is not valid; expected comma-separated CIDRs'],
+  ['allow loopback', { allowLoopback: 'sometimes' }, {}, '--allow-loopback (STASH_HOOKS_ALLOW_LOOPBACK): "sometimes" is not valid; expected auto (only when the API server is devcluster on loopback), true or false'],
+  ['namespace concurrency', {}, { STASH_HOOKS_NAMESPACE_CONCURRENCY: '0' }, 'STASH_HOOKS_NAMESPACE_CONCURRENCY (--namespace-concurrency): "0" is not valid; expected an integer 1-1000'],
+  ['hook timeout over the ceiling', { hookTimeoutSeconds: '600', maxHookTimeoutSeconds: '300' }, {}, '--hook-timeout-seconds (STASH_HOOKS_HOOK_TIMEOUT_SECONDS): 600 is more than --max-hook-timeout-seconds (300)'],
   ['watchdog', { watchdogSeconds: '1' }, {}, '--watchdog-seconds (STASH_HOOKS_WATCHDOG_SECONDS): "1" is not valid; expected an integer 5-3600'],
   ['lease name', { leaseName: 'Lease_1' }, {}, '--lease-name (STASH_HOOKS_LEASE_NAME): "Lease_1" is not valid; expected a DNS label'],
   ['allow actions', {}, { STASH_HOOKS_DASHBOARD_ALLOW_ACTIONS: 'maybe' }, 'STASH_HOOKS_DASHBOARD_ALLOW_ACTIONS (--allow-actions): "maybe" is not valid; expected true or false'],

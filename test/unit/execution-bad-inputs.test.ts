@@ -87,15 +87,15 @@ const cases: Case[] = [
   // Infrastructure: the API server is unreachable (a closed loopback port), retried by the worker
   ['API server down', run({ exec: { command: ['true'] } }), 'ERR_KUBERNETES', 'reading Deployment demo/web: request to http://127.0.0.1:1/apis/apps/v1/namespaces/demo/deployments/web failed, reason: connect ECONNREFUSED 127.0.0.1:1'],
 
-  // Network guard
-  ['metadata address', () => guard.checkAddress('169.254.169.254', '169.254.169.254'), N, 'network guard refused address 169.254.169.254: it matches deny rule 169.254.0.0/16'],
-  ['metadata behind a name', () => guard.checkAddress('metadata.google.internal', '169.254.169.254'), N, 'network guard refused host metadata.google.internal (address 169.254.169.254): it matches deny rule 169.254.0.0/16'],
-  ['IPv4-mapped metadata', () => guard.checkAddress('x', '::ffff:169.254.169.254'), N, 'network guard refused host x (address 169.254.169.254): it matches deny rule 169.254.0.0/16'],
-  ['AWS IPv6 metadata', () => guard.checkAddress('fd00:ec2::254', 'fd00:ec2::254'), N, 'network guard refused address fd00:ec2::254: it matches deny rule fd00:ec2::254/128'],
-  ['IPv6 link-local', () => guard.checkAddress('fe80::1', 'fe80::1'), N, 'network guard refused address fe80::1: it matches deny rule fe80::/10'],
-  ['outside the allow-list', () => new NetworkGuard({ allow: ['10.0.0.0/8'] }).checkAddress('api.example', '192.0.2.7'), N, 'network guard refused host api.example (address 192.0.2.7): it is not in the allow-list (10.0.0.0/8)'],
+  // Network guard (more in network-guard.test.ts)
+  ['metadata address', () => guard.checkAddress('169.254.169.254', '169.254.169.254'), N, 'network guard refused address 169.254.169.254: it is a cloud metadata address (169.254.169.254/32); only the platform admin can allow it (--allow-cidrs)'],
+  ['metadata behind a name', () => guard.checkAddress('metadata.google.internal', '169.254.169.254'), N, 'network guard refused host metadata.google.internal (address 169.254.169.254): it is a cloud metadata address (169.254.169.254/32); only the platform admin can allow it (--allow-cidrs)'],
+  ['IPv4-mapped metadata', () => guard.checkAddress('x', '::ffff:169.254.169.254'), N, 'network guard refused host x (address 169.254.169.254): it is a cloud metadata address (169.254.169.254/32); only the platform admin can allow it (--allow-cidrs)'],
+  ['AWS IPv6 metadata', () => guard.checkAddress('fd00:ec2::254', 'fd00:ec2::254'), N, 'network guard refused address fd00:ec2::254: it is a cloud metadata address (fd00:ec2::254/128); only the platform admin can allow it (--allow-cidrs)'],
+  ['IPv6 link-local', () => guard.checkAddress('fe80::1', 'fe80::1'), N, 'network guard refused address fe80::1: it is link-local (fe80::/10); only the platform admin can allow it (--allow-cidrs)'],
+  ['loopback outside devcluster', () => new NetworkGuard().checkAddress('localhost', '127.0.0.1'), N, 'network guard refused host localhost (address 127.0.0.1): it is loopback (127.0.0.0/8); only the platform admin can allow it (--allow-cidrs)'],
   ['deny beats allow', () => new NetworkGuard({ allow: ['127.0.0.0/8'], deny: ['127.0.0.9/32'] }).checkAddress('127.0.0.9', '127.0.0.9'), N, 'network guard refused address 127.0.0.9: it matches deny rule 127.0.0.9/32'],
-  ['a resolver answer with one denied address', () => new NetworkGuard({ lookup: async () => [{ address: '127.0.0.1', family: 4 }, { address: '169.254.1.1', family: 4 }] }).resolve('mixed.example'), N, 'network guard refused host mixed.example (address 169.254.1.1): it matches deny rule 169.254.0.0/16'],
+  ['a resolver answer with one denied address', () => new NetworkGuard({ allowLoopback: true, lookup: async () => [{ address: '127.0.0.1', family: 4 }, { address: '169.254.1.1', family: 4 }] }).resolve('mixed.example'), N, 'network guard refused host mixed.example (address 169.254.1.1): it is link-local (169.254.0.0/16); only the platform admin can allow it (--allow-cidrs)'],
   ['bad deny CIDR', () => new NetworkGuard({ deny: ['10.0.0.0/33'] }), C, 'network.deny: "10.0.0.0/33" is not a CIDR such as 10.0.0.0/8 or fd00::/8'],
   ['bad allow CIDR', () => new NetworkGuard({ allow: ['example.com'] }), C, 'network.allow: "example.com" is not a CIDR such as 10.0.0.0/8 or fd00::/8'],
 ];
@@ -118,12 +118,12 @@ test('the table is long enough to matter', () => {
   assert.ok(cases.length >= 40, `${cases.length} cases`);
 });
 
-test('loopback stays allowed by the default guard and by an allow-list', () => {
-  guard.checkAddress('localhost', '127.0.0.1');
-  guard.checkAddress('localhost', '::1');
-  new NetworkGuard({ allow: ['10.0.0.0/8'] }).checkAddress('pod', '127.0.0.7');
-  new NetworkGuard({ allow: ['10.0.0.0/8'] }).checkAddress('localhost', '::1');
-  new NetworkGuard({ allow: ['10.0.0.0/8'] }).checkAddress('svc', '10.1.2.3');
+test('loopback is allowed in devcluster mode, and an allow rule exempts a built-in one', () => {
+  const devcluster = new NetworkGuard({ allowLoopback: true });
+  devcluster.checkAddress('localhost', '127.0.0.1');
+  devcluster.checkAddress('localhost', '::1');
+  new NetworkGuard({ allow: ['127.0.0.7/32'] }).checkAddress('pod', '127.0.0.7');
+  new NetworkGuard().checkAddress('svc', '10.1.2.3');
 });
 
 test.run();

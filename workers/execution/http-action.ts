@@ -6,8 +6,6 @@
  * 3xx counts as success. Our deviations (§10): an empty scheme is HTTP, TLS is verified unless
  * `insecureSkipTLSVerify`, a user Content-Type is kept.
  */
-import http from 'node:http';
-import https from 'node:https';
 import { isIP } from 'node:net';
 import got, { type Response } from 'got';
 import { HookFailedError, HookTimeoutError, NetworkDeniedError } from '../../shared/errors.js';
@@ -139,7 +137,7 @@ export async function runHttp(spec: HttpRequestSpec, guard: NetworkGuard, opts: 
   const fail = (msg: string, cause?: unknown) => new HookFailedError(redact(msg, opts.secrets), { action: spec.action, cause });
 
   // IP literals never reach a lookup function, so they are checked here; names are checked in dnsLookup.
-  if (isIP(url.hostname.replace(/^\[|\]$/g, ''))) await guard.resolve(url.hostname);
+  if (isIP(url.hostname.replace(/^\[|\]$/g, ''))) await guard.resolve(url.hostname, spec.port);
   let denied: NetworkDeniedError | undefined;
 
   const headers: Record<string, string> = {};
@@ -173,9 +171,9 @@ export async function runHttp(spec: HttpRequestSpec, guard: NetworkGuard, opts: 
       maxRedirects: MAX_REDIRECTS,
       methodRewriting: true,
       https: { rejectUnauthorized: !spec.insecureSkipTLSVerify },
-      dnsLookup: guard.lookupFunction((err) => (denied = err)) as never,
-      // A fresh agent per request: no pooled socket skips the guard's lookup or outlives the hook.
-      agent: { http: new http.Agent({ keepAlive: false }), https: new https.Agent({ keepAlive: false }) },
+      // Fresh agents per request whose every connection (redirects too) is checked for its host
+      // and port, and connects to the checked address.
+      agent: guard.agents((err) => (denied = err)),
       hooks: {
         beforeRedirect: [
           async (options) => {

@@ -39,3 +39,24 @@ export function renderHandler(handler: Handler, summary: Summary): Handler {
   }
   return out;
 }
+
+/** One templated field of a Handler: its name (as in errors) and its source. */
+export interface TemplatedField {
+  field: string;
+  source: string;
+}
+
+/** Every field {@link renderHandler} renders, in its order: what the render caps count. */
+export function templatedFields(handler: Handler): TemplatedField[] {
+  const out: TemplatedField[] = [];
+  handler.exec?.command.forEach((c, i) => out.push({ field: `exec.command[${i}]`, source: c }));
+  for (const action of ['httpGet', 'httpPost'] as const) {
+    const spec: HTTPPostAction | undefined = handler[action];
+    if (!spec) continue;
+    if (spec.path !== undefined) out.push({ field: `${action}.path`, source: spec.path });
+    spec.httpHeaders?.forEach((h, i) => h.value !== undefined && out.push({ field: `${action}.httpHeaders[${i}].value`, source: h.value }));
+    if (spec.body !== undefined) out.push({ field: `${action}.body`, source: spec.body });
+    spec.form?.forEach((f) => (f.values ?? []).forEach((v) => out.push({ field: `${action}.form.${f.key}`, source: v })));
+  }
+  return out;
+}

@@ -41,7 +41,8 @@ export async function runHandler(handler: Handler, ctx: HookContext, deps: Execu
   const maxParallel = deps.maxParallel ?? DEFAULT_MAX_PARALLEL;
   if (!Number.isInteger(maxParallel) || maxParallel < 1) throw new RangeError(`maxParallel must be an integer ≥ 1, got ${maxParallel}`);
 
-  const rendered = renderHandler(handler, ctx.summary);
+  // The worker renders in its render pool (off the event loop, under a budget); alone, in-line.
+  const rendered = deps.render ? await deps.render(handler, ctx.summary) : renderHandler(handler, ctx.summary);
   const guard = new NetworkGuard(deps.network);
   const secrets: string[] = [];
   const opts: ActionOptions = {

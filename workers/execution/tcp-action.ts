@@ -60,7 +60,7 @@ export async function runTcp(host: string, port: number, guard: NetworkGuard, op
   const label = `TCP connect to ${where}`;
   let addresses;
   try {
-    addresses = await guard.resolve(host);
+    addresses = await guard.resolve(host, port);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {

@@ -5,7 +5,7 @@
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, Exec, KubeConfig } from '@kubernetes/client-node';
 import type { HookName, HookScope } from '../../shared/conditions.js';
 import type { HookAction } from '../../shared/errors.js';
-import type { TargetRef } from '../../shared/resources.js';
+import type { Handler, TargetRef } from '../../shared/resources.js';
 import type { Summary } from '../../shared/summary.js';
 import type { NetworkGuardOptions } from './network-guard.js';
 
@@ -64,6 +64,11 @@ export interface ExecutionDeps {
   protectedNamespaces?: readonly string[];
   /** User-Agent of HTTP hooks that set none (a hook's own User-Agent header is kept). */
   userAgent?: string;
+  /**
+   * Renders a Handler's templates (the worker's render pool: off the event loop, one budget per
+   * hook); default: in-line with `renderHandler`.
+   */
+  render?: (handler: Handler, summary: Summary) => Promise<Handler>;
 }
 
 /** One host's outcome: a pod/container for exec, a URL for HTTP, `host:port` for TCP. */

@@ -327,6 +327,9 @@ export async function runChaos(o: ChaosOptions, seed = Date.now() % 1_000_000): 
       STASH_HOOKS_WATCHDOG_SECONDS: '10',
       STASH_HOOKS_SESSION_TIMEOUT: '30m',
       STASH_HOOKS_SHUTDOWN_GRACE_SECONDS: '2',
+      // One key for every worker, as production sets it from a Secret: a hook outcome kept by a
+      // worker that is then killed must be trusted by the worker that retries the job.
+      STASH_HOOKS_OUTCOME_KEY: randomUUID() + randomUUID(),
       LOG_LEVEL: 'warn',
     };
     roles.push(new RoleProcess('watcher-0', ['watcher'], { ...env, POD_NAME: 'chaos-watcher-0' }));

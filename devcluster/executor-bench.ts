@@ -6,10 +6,18 @@
  *
  *   node --import tsx devcluster/executor-bench.ts [--members 1000] [--chunk 20] [--timeout 120]
  */
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
+import { ApiextensionsV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { parse } from 'yaml';
 import { ExecutorSimulator } from './executor-simulator.js';
 import { startDevCluster } from './cluster.js';
-import { installStashCrds } from '../test/fixtures/devcluster/helpers.js';
+
+/** The BackupSession CRD the product installs (k8s-manifests/), created through the API. */
+async function installBackupSessionCrd(): Promise<void> {
+  const file = new URL('../k8s-manifests/base/crds/backupsessions.yaml', import.meta.url);
+  const body = parse(readFileSync(file, 'utf8')) as V1CustomResourceDefinition;
+  await cluster.kubeConfig.makeApiClient(ApiextensionsV1Api).createCustomResourceDefinition({ body });
+}
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,7 +33,7 @@ const cluster = await startDevCluster({ executor: false });
 const simulator = new ExecutorSimulator({ kubeConfig: cluster.kubeConfig, backupSeconds: 0, log: () => {} });
 const cpu0 = process.cpuUsage();
 try {
-  await installStashCrds(cluster);
+  await installBackupSessionCrd();
   const custom = cluster.kubeConfig.makeApiClient(CustomObjectsApi);
   const name = 'bench';
   await custom.createNamespacedCustomObject({ ...G, body: { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: { name }, spec: {} } });

@@ -14,14 +14,14 @@ module.exports = {
     {
       name: 'producers-not-workers',
       severity: 'error',
-      comment: 'The watcher and the workers meet only in Redis and in the sessions\' status (DESIGN §1).',
+      comment: "The watcher and the workers meet only in Redis and in the sessions' status (DESIGN §1).",
       from: { path: '^producers/' },
       to: { path: '^workers/' },
     },
     {
       name: 'workers-not-producers',
       severity: 'error',
-      comment: 'The watcher and the workers meet only in Redis and in the sessions\' status (DESIGN §1).',
+      comment: "The watcher and the workers meet only in Redis and in the sessions' status (DESIGN §1).",
       from: { path: '^workers/' },
       to: { path: '^producers/' },
     },
@@ -49,8 +49,7 @@ module.exports = {
     {
       name: 'production-roles-no-static-devcluster',
       severity: 'error',
-      comment:
-        'The runtime image leaves devcluster/ out: the CLI reaches it only through dynamic imports of the development roles (cli/roles.ts).',
+      comment: 'The runtime image leaves devcluster/ out: the CLI reaches it only through dynamic imports of the development roles (cli/roles.ts).',
       from: { path: '^cli/', pathNot: '^cli/(demo|devcluster-role)\\.ts$' },
       to: { path: '^devcluster/', dynamic: false },
     },
@@ -67,6 +66,10 @@ module.exports = {
     exclude: { path: '^dist/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'], extensions: ['.ts', '.js', '.mjs', '.cjs', '.json'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      extensions: ['.ts', '.js', '.mjs', '.cjs', '.json'],
+    },
   },
 };

@@ -9,8 +9,10 @@ import type { Config, Role } from '../shared/config.js';
 /** Runs a role until it is told to stop; resolves to the process exit code. */
 export type RoleRunner = (config: Config | undefined, flags: Record<string, unknown>) => Promise<number>;
 
-const serve = (components: Array<'watcher' | 'coordinator' | 'worker' | 'dashboard'>, role: string): RoleRunner => async (config) =>
-  (await import('./components.js')).serveComponents(components, role, config!);
+const serve =
+  (components: Array<'watcher' | 'coordinator' | 'worker' | 'dashboard'>, role: string): RoleRunner =>
+  async (config) =>
+    (await import('./components.js')).serveComponents(components, role, config!);
 
 export const ROLE_RUNNERS: Partial<Record<Role, RoleRunner>> = {
   watcher: serve(['watcher'], 'watcher'),

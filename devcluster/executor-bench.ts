@@ -19,6 +19,11 @@ async function installBackupSessionCrd(): Promise<void> {
   await cluster.kubeConfig.makeApiClient(ApiextensionsV1Api).createCustomResourceDefinition({ body });
 }
 
+/** The part of the BackupSession this benchmark reads and writes. */
+interface BenchSession {
+  status: { targets: Array<{ phase: string; conditions: Array<{ type: string; status: string }> }> };
+}
+
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
@@ -42,13 +47,16 @@ try {
     phase: 'Pending',
     conditions: [{ type: 'ReadyForBackup', status: 'False' }],
   }));
-  await custom.patchNamespacedCustomObjectStatus({ ...G, name, body: { status: { phase: 'Running', targets } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  await custom.patchNamespacedCustomObjectStatus(
+    { ...G, name, body: { status: { phase: 'Running', targets } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
   simulator.start();
   const t0 = Date.now();
   let gateConflicts = 0;
   for (let from = 0; from < members; from += chunk) {
     for (;;) {
-      const bs = (await custom.getNamespacedCustomObject({ ...G, name })) as any;
+      const bs = (await custom.getNamespacedCustomObject({ ...G, name })) as BenchSession;
       for (let i = from; i < Math.min(members, from + chunk); i++) bs.status.targets[i].conditions[0].status = 'True';
       try {
         await custom.replaceNamespacedCustomObjectStatus({ ...G, name, body: bs });
@@ -62,7 +70,7 @@ try {
   const gatesOpen = Date.now() - t0;
   let phases: Record<string, number> = {};
   for (;;) {
-    const bs = (await custom.getNamespacedCustomObject({ ...G, name })) as any;
+    const bs = (await custom.getNamespacedCustomObject({ ...G, name })) as BenchSession;
     phases = {};
     for (const t of bs.status.targets) phases[t.phase] = (phases[t.phase] ?? 0) + 1;
     if (phases.Succeeded === members || Date.now() - t0 > timeoutS * 1000) break;

@@ -69,7 +69,8 @@ function runFile(file) {
       const passed = num('Passed');
       const skipped = num('Skipped') ?? 0;
       let failed;
-      if (total === undefined || passed === undefined) failed = 1; // crashed before uvu's summary
+      if (total === undefined || passed === undefined)
+        failed = 1; // crashed before uvu's summary
       // uvu's Total counts the tests that were meant to run: skipped ones are not in it.
       else failed = Math.max(0, total - passed) + (code !== 0 && total === passed ? 1 : 0);
       const reasons = [...out.matchAll(/^SKIP (.+?): (.+)$/gm)].map((m) => `${m[1]}: ${m[2]}`);
@@ -102,7 +103,16 @@ function runImage() {
       let failed = (out.match(/^FAIL /gm) ?? []).length;
       const skip = /^skipped: (.+)$/m.exec(out);
       if (code !== 0 && failed === 0) failed = 1;
-      resolvePromise({ file: IMAGE_SCRIPT, code, out, passed, failed, skipped: skip ? 1 : 0, reasons: skip ? [`image tier: ${skip[1]}`] : [], ms: Date.now() - t0 });
+      resolvePromise({
+        file: IMAGE_SCRIPT,
+        code,
+        out,
+        passed,
+        failed,
+        skipped: skip ? 1 : 0,
+        reasons: skip ? [`image tier: ${skip[1]}`] : [],
+        ms: Date.now() - t0,
+      });
     });
   });
 }
@@ -140,7 +150,9 @@ if (imageSelected) report(await runImage());
 
 const sum = (rs, k) => rs.reduce((a, r) => a + r[k], 0);
 const secs = (ms) => `${(ms / 1000).toFixed(1)} s`;
-process.stdout.write(`\n${'tier'.padEnd(12)} ${'files'.padStart(5)} ${'passed'.padStart(7)} ${'failed'.padStart(7)} ${'skipped'.padStart(8)}   time (sum of files)\n`);
+process.stdout.write(
+  `\n${'tier'.padEnd(12)} ${'files'.padStart(5)} ${'passed'.padStart(7)} ${'failed'.padStart(7)} ${'skipped'.padStart(8)}   time (sum of files)\n`,
+);
 for (const tier of TIERS) {
   const rs = results.filter((r) => tierOf(r.file) === tier);
   if (rs.length === 0) continue;

@@ -52,7 +52,7 @@ export function ensureBuilt(): void {
     });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string };
-    throw new Error(`npm run build failed, so the CLI cannot be tested:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+    throw new Error(`npm run build failed, so the CLI cannot be tested:\n${e.stdout ?? ''}${e.stderr ?? ''}`, { cause: err });
   }
   const now = new Date();
   utimesSync(BUILD_STAMP, now, now);

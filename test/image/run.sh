@@ -125,9 +125,7 @@ check "build target demo" bud demo "$DEMO"
 
 # ---- 3. run in them -----------------------------------------------------------------------------
 containers=()
-host_pids=()
 cleanup() {
-  for pid in "${host_pids[@]}"; do kill "$pid" 2>/dev/null; done
   for c in "${containers[@]}"; do buildah rm "$c" >/dev/null 2>&1; done
   [ -n "${tmp:-}" ] && rm -rf "$tmp"
 }
@@ -152,19 +150,24 @@ check "demo: stash-hooks devcluster --help" bash -c "buildah run --isolation chr
 # The runtime image's watcher against a devcluster on the host, until its /readyz answers 200.
 free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 watcher_ready() {
+  # (check runs this in a subshell: what it starts, it stops itself before it returns)
   node --import tsx test/image/host-devcluster.ts "$tmp/kubeconfig" >"$tmp/devcluster.out" 2>"$tmp/devcluster.err" &
-  host_pids+=($!)
+  local devcluster=$!
   for _ in $(seq 1 60); do grep -q 'devcluster ready' "$tmp/devcluster.out" && break; sleep 0.5; done
-  grep -q 'devcluster ready' "$tmp/devcluster.out" || { echo "devcluster did not start"; cat "$tmp/devcluster.err"; return 1; }
+  grep -q 'devcluster ready' "$tmp/devcluster.out" || { echo "devcluster did not start"; cat "$tmp/devcluster.err"; kill "$devcluster"; return 1; }
   chmod 0644 "$tmp/kubeconfig"
   local port; port=$(free_port)
-  # `timeout` inside the container bounds the run even if this script is killed.
-  buildah run --isolation chroot -v "$tmp:/kube:ro" \
+  # buildah's chroot isolation shares the host's PID namespace but does not forward signals: the
+  # container's shell writes its PID (tini's, after exec) to the shared directory, and SIGTERM goes
+  # there, through tini to the watcher, as a container runtime would send it.
+  mkdir -m 0777 "$tmp/run"
+  buildah run --isolation chroot -v "$tmp:/kube" \
     --env KUBECONFIG=/kube/kubeconfig --env "REDIS_URL=$REDIS_URL" --env "STASH_HOOKS_PREFIX=$PREFIX" \
     --env "STASH_HOOKS_HTTP_PORT=$port" --env STASH_HOOKS_LEASE_NAMESPACE=default --env LOG_LEVEL=warn \
-    "$rt" -- timeout -s TERM 120 /usr/bin/tini -- stash-hooks watcher >"$tmp/watcher.out" 2>&1 &
+    "$rt" -- sh -c 'echo $$ > /kube/run/pid; exec /usr/bin/tini -- stash-hooks watcher' >"$tmp/watcher.out" 2>&1 &
   local run=$!
-  host_pids+=($run)
+  for _ in $(seq 1 50); do [ -s "$tmp/run/pid" ] && break; sleep 0.2; done
+  local pid; pid=$(cat "$tmp/run/pid" 2>/dev/null)
   local status=000
   for _ in $(seq 1 90); do
     status=$(node -e "fetch('http://127.0.0.1:$port/readyz').then((r)=>console.log(r.status),()=>console.log('000'))")
@@ -173,14 +176,15 @@ watcher_ready() {
     sleep 1
   done
   node -e "fetch('http://127.0.0.1:$port/readyz').then(async (r)=>console.log(r.status, await r.text()),(e)=>console.log(String(e)))"
-  # SIGTERM to the watcher inside (buildah run forwards it), then the graceful exit.
-  kill -TERM "$run" 2>/dev/null
-  for _ in $(seq 1 30); do kill -0 "$run" 2>/dev/null || break; sleep 0.5; done
-  kill -0 "$run" 2>/dev/null && { echo "the watcher did not stop on SIGTERM"; kill -KILL "$run"; }
+  [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
+  local stopped=no
+  for _ in $(seq 1 60); do kill -0 "$run" 2>/dev/null || { stopped=yes; break; }; sleep 0.5; done
+  [ "$stopped" = yes ] || { echo "the watcher did not stop within 30 s of SIGTERM"; status=stuck; kill -KILL "$pid" "$run" 2>/dev/null; }
+  kill -TERM "$devcluster" 2>/dev/null; wait "$devcluster" 2>/dev/null
   [ "$status" = 200 ] || { echo "readyz: $status"; tail -n 20 "$tmp/watcher.out"; return 1; }
 }
 log "runtime: watcher against the host's devcluster"
-check "runtime: stash-hooks watcher is ready (/readyz 200) against a devcluster on the host" watcher_ready
+check "runtime: stash-hooks watcher is ready (/readyz 200) against a devcluster on the host, and stops on SIGTERM through tini" watcher_ready
 
 log "demo: stash-hooks demo"
 demo_runs() {

@@ -83,7 +83,7 @@ test('every service of our image runs a real role with flags that role has', () 
   }
 });
 
-test('every environment variable is a setting of the service\'s role', () => {
+test("every environment variable is a setting of the service's role", () => {
   for (const [name, s] of ours) {
     const role = s.command![0] as Role;
     const known = new Set(settingsFor(role).flatMap((x) => (x.env ? [x.env] : [])));
@@ -92,7 +92,7 @@ test('every environment variable is a setting of the service\'s role', () => {
   }
 });
 
-test('every published port is one a role listens on, bound to the host\'s loopback', () => {
+test("every published port is one a role listens on, bound to the host's loopback", () => {
   let published = 0;
   for (const [name, s] of Object.entries(services)) {
     for (const spec of s.ports ?? []) {
@@ -102,7 +102,10 @@ test('every published port is one a role listens on, bound to the host\'s loopba
       assert.ok(isLoopbackHost(parts[0]), `${name}: ${spec} is published beyond the host's loopback`);
       const containerPort = Number(parts[2]);
       const listening = namespaceOf(name).flatMap((n) => (ours.some(([o]) => o === n) ? listeners(services[n]) : []));
-      assert.ok(listening.includes(containerPort), `${name}: ${spec} but nothing in its network namespace listens on ${containerPort} (${listening.join(', ')})`);
+      assert.ok(
+        listening.includes(containerPort),
+        `${name}: ${spec} but nothing in its network namespace listens on ${containerPort} (${listening.join(', ')})`,
+      );
     }
   }
   assert.ok(published >= 5);
@@ -245,13 +248,20 @@ test('.dockerignore lets in every source the build compiles and every file the d
   }
   // Files read at run time through a path built from the package root, e.g. cli/demo.ts's
   // `${ROOT}k8s-manifests/base/crds/…` and `${ROOT}examples`: in the context and in the demo image.
-  const topDirs = new Set(readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name));
+  const topDirs = new Set(
+    readdirSync(root, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name),
+  );
   for (const file of files) {
     for (const m of readFileSync(file, 'utf8').matchAll(/\}([a-z0-9-]+(?:\/[A-Za-z0-9._-]+)*)/g)) {
       const path = m[1].replace(/\/$/, '');
       if (!topDirs.has(path.split('/')[0])) continue;
       assert.ok(covered(path), `${relative(root, file)} reads ${path} at run time but .dockerignore leaves it out`);
-      const top = path.split('/').slice(0, path.startsWith('k8s-manifests') ? 3 : 1).join('/');
+      const top = path
+        .split('/')
+        .slice(0, path.startsWith('k8s-manifests') ? 3 : 1)
+        .join('/');
       assert.match(stage('demo'), new RegExp(`^COPY ${top} ${top}$`, 'm'), `the demo image lacks ${top}, which ${relative(root, file)} reads`);
     }
   }

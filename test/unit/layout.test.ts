@@ -20,16 +20,26 @@ interface Violation {
 }
 
 test('dependency-cruiser finds no violation of the layering rules and no cycle', () => {
-  const r = spawnSync(process.execPath, [join(root, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs'), '--config', '.dependency-cruiser.cjs', '--output-type', 'json', ...DIRS], {
-    cwd: root,
-    encoding: 'utf8',
-    maxBuffer: 256 * 1024 * 1024,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs'), '--config', '.dependency-cruiser.cjs', '--output-type', 'json', ...DIRS],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+    },
+  );
   assert.ok(r.stdout, `dependency-cruiser printed nothing: ${r.stderr}`);
   const result = JSON.parse(r.stdout) as { summary: { violations: Violation[]; totalCruised: number }; modules: Array<{ source: string }> };
   assert.ok(result.summary.totalCruised > 100, `only ${result.summary.totalCruised} modules cruised`);
-  for (const dir of DIRS.slice(0, 6)) assert.ok(result.modules.some((m) => m.source.startsWith(`${dir}/`)), `nothing of ${dir}/ was cruised`);
-  const offences = result.summary.violations.map((v) => `${v.rule.name}: ${v.from} → ${v.to}${v.cycle ? ` (cycle ${v.cycle.map((c) => c.name).join(' → ')})` : ''}`);
+  for (const dir of DIRS.slice(0, 6))
+    assert.ok(
+      result.modules.some((m) => m.source.startsWith(`${dir}/`)),
+      `nothing of ${dir}/ was cruised`,
+    );
+  const offences = result.summary.violations.map(
+    (v) => `${v.rule.name}: ${v.from} → ${v.to}${v.cycle ? ` (cycle ${v.cycle.map((c) => c.name).join(' → ')})` : ''}`,
+  );
   assert.equal(offences, []);
 });
 

@@ -22,7 +22,6 @@ type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespa
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const TARGETS = ['k8s-manifests', 'k8s-manifests/overlays/keda', 'k8s-manifests/overlays/hpa'] as const;
 const kubectlWhy = kubectlUnavailable();
-const haveKubectl = kubectlWhy === undefined;
 
 const built = new Map<string, Obj[]>();
 function build(dir: string): Obj[] {
@@ -71,6 +70,14 @@ for (const dir of TARGETS) {
     }
   });
 }
+
+run('every container of every target runs the runtime image, pinned by digest', () => {
+  for (const dir of TARGETS) {
+    for (const d of deployments(build(dir))) {
+      for (const c of containersOf(d)) assert.match(c.image, /^[a-z0-9.-]+(?::\d+)?\/stash-hooks@sha256:[0-9a-f]{64}$/, `${dir} ${where(d)} ${c.name}: ${c.image}`);
+    }
+  }
+});
 
 run('the schema check is real: a broken Deployment is rejected', async () => {
   const d = structuredClone(deployments(build('k8s-manifests'))[0]);

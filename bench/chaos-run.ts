@@ -14,7 +14,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { startDevCluster, type DevCluster } from '../devcluster/index.js';
 import { applyObjects, parseManifests, readManifests } from '../cli/apply.js';
@@ -24,8 +23,8 @@ import type { Session } from '../shared/resources.js';
 import { Queue } from 'bullmq';
 import { ALL_QUEUES } from '../shared/queues.js';
 import { connectRedis, parseRedisUrl } from '../shared/redis.js';
+import { BIN } from '../test/helpers/cli.js';
 
-const BIN = fileURLToPath(new URL('../bin/stash-hooks.js', import.meta.url));
 const NS = 'chaos';
 
 /** Options of {@link runChaos}. */

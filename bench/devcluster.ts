@@ -13,8 +13,8 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { startDevCluster } from '../devcluster/index.js';
+import { BIN } from '../test/helpers/cli.js';
 
 function flag(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -43,8 +43,7 @@ async function startServer(): Promise<{ url: string; pid?: number; close(): Prom
   const i = process.argv.indexOf('--url');
   if (i >= 0) return { url: process.argv[i + 1], close: async () => {} };
   if (IN_PROCESS) return startDevCluster({ executor: false });
-  const main = fileURLToPath(new URL('../devcluster/main.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', main, '--no-executor'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [BIN, 'devcluster', '--no-executor'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d) => {

@@ -8,7 +8,6 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { readdirSync } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { CoreV1Api, Watch, type KubernetesObject } from '@kubernetes/client-node';
 import { Cluster } from 'ioredis';
 import type { Config } from '../shared/config.js';
@@ -20,8 +19,9 @@ import { startDevCluster } from '../devcluster/index.js';
 import { applyObjects, readManifests } from './apply.js';
 import { createRuntime } from './runtime.js';
 import { startComponents } from './components.js';
+import { packageRoot } from './package-root.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = packageRoot();
 const EXPECTED = 'demo.stash-hooks.dev/expected-phase';
 const SESSION_KINDS = new Set(['BackupSession', 'RestoreSession']);
 const DEMO_TIMEOUT_MS = 60_000;

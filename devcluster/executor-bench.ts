@@ -6,10 +6,23 @@
  *
  *   node --import tsx devcluster/executor-bench.ts [--members 1000] [--chunk 20] [--timeout 120]
  */
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
+import { ApiextensionsV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { parse } from 'yaml';
 import { ExecutorSimulator } from './executor-simulator.js';
 import { startDevCluster } from './cluster.js';
-import { installStashCrds } from '../test/fixtures/devcluster/helpers.js';
+
+/** The BackupSession CRD the product installs (k8s-manifests/), created through the API. */
+async function installBackupSessionCrd(): Promise<void> {
+  const file = new URL('../k8s-manifests/base/crds/backupsessions.yaml', import.meta.url);
+  const body = parse(readFileSync(file, 'utf8')) as V1CustomResourceDefinition;
+  await cluster.kubeConfig.makeApiClient(ApiextensionsV1Api).createCustomResourceDefinition({ body });
+}
+
+/** The part of the BackupSession this benchmark reads and writes. */
+interface BenchSession {
+  status: { targets: Array<{ phase: string; conditions: Array<{ type: string; status: string }> }> };
+}
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,7 +38,7 @@ const cluster = await startDevCluster({ executor: false });
 const simulator = new ExecutorSimulator({ kubeConfig: cluster.kubeConfig, backupSeconds: 0, log: () => {} });
 const cpu0 = process.cpuUsage();
 try {
-  await installStashCrds(cluster);
+  await installBackupSessionCrd();
   const custom = cluster.kubeConfig.makeApiClient(CustomObjectsApi);
   const name = 'bench';
   await custom.createNamespacedCustomObject({ ...G, body: { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: { name }, spec: {} } });
@@ -34,13 +47,16 @@ try {
     phase: 'Pending',
     conditions: [{ type: 'ReadyForBackup', status: 'False' }],
   }));
-  await custom.patchNamespacedCustomObjectStatus({ ...G, name, body: { status: { phase: 'Running', targets } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  await custom.patchNamespacedCustomObjectStatus(
+    { ...G, name, body: { status: { phase: 'Running', targets } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
   simulator.start();
   const t0 = Date.now();
   let gateConflicts = 0;
   for (let from = 0; from < members; from += chunk) {
     for (;;) {
-      const bs = (await custom.getNamespacedCustomObject({ ...G, name })) as any;
+      const bs = (await custom.getNamespacedCustomObject({ ...G, name })) as BenchSession;
       for (let i = from; i < Math.min(members, from + chunk); i++) bs.status.targets[i].conditions[0].status = 'True';
       try {
         await custom.replaceNamespacedCustomObjectStatus({ ...G, name, body: bs });
@@ -54,7 +70,7 @@ try {
   const gatesOpen = Date.now() - t0;
   let phases: Record<string, number> = {};
   for (;;) {
-    const bs = (await custom.getNamespacedCustomObject({ ...G, name })) as any;
+    const bs = (await custom.getNamespacedCustomObject({ ...G, name })) as BenchSession;
     phases = {};
     for (const t of bs.status.targets) phases[t.phase] = (phases[t.phase] ?? 0) + 1;
     if (phases.Succeeded === members || Date.now() - t0 > timeoutS * 1000) break;

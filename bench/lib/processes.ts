@@ -10,6 +10,7 @@ import { Queue } from 'bullmq';
 import { applyObjects, readManifests } from '../../cli/apply.js';
 import { connectRedis, parseRedisUrl, type RedisTarget } from '../../shared/redis.js';
 import { ALL_QUEUES } from '../../shared/queues.js';
+import { BIN } from '../../test/helpers/cli.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CRD_FILES = ['backupconfigurations', 'backupbatches', 'backupsessions', 'restoresessions', 'appbindings'].map((n) => `${ROOT}k8s-manifests/base/crds/${n}.yaml`);
@@ -39,7 +40,7 @@ export interface DevclusterProc extends Proc {
 
 /** Starts devcluster as its own process (as `stash-hooks devcluster` runs) with the CRDs applied. */
 export async function startDevclusterProcess(opts: { executor: boolean; backupSeconds: number; verbose?: boolean }): Promise<DevclusterProc> {
-  const args = ['--import', 'tsx', `${ROOT}devcluster/main.ts`, '--backup-seconds', String(opts.backupSeconds)];
+  const args = [BIN, 'devcluster', '--backup-seconds', String(opts.backupSeconds)];
   if (!opts.executor) args.push('--no-executor');
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', opts.verbose ? 'inherit' : 'ignore'] });
   const close = stopper(child);
@@ -62,7 +63,7 @@ export async function startDevclusterProcess(opts: { executor: boolean; backupSe
 /** Starts `stash-hooks <role> ...args` against the cluster and Redis under `prefix`. */
 export function startRole(role: string, args: string[], env: { kubeconfigPath: string; redisUrl: string; prefix: string; extra?: Record<string, string>; cpuProfDir?: string; verbose?: boolean }): Proc {
   const nodeArgs = env.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${env.cpuProfDir}`] : [];
-  const child = spawn(process.execPath, [...nodeArgs, `${ROOT}bin/stash-hooks.js`, role, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, BIN, role, ...args], {
     stdio: ['ignore', env.verbose ? 'inherit' : 'ignore', 'inherit'],
     env: {
       ...process.env,

@@ -15,6 +15,7 @@ import { Redis } from 'ioredis';
 import type { Browser } from 'playwright-core';
 import { startDashboard, type Dashboard } from '../../dashboard/dashboard.js';
 import { isLoopbackHost } from '../../dashboard/auth.js';
+import { chromiumUnavailable, skipUnless } from '../helpers/skip.js';
 import { hookJobId, hookJobName, type HookJobData, type HookJobResult } from '../../shared/queues.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -110,7 +111,8 @@ async function deleteMyKeys(): Promise<void> {
   } while (cursor !== '0');
 }
 
-const haveChromium = existsSync(CHROMIUM);
+const chromiumWhy = chromiumUnavailable(CHROMIUM);
+const haveChromium = chromiumWhy === undefined;
 
 test.before(async () => {
   if (!haveChromium) return;
@@ -151,8 +153,7 @@ async function newContext(credentials?: { username: string; password: string }) 
 
 // Without Chromium the browser tests register nothing and the file says why (uvu leaves skipped
 // tests out of its Total, which test/run.mjs would turn into negative failures).
-const run: typeof test = haveChromium ? test : ((() => {}) as unknown as typeof test);
-if (!haveChromium) process.stdout.write(`no Chromium at ${CHROMIUM}: browser tests skipped (apt-get install -y chromium)\n`);
+const run = skipUnless(chromiumWhy);
 
 run('without or with wrong credentials the browser is refused and sees no board', async () => {
   for (const credentials of [undefined, { username: USER, password: 'wrong' }]) {

@@ -1,10 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { ROLES, settingsFor } from '../../shared/config.js';
-
-const BIN = fileURLToPath(new URL('../../bin/stash-hooks.js', import.meta.url));
+import { BIN } from '../helpers/cli.js';
 
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, REDIS_URL: '' }, timeout: 30_000 });

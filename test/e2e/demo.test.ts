@@ -2,11 +2,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-
-const BIN = fileURLToPath(new URL('../../bin/stash-hooks.js', import.meta.url));
+import { BIN } from '../helpers/cli.js';
 
 test('stash-hooks demo runs every example to its expected phase, exits 0 and leaves no key behind', async () => {
   // Its own prefix on the shared Redis, so what is left under it after the run is the demo's.

@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { startPipeline, appYaml, sinkPost, type Pipeline } from '../helpers/pipeline.js';
 import { startRedisCluster, startRedisSentinel, startRedisTls, redisTlsUnsupported } from '../helpers/redis-servers.js';
 import { parseRedisUrl, connectRedis, bullPrefix } from '../../shared/redis.js';
+import { skipUnless } from '../helpers/skip.js';
 
 /**
  * The harness's close() cleans Redis with the plain prefix, which on a Cluster fails with
@@ -92,12 +93,10 @@ test('Redis Sentinel: the smoke session succeeds through the Sentinel-resolved m
   }
 });
 
-test('TLS (rediss://, self-signed CA): the smoke session succeeds', async () => {
-  const why = await redisTlsUnsupported();
-  if (why) {
-    console.log(`SKIP TLS: ${why}`);
-    return;
-  }
+// A redis-server without TLS cannot run these: they are counted as skipped, with the reason.
+const tlsTest = skipUnless(await redisTlsUnsupported());
+
+tlsTest('TLS (rediss://, self-signed CA): the smoke session succeeds', async () => {
   const tls = await startRedisTls();
   let p: Pipeline | undefined;
   try {
@@ -110,8 +109,7 @@ test('TLS (rediss://, self-signed CA): the smoke session succeeds', async () => 
   }
 });
 
-test('TLS: a client without the CA is refused (the certificate is really verified)', async () => {
-  if (await redisTlsUnsupported()) return;
+tlsTest('TLS: a client without the CA is refused (the certificate is really verified)', async () => {
   const tls = await startRedisTls();
   try {
     const err = await connectRedis(parseRedisUrl(tls.url), { purpose: 'producer' }, 2000).then(

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { startPipeline, appYaml, capturingLogger, type Pipeline } from '../helpers/pipeline.js';
+import { startPipeline, appYaml, capturingLogger, waitFor, type Pipeline } from '../helpers/pipeline.js';
 import { startDashboard, type Dashboard } from '../../dashboard/dashboard.js';
 import { connectRedis, bullPrefix } from '../../shared/redis.js';
 import type { BackupSession } from '../../shared/resources.js';
@@ -132,8 +132,8 @@ spec:
   // The hooks really used the secret: header on both, the template value in the post body.
   assert.equal(received.map((r) => [r.path, r.headers['x-token']]), [['/pre', SECRET], ['/fail/post', SECRET]]);
   assert.ok(received[1].body.includes(SECRET), received[1].body);
-  // Let the dashboard discover the queues, then scan everything.
-  await new Promise((r) => setTimeout(r, 500));
+  // Once the dashboard has discovered every queue the run used, scan everything.
+  await waitFor('the dashboard discovered the queues of the run', () => ['lifecycle', 'coordinator', 'pre-backup', 'post-backup'].every((q) => dashboard!.queueNames().includes(q)));
   const events = await p.kubeConfig.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: NS });
   const eventText = events.items.map((e) => JSON.stringify(e));
   const redis = await redisDump();

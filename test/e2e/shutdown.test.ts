@@ -8,14 +8,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { startDevCluster, type DevCluster } from '../../devcluster/index.js';
 import { applyObjects, parseManifests, readManifests } from '../../cli/apply.js';
 import { appYaml, CRD_FILES, waitFor } from '../helpers/pipeline.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-servers.js';
+import { BIN } from '../helpers/cli.js';
 
-const BIN = fileURLToPath(new URL('../../bin/stash-hooks.js', import.meta.url));
 const NS = 'shutdown';
 const HOOK_MS = 1500;
 

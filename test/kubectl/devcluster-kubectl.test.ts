@@ -3,28 +3,26 @@
 // is not on PATH.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDevCluster, type DevCluster } from '../../devcluster/index.js';
 import { APP_PATH, eventually, STASH_CRDS_PATH } from '../fixtures/devcluster/helpers.js';
+import { kubectlMinor, kubectlUnavailable, skipUnless } from '../helpers/skip.js';
 
-const hasKubectl = !spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).error;
-// Without kubectl the suite registers nothing (uvu's Total leaves skipped tests out, which
-// test/run.mjs would count as negative failures) and says why.
-const it: typeof test = hasKubectl ? test : ((() => {}) as unknown as typeof test);
-if (!hasKubectl) process.stdout.write('kubectl not on PATH: kubectl suite skipped\n');
+// Without kubectl 1.24+ every test is counted as skipped, with the reason.
+const kubectlWhy = kubectlUnavailable();
+const it = skipUnless(kubectlWhy);
 // kubectl execs over WebSocket from 1.31 (SPDY before, which devcluster does not speak).
-const kubectlMinor = hasKubectl ? Number.parseInt(JSON.parse(spawnSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' }).stdout || '{}').clientVersion?.minor ?? '0', 10) : 0;
-const itExec: typeof test = kubectlMinor >= 31 ? it : ((() => {}) as unknown as typeof test);
-if (hasKubectl && kubectlMinor < 31) process.stdout.write(`kubectl 1.${kubectlMinor} execs over SPDY: exec test skipped\n`);
+const minor = kubectlMinor() ?? 0;
+const itExec = skipUnless(kubectlWhy ?? (minor < 31 ? `kubectl 1.${minor} execs over SPDY, which devcluster does not speak (1.31+ uses WebSocket)` : undefined));
 
 let cluster: DevCluster;
 let dir: string;
 
 test.before(async () => {
-  if (!hasKubectl) return;
+  if (kubectlWhy) return;
   dir = mkdtempSync(join(tmpdir(), 'devcluster-kubectl-'));
   cluster = await startDevCluster({ backupSeconds: 0.2 });
 });

@@ -3,19 +3,20 @@
 // Skipped (and counted as skipped) when kubectl is not on PATH.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPipeline, appYaml, type Pipeline } from '../helpers/pipeline.js';
+import { kubectlUnavailable, skipUnless } from '../helpers/skip.js';
 
-const hasKubectl = !spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).error;
-const it = hasKubectl ? test : test.skip;
+const kubectlWhy = kubectlUnavailable();
+const it = skipUnless(kubectlWhy);
 
 let p: Pipeline;
 let dir: string;
 test.before(async () => {
-  if (!hasKubectl) return;
+  if (kubectlWhy) return;
   dir = mkdtempSync(join(tmpdir(), 'pipeline-kubectl-'));
   p = await startPipeline();
   await p.apply(appYaml('shop', 'web'));

@@ -30,8 +30,8 @@ type Service = {
 };
 const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service> };
 const services = compose.services;
-const OUR_IMAGE = services.devcluster.image;
-const ours = Object.entries(services).filter(([, s]) => s.image === OUR_IMAGE || s.build !== undefined);
+/** The services that run one of our two images (stash-hooks:dev from target runtime, :dev-demo from demo). */
+const ours = Object.entries(services).filter(([, s]) => s.image?.startsWith('stash-hooks:') || s.build !== undefined);
 
 /** What a role service listens on, from its command and environment (the CLI's defaults otherwise). */
 function listeners(s: Service): number[] {
@@ -61,6 +61,15 @@ test('the services the design lists are there', () => {
   assert.ok(ours.length >= 6);
 });
 
+test('the roles run the runtime image; devcluster, which the runtime image leaves out, the demo image', () => {
+  for (const [name, s] of ours) {
+    const target = (s.build as { target?: string } | undefined)?.target;
+    const expected = s.command?.[0] === 'devcluster' ? 'demo' : 'runtime';
+    assert.is(target, expected, `${name} builds target ${target}`);
+    assert.is(s.image, expected === 'demo' ? 'stash-hooks:dev-demo' : 'stash-hooks:dev', `${name}'s image`);
+  }
+});
+
 test('every service of our image runs a real role with flags that role has', () => {
   for (const [name, s] of ours) {
     const [role, ...args] = s.command ?? [];
@@ -74,7 +83,7 @@ test('every service of our image runs a real role with flags that role has', () 
   }
 });
 
-test('every environment variable is a setting of the service\'s role', () => {
+test("every environment variable is a setting of the service's role", () => {
   for (const [name, s] of ours) {
     const role = s.command![0] as Role;
     const known = new Set(settingsFor(role).flatMap((x) => (x.env ? [x.env] : [])));
@@ -96,7 +105,7 @@ test('Redis has no default user; every role logs in as the ACL user, workers sha
   }
 });
 
-test('every published port is one a role listens on, bound to the host\'s loopback', () => {
+test("every published port is one a role listens on, bound to the host's loopback", () => {
   let published = 0;
   for (const [name, s] of Object.entries(services)) {
     for (const spec of s.ports ?? []) {
@@ -106,7 +115,10 @@ test('every published port is one a role listens on, bound to the host\'s loopba
       assert.ok(isLoopbackHost(parts[0]), `${name}: ${spec} is published beyond the host's loopback`);
       const containerPort = Number(parts[2]);
       const listening = namespaceOf(name).flatMap((n) => (ours.some(([o]) => o === n) ? listeners(services[n]) : []));
-      assert.ok(listening.includes(containerPort), `${name}: ${spec} but nothing in its network namespace listens on ${containerPort} (${listening.join(', ')})`);
+      assert.ok(
+        listening.includes(containerPort),
+        `${name}: ${spec} but nothing in its network namespace listens on ${containerPort} (${listening.join(', ')})`,
+      );
     }
   }
   assert.ok(published >= 5);
@@ -147,24 +159,48 @@ test('services that reach off their loopback are protected; one-shots and mounts
   }
 });
 
-test('Dockerfile: multi-stage, production deps from the lockfile, non-root, stash-hooks as entrypoint', () => {
-  const text = read('Dockerfile');
-  assert.ok((text.match(/^FROM /gm) ?? []).length >= 2, 'multi-stage');
-  assert.match(text, /npm ci --omit=dev/);
-  const user = /^USER\s+(\S+)/m.exec(text)?.[1] ?? '';
-  assert.match(user, /^[1-9]\d*(:\d+)?$/, 'a numeric non-root USER, so runAsNonRoot can verify it');
-  assert.match(text, /^ENTRYPOINT \["stash-hooks"\]$/m);
-  assert.match(text, /ln -s \/app\/bin\/stash-hooks\.js \/usr\/local\/bin\/stash-hooks/);
+const dockerfile = read('Dockerfile');
+
+/** The instructions of one stage of the Dockerfile, `FROM … AS name` up to the next FROM. */
+function stage(name: string): string {
+  const m = new RegExp(`^FROM \\S+ AS ${name}\\n([\\s\\S]*?)(?=^FROM |(?![\\s\\S]))`, 'm').exec(dockerfile);
+  assert.ok(m, `the Dockerfile has no stage ${name}`);
+  return m[0];
+}
+
+test('Dockerfile: a pinned base, a build stage, production dependencies from the lockfile', () => {
+  assert.match(dockerfile, /^ARG BASE_IMAGE=node:24-bookworm-slim@sha256:[0-9a-f]{64}$/m, 'the base is Node 24, pinned by digest');
+  assert.match(stage('build'), /npm ci [^\n]*--ignore-scripts/);
+  assert.match(stage('build'), /^RUN npm run build$/m);
+  assert.match(stage('prod-deps'), /npm ci --omit=dev/);
 });
 
-/** Relative and package imports of the runtime code, followed from bin/stash-hooks.js. */
-function runtimeImports(): { files: Set<string>; packages: Set<string> } {
+test('Dockerfile runtime target: production roles only, non-root, tini, a HEALTHCHECK on /healthz', () => {
+  const runtime = stage('runtime');
+  const user = /^USER\s+(\S+)/m.exec(runtime)?.[1] ?? '';
+  assert.match(user, /^[1-9]\d*(:\d+)?$/, 'a numeric non-root USER, so runAsNonRoot can verify it');
+  assert.match(runtime, /^ENTRYPOINT \["\/usr\/bin\/tini", "--", "stash-hooks"\]$/m);
+  assert.match(runtime, /apt-get install [^\n]*\btini\b/);
+  assert.match(runtime, /^HEALTHCHECK [\s\S]*?\/healthz/m);
+  assert.match(runtime, /ln -s \/app\/bin\/stash-hooks\.js \/usr\/local\/bin\/stash-hooks/);
+  const instructions = runtime.replace(/^\s*#.*\n/gm, '');
+  assert.not.match(instructions, /devcluster|examples|typescript|tsx|COPY \. /, 'no devcluster, examples, compiler or whole-context copy');
+  const copied = [...runtime.matchAll(/^COPY --from=build \/src\/dist\/(\S+) dist\//gm)].map((m) => m[1]);
+  assert.equal(copied.sort(), ['cli', 'dashboard', 'producers', 'shared', 'workers']);
+  const demo = stage('demo');
+  assert.match(demo, /^FROM runtime AS demo$/m);
+  assert.match(demo, /^COPY --from=build \/src\/dist\/devcluster dist\/devcluster$/m);
+  assert.match(demo, /^COPY examples examples$/m);
+});
+
+/** Relative and package imports, followed from `entry`; `stopAt` files are not followed (nor counted). */
+function importGraph(entry: string, stopAt: string[] = []): { files: Set<string>; packages: Set<string> } {
   const files = new Set<string>();
   const packages = new Set<string>();
-  const queue = [join(root, 'bin/stash-hooks.js')];
+  const queue = [join(root, entry)];
   while (queue.length) {
     const file = queue.pop()!;
-    if (files.has(file)) continue;
+    if (files.has(file) || stopAt.some((s) => file === join(root, s))) continue;
     files.add(file);
     const src = readFileSync(file, 'utf8');
     for (const m of src.matchAll(/(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s+['"]([^'"]+)['"]/gm)) {
@@ -182,31 +218,66 @@ function runtimeImports(): { files: Set<string>; packages: Set<string> } {
   return { files, packages };
 }
 
-test('.dockerignore lets in every source the CLI loads; runtime packages are production dependencies', () => {
+const DEVELOPMENT_ROLES = ['cli/demo.ts', 'cli/devcluster-role.ts'];
+
+test('bin/stash-hooks.js runs the compiled cli/bin.ts; run-time packages are production dependencies, never tsx', () => {
+  assert.match(read('bin/stash-hooks.js'), /new URL\('\.\.\/dist\/cli\/bin\.js', import\.meta\.url\)/);
+  assert.not.match(read('bin/stash-hooks.js'), /tsx/);
+  const { files, packages } = importGraph('cli/bin.ts');
+  assert.ok(files.size > 10, `followed only ${files.size} files from cli/bin.ts`);
+  const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+  for (const p of packages) assert.ok(pkg.dependencies[p], `${p} is imported at run time but is not in dependencies (npm ci --omit=dev drops it)`);
+  for (const dev of ['tsx', 'typescript']) {
+    assert.not.ok(pkg.dependencies[dev], `${dev} is a production dependency`);
+    assert.ok(pkg.devDependencies[dev], `${dev} is a dev dependency`);
+  }
+});
+
+test('the production roles never load devcluster: it is reached only through the development roles', () => {
+  const { files } = importGraph('cli/bin.ts', DEVELOPMENT_ROLES);
+  const leaked = [...files].map((f) => relative(root, f)).filter((f) => f.startsWith('devcluster/'));
+  assert.equal(leaked, [], 'devcluster/ files the production roles import');
+  const tops = new Set([...files].map((f) => relative(root, f).split('/')[0]));
+  assert.equal([...tops].sort(), ['cli', 'dashboard', 'producers', 'shared', 'workers'], 'what the runtime target copies from dist/');
+  assert.match(read('cli/roles.ts'), /import\('\.\/devcluster-role\.js'\)/);
+  assert.match(read('cli/roles.ts'), /import\('\.\/demo\.js'\)/);
+});
+
+test('.dockerignore lets in every source the build compiles and every file the demo reads', () => {
   const allowed = read('.dockerignore')
     .split('\n')
     .filter((l) => l.startsWith('!'))
     .map((l) => l.slice(1).replace(/\/$/, ''));
   assert.ok(read('.dockerignore').split('\n').includes('*'), 'an allow-list: everything else stays out');
-  const { files, packages } = runtimeImports();
-  assert.ok(files.size > 3, `followed only ${files.size} files from bin/stash-hooks.js`);
   const covered = (path: string) => allowed.some((a) => path === a || path.startsWith(`${a}/`));
+  const { files } = importGraph('cli/bin.ts');
   for (const file of files) {
-    assert.ok(covered(relative(root, file)), `${relative(root, file)} is loaded at run time but .dockerignore leaves it out`);
+    assert.ok(covered(relative(root, file)), `${relative(root, file)} is compiled for the image but .dockerignore leaves it out`);
+  }
+  const build = JSON.parse(read('tsconfig.build.json')) as { include: string[] };
+  for (const dir of build.include) {
+    assert.ok(covered(dir), `tsconfig.build.json compiles ${dir}/ but .dockerignore leaves it out`);
+    assert.match(stage('build'), new RegExp(`^COPY ${dir} ${dir}$`, 'm'), `the build stage copies ${dir}/`);
   }
   // Files read at run time through a path built from the package root, e.g. cli/demo.ts's
-  // `${ROOT}k8s-manifests/base/crds/…` and `${ROOT}examples`.
-  const topDirs = new Set(readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name));
+  // `${ROOT}k8s-manifests/base/crds/…` and `${ROOT}examples`: in the context and in the demo image.
+  const topDirs = new Set(
+    readdirSync(root, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name),
+  );
   for (const file of files) {
     for (const m of readFileSync(file, 'utf8').matchAll(/\}([a-z0-9-]+(?:\/[A-Za-z0-9._-]+)*)/g)) {
       const path = m[1].replace(/\/$/, '');
       if (!topDirs.has(path.split('/')[0])) continue;
       assert.ok(covered(path), `${relative(root, file)} reads ${path} at run time but .dockerignore leaves it out`);
+      const top = path
+        .split('/')
+        .slice(0, path.startsWith('k8s-manifests') ? 3 : 1)
+        .join('/');
+      assert.match(stage('demo'), new RegExp(`^COPY ${top} ${top}$`, 'm'), `the demo image lacks ${top}, which ${relative(root, file)} reads`);
     }
   }
-  const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
-  for (const p of packages) assert.ok(pkg.dependencies[p], `${p} is imported at run time but is not in dependencies (npm ci --omit=dev drops it)`);
-  assert.ok(packages.has('tsx'), 'the CLI loads tsx');
 });
 
 test('docs/operations.md documents every setting, flag and variable', () => {

@@ -1,50 +1,46 @@
+// CONVENTIONS "Layout shows the architecture" (DESIGN §1), checked by dependency-cruiser with the
+// rules in .dependency-cruiser.cjs (`npm run check:layers` runs the same): producers/ and
+// workers/ import shared/, never each other; shared/ imports no role; nothing that ships imports
+// test/, bench/ or a dev dependency; the production roles reach devcluster/ only through the
+// development roles' dynamic imports; and no import cycle anywhere.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// CONVENTIONS "Layout shows the architecture": producers/ and workers/ import shared/, never each
-// other; shared/ imports neither (nor devcluster/, dashboard/ or cli/).
 const root = fileURLToPath(new URL('../..', import.meta.url));
+const DIRS = ['cli', 'shared', 'producers', 'workers', 'devcluster', 'dashboard', 'bench', 'test'];
 
-function tsFiles(dir: string): string[] {
-  const abs = join(root, dir);
-  let names: string[];
-  try {
-    names = readdirSync(abs);
-  } catch {
-    return [];
-  }
-  return names.flatMap((n) => {
-    const p = join(abs, n);
-    return statSync(p).isDirectory() ? tsFiles(relative(root, p)) : n.endsWith('.ts') ? [p] : [];
-  });
+interface Violation {
+  from: string;
+  to: string;
+  rule: { name: string };
+  cycle?: Array<{ name: string }>;
 }
 
-function importsOf(file: string): string[] {
-  const src = readFileSync(file, 'utf8');
-  return [...src.matchAll(/(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1] ?? m[2]);
-}
-
-const RULES: Record<string, string[]> = {
-  shared: ['producers', 'workers', 'devcluster', 'dashboard', 'cli'],
-  producers: ['workers', 'devcluster', 'dashboard', 'cli'],
-  workers: ['producers', 'devcluster', 'dashboard', 'cli'],
-};
-
-for (const [dir, forbidden] of Object.entries(RULES)) {
-  test(`${dir}/ imports none of ${forbidden.join(', ')}`, () => {
-    const offences: string[] = [];
-    for (const file of tsFiles(dir)) {
-      for (const spec of importsOf(file)) {
-        if (!spec.startsWith('.')) continue;
-        const target = relative(root, join(file, '..', spec)).split('/')[0];
-        if (forbidden.includes(target)) offences.push(`${relative(root, file)} imports ${spec}`);
-      }
-    }
-    assert.equal(offences, []);
-  });
-}
+test('dependency-cruiser finds no violation of the layering rules and no cycle', () => {
+  const r = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs'), '--config', '.dependency-cruiser.cjs', '--output-type', 'json', ...DIRS],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+    },
+  );
+  assert.ok(r.stdout, `dependency-cruiser printed nothing: ${r.stderr}`);
+  const result = JSON.parse(r.stdout) as { summary: { violations: Violation[]; totalCruised: number }; modules: Array<{ source: string }> };
+  assert.ok(result.summary.totalCruised > 100, `only ${result.summary.totalCruised} modules cruised`);
+  for (const dir of DIRS.slice(0, 6))
+    assert.ok(
+      result.modules.some((m) => m.source.startsWith(`${dir}/`)),
+      `nothing of ${dir}/ was cruised`,
+    );
+  const offences = result.summary.violations.map(
+    (v) => `${v.rule.name}: ${v.from} → ${v.to}${v.cycle ? ` (cycle ${v.cycle.map((c) => c.name).join(' → ')})` : ''}`,
+  );
+  assert.equal(offences, []);
+});
 
 test.run();

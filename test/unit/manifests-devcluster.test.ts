@@ -3,17 +3,18 @@
 // Registers nothing (and says so) without kubectl.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDevCluster, type DevCluster } from '../../devcluster/index.js';
+import { kubectlUnavailable, skipUnless } from '../helpers/skip.js';
 
 const CRDS = fileURLToPath(new URL('../../k8s-manifests/base/crds/', import.meta.url));
-const haveKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
-const it: typeof test = haveKubectl ? test : ((() => {}) as unknown as typeof test);
-if (!haveKubectl) process.stdout.write('kubectl not on PATH: CRD apply tests skipped\n');
+const kubectlWhy = kubectlUnavailable();
+const haveKubectl = kubectlWhy === undefined;
+const it = skipUnless(kubectlWhy);
 
 let cluster: DevCluster | undefined;
 let dir: string | undefined;

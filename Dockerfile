@@ -21,6 +21,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 # .dockerignore lets in only the sources tsconfig.build.json compiles and the demo's files.
 COPY tsconfig.json tsconfig.build.json ./
+COPY tools/build.mjs tools/build.mjs
 COPY cli cli
 COPY shared shared
 COPY producers producers

@@ -3,7 +3,7 @@
 // file run on its own (`node --import tsx test/e2e/cli.test.ts`) rebuilds here when a source is
 // newer than the last build, so a spawned CLI never runs stale code.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, utimesSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,7 +23,8 @@ function newestSource(dir: string): number {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+    // Every file counts: .ts sources and the assets tools/build.mjs copies (dashboard/sessions-assets).
+    else newest = Math.max(newest, statSync(path).mtimeMs);
   }
   return newest;
 }
@@ -45,7 +46,7 @@ export function ensureBuilt(): void {
   if (!buildIsStale()) return;
   const started = Date.now();
   try {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], {
+    execFileSync(process.execPath, [join(ROOT, 'tools/build.mjs')], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       encoding: 'utf8',
@@ -54,8 +55,6 @@ export function ensureBuilt(): void {
     const e = err as { stdout?: string; stderr?: string };
     throw new Error(`npm run build failed, so the CLI cannot be tested:\n${e.stdout ?? ''}${e.stderr ?? ''}`, { cause: err });
   }
-  const now = new Date();
-  utimesSync(BUILD_STAMP, now, now);
   process.stderr.write(`[test/helpers/cli] rebuilt dist/ (${Date.now() - started} ms)\n`);
 }
 

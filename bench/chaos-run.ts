@@ -365,14 +365,16 @@ export async function runChaos(o: ChaosOptions, seed = Date.now() % 1_000_000): 
       }
     })();
 
-    // Chaos: until creation ends, one random action per ~chaosEveryMs.
+    // Chaos: until creation ends, one random action per ~chaosEveryMs; a fixed cycle of actions
+    // runs to its end even when creation ends first (a fast run must not skip the kills it asserts).
     let created = false;
     void creating.finally(() => (created = true));
+    const cycleDone = () => !o.actions || step >= o.actions.length;
     const restartAt = Array.from({ length: o.redisRestarts }, (_, k) => t0 + ((k + 0.5) * o.createOverMs) / Math.max(1, o.redisRestarts));
     let step = 0;
-    while (!created) {
+    while (!created || !cycleDone()) {
       await sleep(o.chaosEveryMs * (0.5 + rand()));
-      if (created) break;
+      if (created && cycleDone()) break;
       if (restartAt.length && Date.now() >= restartAt[0]) {
         restartAt.shift();
         event('redis restarted empty');

@@ -303,8 +303,9 @@ export class Coordinator {
       const again = globalPreJob(plan, next);
       // A run that executed the hook but could not record it kept its outcome on its job: the
       // next run records that outcome instead of running the hook a second time.
-      const kept = (last?.data as { outcome?: unknown } | undefined)?.outcome;
-      await queue.add(again.name, kept ? { ...again.data, outcome: kept } : again.data, again.opts);
+      // Its seal goes with it: the worker checks it (workers/outcome-seal.ts binds it to the hook, not the job).
+      const { outcome: kept, outcomeSeal } = (last?.data ?? {}) as { outcome?: unknown; outcomeSeal?: unknown };
+      await queue.add(again.name, kept ? { ...again.data, outcome: kept, outcomeSeal } : again.data, again.opts);
       this.opts.logger.warn({ session: `${plan.session.namespace}/${plan.session.name}`, run: next, previous: state, err: last?.failedReason }, 'the global pre hook ended without a condition; running it again');
     }
     const checks = job.data.globalPreChecks ?? 0;

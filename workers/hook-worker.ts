@@ -493,7 +493,7 @@ export class HookWorkerPool {
 }
 
 function sealedFor(job: HookJob) {
-  return { queue: job.queueName, jobId: job.id ?? '', data: job.data };
+  return { data: job.data };
 }
 
 function result(outcome: HookJobResult['outcome'], message: string, started: number): HookJobResult {

@@ -6,8 +6,11 @@
  * without running the hook; a succeeded pre hook opens the target's backup gate. Whoever can
  * write to Redis could otherwise plant `{kind: 'succeeded'}` on a job and open a gate that a
  * failing pre hook (a database that would not quiesce) keeps closed. So the outcome is sealed
- * with an HMAC-SHA256 over the job's identity and the outcome: a seal cannot be forged without
- * the key, nor moved to another job, hook, target or session. An outcome whose seal does not
+ * with an HMAC-SHA256 over the hook's identity (session uid, namespace and name, hook, scope,
+ * target index) and the outcome: a seal cannot be forged without the key, nor moved to another
+ * hook, target or session. It is deliberately not bound to the BullMQ job: the coordinator re-runs
+ * a global pre hook whose job failed for good as a new job that carries the outcome kept by the
+ * old one (the same hook of the same session, so moving it there changes nothing). An outcome whose seal does not
  * verify is ignored and the hook runs again, as if nothing had been kept.
  *
  * The key comes from `STASH_HOOKS_OUTCOME_KEY` (a Secret), which every worker must share so
@@ -21,8 +24,6 @@ import type { HookJobData } from '../shared/queues.js';
 
 /** What identifies the hook an outcome belongs to. */
 export interface SealedFor {
-  queue: string;
-  jobId: string;
   data: Pick<HookJobData, 'session' | 'hook' | 'scope' | 'targetIndex'>;
 }
 
@@ -41,9 +42,7 @@ export class OutcomeSeal {
   seal(what: SealedFor, outcome: HookOutcome): string {
     // A fixed field order (an array, not an object) so that the same input always gives the same bytes.
     const message = JSON.stringify([
-      'stash-hooks outcome v1',
-      what.queue,
-      what.jobId,
+      'stash-hooks outcome v2',
       what.data.session.uid ?? '',
       what.data.session.namespace,
       what.data.session.name,

@@ -121,6 +121,8 @@ run('the failing batch: the failed bar with its message, the skipped post hook, 
     await tip.getByText('Successfully executed preBackup hook.').waitFor({ timeout: 5000 });
 
     await page.keyboard.press('Escape');
+    // A fresh mouseenter: the pointer may already rest on the bar from an earlier step.
+    await page.mouse.move(0, 0);
     await failed.hover();
     await tip.getByText('path not found').waitFor({ timeout: 5000 });
     await page.screenshot({ path: SCREENSHOT });

@@ -29,8 +29,7 @@ test.after(async () => {
 });
 
 type Tamper = (job: Job, data: HookJobData & Record<string, unknown>) => Record<string, unknown>;
-const sealFor = (key: string, job: Job, data: HookJobData, outcome: object) =>
-  new OutcomeSeal(key).seal({ queue: 'pre-backup', jobId: job.id!, data }, outcome as never);
+const sealFor = (key: string, _job: Job, data: HookJobData, outcome: object) => new OutcomeSeal(key).seal({ data }, outcome as never);
 
 const cases: Array<{ ns: string; what: string; tamper: Tamper; trusted: boolean }> = [
   { ns: 'forged-plain', what: 'a planted "succeeded" without a seal', trusted: false, tamper: (_j, d) => ({ ...d, outcome: { kind: 'succeeded' } }) },

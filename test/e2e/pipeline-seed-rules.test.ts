@@ -9,12 +9,6 @@ import * as assert from 'uvu/assert';
 import { startPipeline, appYaml, cond, configAndSession, sinkPost, type Pipeline } from '../helpers/pipeline.js';
 import type { BackupSession, RestoreSession } from '../../shared/resources.js';
 
-/**
- * Go-dialect templates (`printf`, sprig) are another change's work; until it is merged they fail
- * with "this looks like a Go template". Run with GO_TEMPLATES=1 to check them (and make it the
- * default once they have landed).
- */
-const GO_TEMPLATES = process.env.GO_TEMPLATES === '1';
 const FAILED_HOST = { 'devcluster.stash-hooks.dev/backup-result': 'Failed', 'devcluster.stash-hooks.dev/backup-error': 'snapshot not found' };
 
 let p: Pipeline;
@@ -122,8 +116,7 @@ test('Invoker.APIGroup and Target.APIVersion in a template (Go field names)', as
   assert.is(body, 'stash.appscode.com BackupConfiguration/cfg apps/v1 Deployment/app');
 });
 
-// NEEDS GO TEMPLATES (printf is a Go function): enable with GO_TEMPLATES=1 after the merge.
-(GO_TEMPLATES ? test : test.skip)('Invoker.APIGroup and Target.APIVersion in a Go-dialect template (printf)', async () => {
+test('Invoker.APIGroup and Target.APIVersion in a Go-dialect template (printf)', async () => {
   const body = await templated('seed-tpl-go', '{{ printf "%s|%s|%s" .Invoker.APIGroup .Target.APIVersion .Target.Kind }}');
   assert.is(body, 'stash.appscode.com|apps/v1|Deployment');
 });

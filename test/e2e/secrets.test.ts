@@ -162,7 +162,7 @@ metadata: {name: db-creds, namespace: ${ns}, labels: {stash-hooks.dev/hook-secre
 stringData: {password: ${SECRET}}
 ---
 apiVersion: apps/v1
-kind: Deployment
+kind: StatefulSet
 metadata: {name: db, namespace: ${ns}}
 spec:
   replicas: 2
@@ -179,7 +179,7 @@ apiVersion: stash.appscode.com/v1beta1
 kind: BackupConfiguration
 metadata: {name: cfg, namespace: ${ns}}
 spec:
-  target: {ref: {apiVersion: apps/v1, kind: Deployment, name: db}}
+  target: {ref: {apiVersion: apps/v1, kind: StatefulSet, name: db}}
   hooks:
     preBackup:
       exec: {command: ${printIt(0)}}

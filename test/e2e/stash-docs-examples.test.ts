@@ -11,9 +11,7 @@
 // (`SET GLOBAL super_read_only`) need MySQL itself — MariaDB has no such variable — so they are
 // only checked against the CRDs.
 //
-// The Slack examples are Go `text/template` + sprig: they need the Go dialect (another change).
-// Until it is merged they are skipped; run with GO_TEMPLATES=1 to check them, and make that the
-// default once it has landed.
+// The Slack examples are Go `text/template` + sprig, rendered by the Go dialect (docs/templating.md).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -52,8 +50,6 @@ if (!process.env[TLS_DIR_ENV]) {
 }
 
 
-const GO_TEMPLATES = process.env.GO_TEMPLATES === '1';
-const goTest = GO_TEMPLATES ? test : test.skip;
 const CORPUS = fileURLToPath(new URL('../corpus/stash-docs/', import.meta.url));
 const TLS_DIR = process.env[TLS_DIR_ENV]!;
 const SINK_IP = readFileSync(join(TLS_DIR, 'ip'), 'utf8');
@@ -184,7 +180,7 @@ test('BackupBatch WordPress example (batch-backup guide): Slack gets "Backup sta
   assert.ok(allDone < requests[1].at, 'the "completed" message after every member\'s backup');
 });
 
-goTest('Slack guide, backupconfiguration.yaml: a succeeded backup posts the ":white_check_mark:" branch of the if/else template', async () => {
+test('Slack guide, backupconfiguration.yaml: a succeeded backup posts the ":white_check_mark:" branch of the if/else template', async () => {
   await stashDemo(false);
   await p.apply(example('slack-backupconfiguration.yaml'));
   await p.apply(backupSession('deployment-backup-1', 'BackupConfiguration', 'deployment-backup'));
@@ -197,7 +193,7 @@ goTest('Slack guide, backupconfiguration.yaml: a succeeded backup posts the ":wh
   assert.match(requests[0].body, /\n\s+:white_check_mark: Backup succeeded for demo\/stash-demo\n/);
 });
 
-goTest('Slack guide, all_backup_notification.yaml (Always): "Backup completed for demo/stash-demo Status: Succeeded." as a JSON block', async () => {
+test('Slack guide, all_backup_notification.yaml (Always): "Backup completed for demo/stash-demo Status: Succeeded." as a JSON block', async () => {
   await stashDemo(false);
   await p.apply(example('slack-all-backup-notification.yaml'));
   await p.apply(backupSession('deployment-backup-2', 'BackupConfiguration', 'deployment-backup'));
@@ -209,7 +205,7 @@ goTest('Slack guide, all_backup_notification.yaml (Always): "Backup completed fo
   assert.is(requests[0].body, '{\n  "blocks": [\n      {\n        "type": "section",\n        "text": {"text":"Backup completed for demo/stash-demo Status: Succeeded.","type":"mrkdwn"}\n      }\n    ]\n}');
 });
 
-goTest('Slack guide, failed_backup_notification.yaml (OnFailure): a failed backup posts ":x: Backup failed … Reason: …"; the session is Failed', async () => {
+test('Slack guide, failed_backup_notification.yaml (OnFailure): a failed backup posts ":x: Backup failed … Reason: …"; the session is Failed', async () => {
   await stashDemo(true);
   await p.apply(example('slack-failed-backup-notification.yaml'));
   await p.apply(backupSession('deployment-backup-3', 'BackupConfiguration', 'deployment-backup'));
@@ -220,7 +216,7 @@ goTest('Slack guide, failed_backup_notification.yaml (OnFailure): a failed backu
   assert.is(requests[0].body, '{\n  "blocks": [\n      {\n        "type": "section",\n        "text": {"text":":x: Backup failed for demo/stash-demo Reason: path /path/does/not/exist not found.","type":"mrkdwn"}\n      }\n    ]\n}');
 });
 
-goTest('Slack guide, failed_backup_notification.yaml (OnFailure): a succeeded backup posts nothing; the skip is recorded', async () => {
+test('Slack guide, failed_backup_notification.yaml (OnFailure): a succeeded backup posts nothing; the skip is recorded', async () => {
   await stashDemo(false);
   await p.apply(example('slack-failed-backup-notification.yaml'));
   await p.apply(backupSession('deployment-backup-4', 'BackupConfiguration', 'deployment-backup'));
@@ -235,7 +231,7 @@ goTest('Slack guide, failed_backup_notification.yaml (OnFailure): a succeeded ba
   });
 });
 
-goTest('Slack guide, restoresession.yaml: a succeeded restore posts the ":white_check_mark: Restore succeeded" branch', async () => {
+test('Slack guide, restoresession.yaml: a succeeded restore posts the ":white_check_mark: Restore succeeded" branch', async () => {
   await stashDemo(false);
   await p.apply(example('slack-restoresession.yaml'));
   const { session, requests } = await run('RestoreSession', 'deployment-restore');

@@ -259,7 +259,7 @@ test('TCP: every resolved address is tried in order until one connects; all fail
   const hole = await startBlackhole();
   try {
     // Nothing listens on 127.0.0.7 or 127.0.0.8 at the server's port: refused, then the next address.
-    const addrs = (...list: string[]) => new NetworkGuard({ lookup: async () => list.map((address) => ({ address, family: 4 })) });
+    const addrs = (...list: string[]) => new NetworkGuard({ allowLoopback: true, lookup: async () => list.map((address) => ({ address, family: 4 })) });
     const before = t.connections();
     const ok = await runTcp('db.demo.svc', t.port, addrs('127.0.0.7', '127.0.0.8', '127.0.0.1'), opts);
     assert.is(ok.where, `db.demo.svc:${t.port}`);

@@ -34,7 +34,12 @@ function ctx(kind: string, name: string, over: Partial<HookContext> = {}): HookC
   return { hookName: 'preBackup', scope: 'local', namespace: NS, target: { apiVersion: 'apps/v1', kind, name }, summary: SEED_SUMMARY, ...over };
 }
 const whoami: Handler = { exec: { command: ['sh', '-c', 'echo "$POD_NAME/$CONTAINER_NAME"'] } };
-const ran = async (c: HookContext, h: Handler = whoami) => (await runHandler(h, c, deps)).hosts.map((x) => x.output.trim());
+/** `<pod>/<container>` of each host the hook ran on (success output is not kept, DESIGN §11: the host's `where` names it). */
+const ran = async (c: HookContext, h: Handler = whoami) =>
+  (await runHandler(h, c, deps)).hosts.map((x) => {
+    const m = /^pod [^/]+\/(\S+) container (\S+)$/.exec(x.where);
+    return m ? `${m[1]}/${m[2]}` : x.where;
+  });
 
 async function podsOf(label: string, count: number): Promise<string[]> {
   for (let i = 0; i < 200; i++) {
@@ -76,7 +81,8 @@ test.before(async () => {
   apps = kc.makeApiClient(AppsV1Api);
   custom = kc.makeApiClient(CustomObjectsApi);
   coordination = kc.makeApiClient(CoordinationV1Api);
-  deps = { kube: kubeAccessFromConfig(kc) };
+  // devcluster's pods have loopback IPs: the guard lets hooks reach them, as in devcluster mode.
+  deps = { kube: kubeAccessFromConfig(kc), network: { allowLoopback: true } };
   await core.createNamespace({ body: { metadata: { name: NS } } });
   const spec = (name: string, replicas: number, podSpec?: V1PodSpec, annotations?: Record<string, string>) => ({
     replicas,

@@ -26,7 +26,7 @@ test('renders exactly what renderHandler renders, in a worker thread', async () 
 test('a template error crosses the thread as a TemplateError naming the field', async () => {
   const err = await failure(pool.render({ httpPost: { host: 'h', port: 80, body: '{{ .Status.Eror }}' } }, SEED_SUMMARY));
   assert.is(err.code, 'ERR_TEMPLATE');
-  assert.is(err.message, 'template error in httpPost.body, line 1: unknown variable Status.Eror');
+  assert.is(err.message, "template error in httpPost.body, line 1, col 4: can't evaluate field Eror in type v1beta1.TargetStatus at <.Status.Eror> (did you mean Error?)");
 });
 
 test('20 heavy fields fail on the per-hook budget while the event loop keeps ticking', async () => {

@@ -94,7 +94,8 @@ export interface ChaosReport {
 }
 
 /** Why a hook ran again, judged from the sink and the chaos timeline. */
-export type DuplicateCause = 'cut off by a worker SIGKILL' | 'its worker was SIGKILLed before recording it' | 'Redis restarted empty' | 'no worker SIGKILL explains it';
+export type DuplicateCause =
+  'cut off by a worker SIGKILL' | 'its worker was SIGKILLed before recording it' | 'Redis restarted empty' | 'no worker SIGKILL explains it';
 
 /** A hook that reached the sink more than once. */
 export interface DuplicateHook {
@@ -152,7 +153,11 @@ async function startChaosSink(delayMs: number): Promise<Sink> {
     requests,
     statusFor,
     inflight: () => inflight,
-    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -165,7 +170,11 @@ class RoleProcess {
   private stopped = false;
   /** This incarnation's `POD_NAME` (workers: `worker-1.g3`), which its HTTP hooks send in User-Agent. */
   identity = '';
-  constructor(readonly name: string, private readonly args: string[], private readonly env: NodeJS.ProcessEnv) {}
+  constructor(
+    readonly name: string,
+    private readonly args: string[],
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
 
   /** Starts the role unless it runs already or was stopped for good. */
   start(): void {
@@ -264,7 +273,12 @@ function plan(i: number, o: ChaosOptions, rand: () => number): Expect {
   const session = `s-${String(i).padStart(4, '0')}`;
   const r = rand();
   if (r < o.batchShare) {
-    return { session, kind: 'batch', phase: 'Succeeded', hooks: ['global/pre', 'a/pre', 'b/pre', 'a/post', 'b/post', 'global/post'].map((h) => `/h/${session}/${h}`) };
+    return {
+      session,
+      kind: 'batch',
+      phase: 'Succeeded',
+      hooks: ['global/pre', 'a/pre', 'b/pre', 'a/post', 'b/post', 'global/post'].map((h) => `/h/${session}/${h}`),
+    };
   }
   if (r < o.batchShare + o.failShare) return { session, kind: 'single-fail', phase: 'Failed', hooks: [`/fail/h/${session}/pre`] };
   return { session, kind: 'single', phase: 'Succeeded', hooks: [`/h/${session}/pre`, `/h/${session}/post`] };
@@ -429,7 +443,9 @@ export async function runChaos(o: ChaosOptions, seed = Date.now() % 1_000_000): 
     const settleStart = Date.now();
     const phases = new Map<string, string>();
     while (Date.now() - settleStart < o.settleTimeoutMs) {
-      const list = (await custom.listNamespacedCustomObject({ group: 'stash.appscode.com', version: 'v1beta1', namespace: NS, plural: 'backupsessions' })) as { items: Session[] };
+      const list = (await custom.listNamespacedCustomObject({ group: 'stash.appscode.com', version: 'v1beta1', namespace: NS, plural: 'backupsessions' })) as {
+        items: Session[];
+      };
       for (const s of list.items) phases.set(s.metadata.name!, s.status?.phase ?? '');
       const open = expects.filter((e) => !['Succeeded', 'Failed'].includes(phases.get(e.session) ?? ''));
       if (open.length === 0) break;
@@ -450,8 +466,12 @@ export async function runChaos(o: ChaosOptions, seed = Date.now() % 1_000_000): 
       sessions: o.sessions,
       byKind: expects.reduce<Record<string, number>>((m, e) => ((m[e.kind] = (m[e.kind] ?? 0) + 1), m), {}),
       finalizedRight: expects.filter((e) => phases.get(e.session) === e.phase).length,
-      wrongPhase: expects.filter((e) => ['Succeeded', 'Failed'].includes(phases.get(e.session) ?? '') && phases.get(e.session) !== e.phase).map((e) => `${e.session}: ${phases.get(e.session)} (expected ${e.phase})`),
-      stuck: expects.filter((e) => !['Succeeded', 'Failed'].includes(phases.get(e.session) ?? '')).map((e) => `${e.session}: ${phases.get(e.session) || 'no phase'}`),
+      wrongPhase: expects
+        .filter((e) => ['Succeeded', 'Failed'].includes(phases.get(e.session) ?? '') && phases.get(e.session) !== e.phase)
+        .map((e) => `${e.session}: ${phases.get(e.session)} (expected ${e.phase})`),
+      stuck: expects
+        .filter((e) => !['Succeeded', 'Failed'].includes(phases.get(e.session) ?? ''))
+        .map((e) => `${e.session}: ${phases.get(e.session) || 'no phase'}`),
       hooksExpected: expectedPaths.size,
       hooksSeen: [...expectedPaths].filter((p) => seen.has(p)).length,
       missingHooks: [...expectedPaths].filter((p) => !seen.has(p)),
@@ -474,7 +494,10 @@ export async function runChaos(o: ChaosOptions, seed = Date.now() % 1_000_000): 
           const q = new Queue(qn, { connection: client, prefix: env.STASH_HOOKS_PREFIX });
           for (const job of await q.getJobs(['active', 'waiting', 'delayed', 'failed', 'waiting-children', 'prioritized', 'completed'], 0, 100_000)) {
             const name = (job?.data as { session?: { name?: string } } | undefined)?.session?.name;
-            if (name && stuckNames.has(name)) report.diagnostics.push(`job ${qn}/${job.id} ${job.name}: ${await job.getState()}${job.failedReason ? ` (${job.failedReason})` : ''} attempts ${job.attemptsMade}`);
+            if (name && stuckNames.has(name))
+              report.diagnostics.push(
+                `job ${qn}/${job.id} ${job.name}: ${await job.getState()}${job.failedReason ? ` (${job.failedReason})` : ''} attempts ${job.attemptsMade}`,
+              );
           }
           await q.close();
         }
@@ -483,7 +506,9 @@ export async function runChaos(o: ChaosOptions, seed = Date.now() % 1_000_000): 
       }
     }
     for (const name of report.stuck.map((x) => x.split(':')[0])) {
-      for (const r of roles) for (const chunk of r.output) for (const line of chunk.split('\n')) if (line.includes(name)) report.diagnostics.push(`${r.name}: ${line.slice(0, 400)}`);
+      for (const r of roles)
+        for (const chunk of r.output)
+          for (const line of chunk.split('\n')) if (line.includes(name)) report.diagnostics.push(`${r.name}: ${line.slice(0, 400)}`);
     }
     return report;
   } finally {
@@ -503,7 +528,13 @@ const KILL_ATTRIBUTION_MS = 10_000;
  * User-Agent) was killed within {@link KILL_ATTRIBUTION_MS} after it, before it could record the
  * outcome. Each earlier run pays for at most one re-run; what is left over is unexplained.
  */
-export function explainDuplicate(path: string, requests: SinkRequest[], events: Array<{ at: number; what: string }>, killedWorkers: ReadonlyMap<string, number>, t0: number): DuplicateHook {
+export function explainDuplicate(
+  path: string,
+  requests: SinkRequest[],
+  events: Array<{ at: number; what: string }>,
+  killedWorkers: ReadonlyMap<string, number>,
+  t0: number,
+): DuplicateHook {
   const interrupted = (r: SinkRequest): 'cut off' | 'killed' | undefined => {
     if (r.cutOff) return 'cut off';
     const at = killedWorkers.get(r.worker);
@@ -516,8 +547,12 @@ export function explainDuplicate(path: string, requests: SinkRequest[], events: 
   const last = requests.at(-1)!.at;
   const cause: DuplicateCause =
     unexplained > 0
-      ? events.some((e) => e.at >= first && e.at <= last && e.what.startsWith('redis restarted')) ? 'Redis restarted empty' : 'no worker SIGKILL explains it'
-      : kinds.includes('killed') ? 'its worker was SIGKILLed before recording it' : 'cut off by a worker SIGKILL';
+      ? events.some((e) => e.at >= first && e.at <= last && e.what.startsWith('redis restarted'))
+        ? 'Redis restarted empty'
+        : 'no worker SIGKILL explains it'
+      : kinds.includes('killed')
+        ? 'its worker was SIGKILLed before recording it'
+        : 'cut off by a worker SIGKILL';
   const sec = (t: number) => ((t - t0) / 1000).toFixed(2);
   const lines = [
     ...requests.map((r) => ({ at: r.at, text: `request from ${r.worker}${r.cutOff ? ' (cut off)' : ''}` })),
@@ -535,7 +570,12 @@ export function unexplainedReruns(r: ChaosReport): number {
 export function formatReport(r: ChaosReport): string {
   const dup = r.duplicateHooks.reduce((a, d) => a + d.count - 1, 0);
   const rows: Array<[string, string]> = [
-    ['sessions', `${r.sessions} (${Object.entries(r.byKind).map(([k, n]) => `${k} ${n}`).join(', ')})`],
+    [
+      'sessions',
+      `${r.sessions} (${Object.entries(r.byKind)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')})`,
+    ],
     ['finalized with the expected phase', String(r.finalizedRight)],
     ['finalized with a wrong phase', String(r.wrongPhase.length)],
     ['stuck (not finalized)', String(r.stuck.length)],
@@ -543,12 +583,17 @@ export function formatReport(r: ChaosReport): string {
     ['hook executions expected / seen', `${r.hooksExpected} / ${r.hooksSeen}`],
     ['duplicate executions', `${dup} on ${r.duplicateHooks.length} hooks`],
     ['duplicates no worker SIGKILL explains', String(unexplainedReruns(r))],
-    ...Object.entries(r.duplicateHooks.reduce<Record<string, number>>((m, d) => ((m[d.cause] = (m[d.cause] ?? 0) + d.count - 1), m), {})).map(([cause, n]): [string, string] => [`  of them: ${cause}`, String(n)]),
+    ...Object.entries(r.duplicateHooks.reduce<Record<string, number>>((m, d) => ((m[d.cause] = (m[d.cause] ?? 0) + d.count - 1), m), {})).map(
+      ([cause, n]): [string, string] => [`  of them: ${cause}`, String(n)],
+    ),
     ['unexpected hook requests', String(r.unexpectedHooks.length)],
     ['SIGKILLs: watcher / coordinator / worker', `${r.kills.watcher} / ${r.kills.coordinator} / ${r.kills.worker}`],
     ['worker SIGKILLs with a hook in flight', String(r.workerKillsMidHook)],
     ['Redis restarts (empty)', String(r.redisRestarts)],
-    ['injected: write 500s / watch 410s / delayed / watches closed', `${r.faults.writeErrors ?? 0} / ${r.faults.watchGone ?? 0} / ${r.faults.delayed ?? 0} / ${r.faults.watchesClosed ?? 0}`],
+    [
+      'injected: write 500s / watch 410s / delayed / watches closed',
+      `${r.faults.writeErrors ?? 0} / ${r.faults.watchGone ?? 0} / ${r.faults.delayed ?? 0} / ${r.faults.watchesClosed ?? 0}`,
+    ],
     ['run time / settle time after chaos', `${(r.durationMs / 1000).toFixed(1)} s / ${(r.settleMs / 1000).toFixed(1)} s`],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));

@@ -24,11 +24,27 @@ const report = await runChaos(
   process.env.CHAOS_SEED ? Number(process.env.CHAOS_SEED) : undefined,
 );
 console.log('\n' + formatReport(report));
-for (const [label, list] of [['stuck', report.stuck], ['wrong phase', report.wrongPhase], ['missing hooks', report.missingHooks], ['unexpected hooks', report.unexpectedHooks]] as const) {
+for (const [label, list] of [
+  ['stuck', report.stuck],
+  ['wrong phase', report.wrongPhase],
+  ['missing hooks', report.missingHooks],
+  ['unexpected hooks', report.unexpectedHooks],
+] as const) {
   if (list.length) console.log(`${label}: ${list.slice(0, 20).join(', ')}${list.length > 20 ? ' …' : ''}`);
 }
 if (report.diagnostics.length) console.log(`role logs naming stuck sessions:\n${report.diagnostics.slice(0, 50).join('\n')}`);
-if (report.duplicateHooks.length) console.log(`duplicates:\n${report.duplicateHooks.slice(0, 30).map((d) => `  ${d.path} ×${d.count} — ${d.cause}: ${d.timeline}`).join('\n')}`);
-const ok = report.stuck.length === 0 && report.wrongPhase.length === 0 && report.missingHooks.length === 0 && report.unexpectedHooks.length === 0 && unexplainedReruns(report) === 0;
+if (report.duplicateHooks.length)
+  console.log(
+    `duplicates:\n${report.duplicateHooks
+      .slice(0, 30)
+      .map((d) => `  ${d.path} ×${d.count} — ${d.cause}: ${d.timeline}`)
+      .join('\n')}`,
+  );
+const ok =
+  report.stuck.length === 0 &&
+  report.wrongPhase.length === 0 &&
+  report.missingHooks.length === 0 &&
+  report.unexpectedHooks.length === 0 &&
+  unexplainedReruns(report) === 0;
 console.log(ok ? '\nchaos: PASS' : '\nchaos: FAIL');
 process.exit(ok ? 0 : 1);

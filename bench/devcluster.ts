@@ -71,10 +71,13 @@ const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 function send(method: string, path: string, body: unknown, contentType = 'application/json'): Promise<number> {
   return new Promise((resolve, reject) => {
     const data = JSON.stringify(body);
-    const req = request({ host: base.hostname, port: base.port, method, path, agent, headers: { 'content-type': contentType, 'content-length': Buffer.byteLength(data) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = request(
+      { host: base.hostname, port: base.port, method, path, agent, headers: { 'content-type': contentType, 'content-length': Buffer.byteLength(data) } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(data);
   });

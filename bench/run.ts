@@ -40,7 +40,13 @@ const results: {
   scaleOut?: ScaleRow[];
   goals: Array<{ goal: string; measured: string; met: boolean }>;
 } = {
-  machine: { nproc: cpus().length, cpu: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, startedAt: new Date().toISOString() },
+  machine: {
+    nproc: cpus().length,
+    cpu: cpus()[0]?.model,
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    startedAt: new Date().toISOString(),
+  },
   options: { quick, concurrency, only: [...only] },
   goals: [],
 };
@@ -85,14 +91,17 @@ const goal = (g: string, measured: string, met: boolean) => results.goals.push({
 const d = results.dispatch;
 if (d) {
   lines.push(`1. Dispatch latency, ${d.rate} sessions/s for ${d.seconds} s (create acknowledged → preBackup httpGet at the sink), ms`);
-  table(['', 'n', 'p50', 'p99', 'max'], [
-    ['pipeline', `${d.pipeline.n} (${d.pipeline.missing} missing)`, d.pipeline.p50, d.pipeline.p99, d.pipeline.max],
-    ['baseline: BullMQ add → process', d.baseline.n, d.baseline.p50, d.baseline.p99, d.baseline.max],
-    ['ratio', '', d.ratioP50, d.ratioP99, ''],
-  ]);
+  table(
+    ['', 'n', 'p50', 'p99', 'max'],
+    [
+      ['pipeline', `${d.pipeline.n} (${d.pipeline.missing} missing)`, d.pipeline.p50, d.pipeline.p99, d.pipeline.max],
+      ['baseline: BullMQ add → process', d.baseline.n, d.baseline.p50, d.baseline.p99, d.baseline.max],
+      ['ratio', '', d.ratioP50, d.ratioP99, ''],
+    ],
+  );
   lines.push(`   CPU during the run: devcluster ${d.cpuSeconds.devcluster} s, stash-hooks roles ${d.cpuSeconds.roles} s`, '');
   lines.push(`   API server GET latency during the run (probe every 50 ms): p50 ${d.apiGet.p50}, p99 ${d.apiGet.p99}, max ${d.apiGet.max} ms`, '');
-  lines.push('   Where the time goes (p50 per stage, ms, from the jobs\' timestamps):');
+  lines.push("   Where the time goes (p50 per stage, ms, from the jobs' timestamps):");
   for (const [k, v] of Object.entries(d.stages)) lines.push(`   - ${k.slice(2)}: ${v}`);
   lines.push('');
   goal('dispatch p50 ≤ 5 ms', `${d.pipeline.p50} ms`, d.pipeline.p50 <= 5);
@@ -101,18 +110,33 @@ if (d) {
 const b = results.burst;
 if (b) {
   lines.push(`2. Burst: ${b.sessions} BackupSessions created at once (32 creates in flight)`);
-  table(['', 'seconds', 'sessions/s', 'ratio to baseline'], [
-    ['creates acknowledged', b.createSeconds, Math.round(b.sessions / b.createSeconds), ''],
-    [`every pre hook condition written (${b.preDone})`, b.preSeconds, b.prePerSecond, b.ratioPre],
-    [`every session final (${b.finalized}, ${b.failed} Failed)`, b.finalSeconds, b.finalPerSecond, b.ratioFinal],
-    [`baseline: BullMQ no-op jobs, concurrency ${concurrency}`, '', b.baselineJobsPerSecond, 1],
-  ]);
+  table(
+    ['', 'seconds', 'sessions/s', 'ratio to baseline'],
+    [
+      ['creates acknowledged', b.createSeconds, Math.round(b.sessions / b.createSeconds), ''],
+      [`every pre hook condition written (${b.preDone})`, b.preSeconds, b.prePerSecond, b.ratioPre],
+      [`every session final (${b.finalized}, ${b.failed} Failed)`, b.finalSeconds, b.finalPerSecond, b.ratioFinal],
+      [`baseline: BullMQ no-op jobs, concurrency ${concurrency}`, '', b.baselineJobsPerSecond, 1],
+    ],
+  );
   lines.push(`   CPU during the run: devcluster ${b.cpuSeconds.devcluster} s, stash-hooks roles ${b.cpuSeconds.roles} s`, '');
   goal('≥ 1,000 sessions/s pre-hook throughput', `${b.prePerSecond} sessions/s`, b.prePerSecond >= 1000);
 }
 if (results.batch?.length) {
   lines.push('3. BackupBatch (global + local pre/post hooks): creation → final phase');
-  table(['members', 'to final phase, s', 'phase', 'every gate open (all pre hooks done), s', 'hook requests', 'ms/member', 'baseline: no-op flow of 2n+2 jobs, s', 'ratio'], results.batch.map((r) => [r.members, r.seconds, r.phase, r.gatesOpenSeconds, r.hooksAtSink, r.msPerMember, r.baselineSeconds, r.ratio]));
+  table(
+    [
+      'members',
+      'to final phase, s',
+      'phase',
+      'every gate open (all pre hooks done), s',
+      'hook requests',
+      'ms/member',
+      'baseline: no-op flow of 2n+2 jobs, s',
+      'ratio',
+    ],
+    results.batch.map((r) => [r.members, r.seconds, r.phase, r.gatesOpenSeconds, r.hooksAtSink, r.msPerMember, r.baselineSeconds, r.ratio]),
+  );
   const big = results.batch.find((r) => r.members === 1000);
   if (big) goal('1,000-member batch finalized ≤ 5 s', `${big.seconds} s (${big.phase})`, big.seconds <= 5 && big.phase === 'Succeeded');
   const [first, last] = [results.batch[0], results.batch.at(-1)!];
@@ -123,17 +147,39 @@ if (results.batch?.length) {
 }
 if (results.watcherMemory?.length) {
   lines.push('4. Watcher RSS after listing every session (10% Running)');
-  table(['sessions', 'RSS MB', 'peak RSS MB', 'baseline: empty cluster, MB', 'KB/session', 'list+publish s'], results.watcherMemory.map((r) => [r.sessions, r.rssMb, r.peakRssMb, r.baselineRssMb, r.kbPerSession, r.listSeconds]));
+  table(
+    ['sessions', 'RSS MB', 'peak RSS MB', 'baseline: empty cluster, MB', 'KB/session', 'list+publish s'],
+    results.watcherMemory.map((r) => [r.sessions, r.rssMb, r.peakRssMb, r.baselineRssMb, r.kbPerSession, r.listSeconds]),
+  );
   const big = results.watcherMemory.at(-1)!;
-  goal(`watcher ≤ 150 MB RSS at ${big.sessions} sessions${big.sessions < 10000 ? ' (quick: goal is at 10,000)' : ''}`, `${big.rssMb} MB (peak ${big.peakRssMb})`, big.peakRssMb <= 150);
+  goal(
+    `watcher ≤ 150 MB RSS at ${big.sessions} sessions${big.sessions < 10000 ? ' (quick: goal is at 10,000)' : ''}`,
+    `${big.rssMb} MB (peak ${big.peakRssMb})`,
+    big.peakRssMb <= 150,
+  );
 }
 if (results.scaleOut?.length) {
   lines.push('5. Scale-out: 100 ms hooks on `worker --queues pre-backup`');
-  table(['processes', 'concurrency', 'hooks', 'seconds', 'hooks/s', 'ideal', 'ratio', 'CPU s devcluster / workers'], results.scaleOut.map((r) => [r.processes, r.concurrency, r.hooks, r.seconds, r.hooksPerSecond, r.idealPerSecond, r.ratio, `${r.cpuSeconds.devcluster} / ${r.cpuSeconds.workers}`]));
+  table(
+    ['processes', 'concurrency', 'hooks', 'seconds', 'hooks/s', 'ideal', 'ratio', 'CPU s devcluster / workers'],
+    results.scaleOut.map((r) => [
+      r.processes,
+      r.concurrency,
+      r.hooks,
+      r.seconds,
+      r.hooksPerSecond,
+      r.idealPerSecond,
+      r.ratio,
+      `${r.cpuSeconds.devcluster} / ${r.cpuSeconds.workers}`,
+    ]),
+  );
   for (const r of results.scaleOut) goal(`scale-out ${r.processes}×${r.concurrency} within 80% of ideal`, `${r.ratio}`, r.ratio >= 0.8);
 }
 lines.push('Goals');
-table(['goal', 'measured', 'met'], results.goals.map((g) => [g.goal, g.measured, g.met ? 'yes' : 'NO']));
+table(
+  ['goal', 'measured', 'met'],
+  results.goals.map((g) => [g.goal, g.measured, g.met ? 'yes' : 'NO']),
+);
 
 process.stdout.write(`${lines.join('\n')}\n`);
 const dir = fileURLToPath(new URL('./results/', import.meta.url));

@@ -16,7 +16,12 @@ import { createRuntime, type RoleRuntime } from './runtime.js';
 export type Component = 'watcher' | 'coordinator' | 'worker' | 'dashboard';
 
 /** Starts the given components on `rt`; returns a description of each for the log. */
-export async function startComponents(rt: RoleRuntime, config: Config, components: readonly Component[], opts: { lease?: boolean } = {}): Promise<{ watcher?: Watcher; dashboardUrl?: string }> {
+export async function startComponents(
+  rt: RoleRuntime,
+  config: Config,
+  components: readonly Component[],
+  opts: { lease?: boolean } = {},
+): Promise<{ watcher?: Watcher; dashboardUrl?: string }> {
   const common = { kubeConfig: rt.kubeConfig, redis: config.redis, prefix: config.prefix, logger: rt.logger };
   const out: { watcher?: Watcher; dashboardUrl?: string } = {};
   if (components.includes('coordinator')) {
@@ -52,10 +57,15 @@ export async function startComponents(rt: RoleRuntime, config: Config, component
       namespaces: config.namespaces ?? [],
       watchdogSeconds: config.watchdogSeconds ?? 120,
       metrics: rt.metrics,
-      lease: opts.lease === false ? undefined : { name: config.leaseName ?? 'stash-hooks-watcher', namespace: config.leaseNamespace ?? 'default', identity: config.identity ?? hostname() },
+      lease:
+        opts.lease === false
+          ? undefined
+          : { name: config.leaseName ?? 'stash-hooks-watcher', namespace: config.leaseNamespace ?? 'default', identity: config.identity ?? hostname() },
     });
     rt.onStop('watcher', () => watcher.close());
-    rt.metrics.setSessionSource(() => watcher.sessions().map((s) => ({ kind: s.kind ?? 'BackupSession', phase: s.status?.phase, deadline: s.status?.sessionDeadline })));
+    rt.metrics.setSessionSource(() =>
+      watcher.sessions().map((s) => ({ kind: s.kind ?? 'BackupSession', phase: s.status?.phase, deadline: s.status?.sessionDeadline })),
+    );
     watcher.start();
     rt.readyWhen('informers', async () => {
       if (!watcher.synced) throw new Error('informers have not listed yet');
@@ -98,4 +108,3 @@ export async function serveComponents(components: readonly Component[], role: st
   }
   return 0;
 }
-

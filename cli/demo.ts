@@ -89,17 +89,27 @@ function watchProgress(kubeConfigWatch: Watch, onSession: (s: Session) => void):
       }
     };
     for (const cond of s.status?.conditions ?? []) emit(`${name}/session/${cond.type}/${cond.status}`, conditionLine(name, 'session', cond));
-    for (const t of (s.status as { targets?: Array<{ ref: { kind: string; name: string }; phase?: string; conditions?: Condition[] }> } | undefined)?.targets ?? []) {
+    for (const t of (s.status as { targets?: Array<{ ref: { kind: string; name: string }; phase?: string; conditions?: Condition[] }> } | undefined)?.targets ??
+      []) {
       const where = `${t.ref.kind}/${t.ref.name}`;
       if (t.phase) emit(`${name}/${where}/phase/${t.phase}`, `  ${c.dim}·${c.off} ${name.padEnd(24)} ${where.padEnd(22)} target ${t.phase}`);
       for (const cond of t.conditions ?? []) emit(`${name}/${where}/${cond.type}/${cond.status}`, conditionLine(name, where, cond));
     }
-    if (s.status?.phase) emit(`${name}/phase/${s.status.phase}`, `  ${c.dim}·${c.off} ${name.padEnd(24)} ${'session'.padEnd(22)} phase ${s.status.phase}${s.status.sessionDuration ? ` (${s.status.sessionDuration})` : ''}`);
+    if (s.status?.phase)
+      emit(
+        `${name}/phase/${s.status.phase}`,
+        `  ${c.dim}·${c.off} ${name.padEnd(24)} ${'session'.padEnd(22)} phase ${s.status.phase}${s.status.sessionDuration ? ` (${s.status.sessionDuration})` : ''}`,
+      );
     onSession(s);
   };
   const stops: Array<() => void> = [];
   const start = async (plural: string) => {
-    const req = await kubeConfigWatch.watch(`/apis/stash.appscode.com/v1beta1/namespaces/demo/${plural}`, {}, (_type, obj) => print(obj as Session), () => {});
+    const req = await kubeConfigWatch.watch(
+      `/apis/stash.appscode.com/v1beta1/namespaces/demo/${plural}`,
+      {},
+      (_type, obj) => print(obj as Session),
+      () => {},
+    );
     stops.push(() => req.abort());
   };
   return Promise.all([start('backupsessions'), start('restoresessions')]).then(() => () => stops.forEach((s) => s()));
@@ -127,7 +137,13 @@ async function startSlackSink(core: CoreV1Api): Promise<{ close(): Promise<void>
     server.once('error', reject);
     server.listen(28081, ip, resolve);
   });
-  return { close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  return {
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }
 
 export async function runDemo(config: Config, flags: Record<string, unknown>): Promise<number> {
@@ -159,18 +175,32 @@ export async function runDemo(config: Config, flags: Record<string, unknown>): P
     // Every role runs in this one process, so a key of its own is shared by all of them.
     outcomeKey: config.outcomeKey ?? randomBytes(32).toString('base64url'),
   };
-  const logger = createLogger({ level: flags.logLevel === undefined ? 'warn' : config.logLevel, name: 'stash-hooks-demo', destination: process.stderr as never });
+  const logger = createLogger({
+    level: flags.logLevel === undefined ? 'warn' : config.logLevel,
+    name: 'stash-hooks-demo',
+    destination: process.stderr as never,
+  });
   const rt = await createRuntime('demo', demoConfig, { kubeConfig: cluster.kubeConfig, logger });
   let stopProgress: (() => void) | undefined;
   let sink: { close(): Promise<void> } | undefined;
   let code = 1;
   try {
-    await applyObjects(cluster.kubeConfig, readManifests(...['backupconfigurations', 'backupbatches', 'backupsessions', 'restoresessions', 'appbindings'].map((n) => `${ROOT}k8s-manifests/base/crds/${n}.yaml`)));
+    await applyObjects(
+      cluster.kubeConfig,
+      readManifests(
+        ...['backupconfigurations', 'backupbatches', 'backupsessions', 'restoresessions', 'appbindings'].map((n) => `${ROOT}k8s-manifests/base/crds/${n}.yaml`),
+      ),
+    );
     const { dashboardUrl } = await startComponents(rt, demoConfig, ['coordinator', 'worker', 'watcher', 'dashboard'], { lease: false });
     out(`dashboard: ${dashboardUrl}   metrics: ${rt.ops?.url}/metrics   queues under prefix "${prefix}"`);
-    out(`sessions: ${dashboardUrl}sessions   describe: KUBECONFIG=${cluster.kubeconfigPath} STASH_HOOKS_PREFIX=${prefix} node bin/stash-hooks.js describe backupsession/databases-demo -n demo`);
+    out(
+      `sessions: ${dashboardUrl}sessions   describe: KUBECONFIG=${cluster.kubeconfigPath} STASH_HOOKS_PREFIX=${prefix} node bin/stash-hooks.js describe backupsession/databases-demo -n demo`,
+    );
 
-    const files = readdirSync(`${ROOT}examples`).filter((f) => f.endsWith('.yaml')).sort().map((f) => `${ROOT}examples/${f}`);
+    const files = readdirSync(`${ROOT}examples`)
+      .filter((f) => f.endsWith('.yaml'))
+      .sort()
+      .map((f) => `${ROOT}examples/${f}`);
     const objects = readManifests(...files);
     const sessions = objects.filter((o) => SESSION_KINDS.has(o.kind ?? ''));
     const setup = objects.filter((o) => !SESSION_KINDS.has(o.kind ?? ''));
@@ -203,7 +233,9 @@ export async function runDemo(config: Config, flags: Record<string, unknown>): P
     }
     out('');
     out(await metricsSummary(rt.ops?.url));
-    out(ok ? `every example finished as expected in ${((Date.now() - started) / 1000).toFixed(1)}s` : `${c.bad}some examples did not finish as expected${c.off}`);
+    out(
+      ok ? `every example finished as expected in ${((Date.now() - started) / 1000).toFixed(1)}s` : `${c.bad}some examples did not finish as expected${c.off}`,
+    );
     code = ok ? 0 : 1;
     if (flags.keep) {
       out(`--keep: staying up; KUBECONFIG=${cluster.kubeconfigPath} kubectl get backupsessions -n demo; dashboard ${dashboardUrl}; Ctrl-C stops`);

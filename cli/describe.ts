@@ -48,22 +48,33 @@ export function renderTimelineText(t: SessionTimeline, nowMs: number, note?: str
   const lines: string[] = [];
   const iso = (x: number) => new Date(x).toISOString();
   lines.push(`${t.kind} ${t.namespace}/${t.name}  phase ${t.phase}${t.sessionDuration ? `  took ${t.sessionDuration}` : ''}`);
-  const meta = [t.createdMs !== undefined ? `created ${iso(t.createdMs)}` : '', t.deadlineMs !== undefined ? `deadline ${iso(t.deadlineMs)}` : ''].filter(Boolean);
+  const meta = [t.createdMs !== undefined ? `created ${iso(t.createdMs)}` : '', t.deadlineMs !== undefined ? `deadline ${iso(t.deadlineMs)}` : ''].filter(
+    Boolean,
+  );
   if (meta.length) lines.push(meta.join('  '));
   if (t.deadlineMessage) lines.push(`DeadlineExceeded: ${t.deadlineMessage}`);
   if (note) lines.push(note);
   lines.push('');
   const rowWidth = Math.max(4, ...t.rows.map((r) => r.label.length));
-  lines.push(`${'ROW'.padEnd(rowWidth)}  ${'STEP'.padEnd(11)} ${'RESULT'.padEnd(9)} ${'START'.padStart(9)} ${'TOOK'.padStart(8)}  ${'TIMELINE'.padEnd(GANTT_WIDTH + 2)}  WHERE / MESSAGE`);
+  lines.push(
+    `${'ROW'.padEnd(rowWidth)}  ${'STEP'.padEnd(11)} ${'RESULT'.padEnd(9)} ${'START'.padStart(9)} ${'TOOK'.padStart(8)}  ${'TIMELINE'.padEnd(GANTT_WIDTH + 2)}  WHERE / MESSAGE`,
+  );
   for (const row of t.rows) {
     for (const bar of row.bars) {
       const step = bar.attempt ? `${bar.label} ${bar.attempt.n}/${bar.attempt.of}` : bar.label;
       const start = bar.startMs === undefined ? '-' : `+${formatSpan(bar.startMs - t.fromMs)}`;
       const took = bar.startMs === undefined || (bar.endMs === undefined && bar.outcome !== 'running') ? '-' : formatSpan((bar.endMs ?? nowMs) - bar.startMs);
-      const detail = [bar.where ? `[${bar.where}]` : '', bar.message ?? '', bar.estimated ? '(time estimated)' : '', bar.source === 'condition' ? '(from conditions)' : '']
+      const detail = [
+        bar.where ? `[${bar.where}]` : '',
+        bar.message ?? '',
+        bar.estimated ? '(time estimated)' : '',
+        bar.source === 'condition' ? '(from conditions)' : '',
+      ]
         .filter(Boolean)
         .join(' ');
-      lines.push(`${row.label.padEnd(rowWidth)}  ${step.padEnd(11)} ${MARK[bar.outcome].word.padEnd(9)} ${start.padStart(9)} ${took.padStart(8)}  ${ganttCell(bar, t, nowMs)}  ${detail}`.trimEnd());
+      lines.push(
+        `${row.label.padEnd(rowWidth)}  ${step.padEnd(11)} ${MARK[bar.outcome].word.padEnd(9)} ${start.padStart(9)} ${took.padStart(8)}  ${ganttCell(bar, t, nowMs)}  ${detail}`.trimEnd(),
+      );
     }
   }
   if (t.rows.length === 0) lines.push('(nothing has run yet)');
@@ -112,7 +123,11 @@ export async function runDescribe(ref: string, flags: Record<string, unknown>, i
     return 2;
   }
   // The coordinator's settings are the ones describe needs: kubeconfig, Redis, prefix.
-  const config = loadConfig('coordinator', { kubeconfig: flags.kubeconfig, redisUrl: flags.redisUrl, redisCaFile: flags.redisCaFile, prefix: flags.prefix }, process.env);
+  const config = loadConfig(
+    'coordinator',
+    { kubeconfig: flags.kubeconfig, redisUrl: flags.redisUrl, redisCaFile: flags.redisCaFile, prefix: flags.prefix },
+    process.env,
+  );
   const kc = loadKubeConfig(config.kubeconfig);
   const namespace = String(flags.namespace ?? (kc.getContextObject(kc.getCurrentContext())?.namespace || 'default'));
   let redis: Awaited<ReturnType<typeof connectRedis>> | undefined;
@@ -124,7 +139,13 @@ export async function runDescribe(ref: string, flags: Record<string, unknown>, i
   }
   try {
     const nowMs = Date.now();
-    const found = await loadTimeline({ sessions: new SessionReader(kc), redis, prefix: bullPrefix(config.prefix, config.redis) }, kind, namespace, target.name, nowMs);
+    const found = await loadTimeline(
+      { sessions: new SessionReader(kc), redis, prefix: bullPrefix(config.prefix, config.redis) },
+      kind,
+      namespace,
+      target.name,
+      nowMs,
+    );
     if (!found) {
       io.err.write(`stash-hooks describe: ${kind} ${namespace}/${target.name} not found\n`);
       return 1;

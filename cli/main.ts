@@ -27,7 +27,11 @@ function roleHelp(role: Role): string {
     lines.push(`  ${s.flag.padEnd(26)} ${(s.env ?? '').padEnd(36)} ${s.defaultText}`);
   }
   if (['dashboard', 'all', 'demo'].includes(role)) {
-    lines.push('', 'Dashboard credentials (environment only):', `  ${SECRET_ENV.dashboardUser} + ${SECRET_ENV.dashboardPassword} (basic auth), or ${SECRET_ENV.dashboardToken} (bearer)`);
+    lines.push(
+      '',
+      'Dashboard credentials (environment only):',
+      `  ${SECRET_ENV.dashboardUser} + ${SECRET_ENV.dashboardPassword} (basic auth), or ${SECRET_ENV.dashboardToken} (bearer)`,
+    );
   }
   return lines.join('\n');
 }
@@ -37,7 +41,10 @@ export function buildProgram(run: (role: Role, config: Config | undefined, flags
     .description('Runs Stash backup and restore hooks as event-driven BullMQ queue workers.')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', `\nRoles:\n${ROLES.map((r) => `  ${r.padEnd(12)} ${ROLE_SUMMARY[r]}`).join('\n')}\n\nRun "stash-hooks <role> --help" for a role's settings.`);
+    .addHelpText(
+      'after',
+      `\nRoles:\n${ROLES.map((r) => `  ${r.padEnd(12)} ${ROLE_SUMMARY[r]}`).join('\n')}\n\nRun "stash-hooks <role> --help" for a role's settings.`,
+    );
 
   for (const role of ROLES) {
     const cmd = program.command(role).description(ROLE_SUMMARY[role]).exitOverride();
@@ -89,7 +96,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = 2;
       return;
     }
-    process.stderr.write(`stash-hooks: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.stderr.write(`stash-hooks: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exitCode = 1;
   }
 }

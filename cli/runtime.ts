@@ -43,7 +43,9 @@ export function loadKubeConfig(path: string | undefined): KubeConfig {
     throw new ConfigError([`--kubeconfig (KUBECONFIG): cannot load "${path ?? '~/.kube/config'}": ${errorMessage(err)}`]);
   }
   if (!kc.getCurrentCluster()) {
-    throw new ConfigError([`--kubeconfig (KUBECONFIG): no current cluster in ${path ?? 'the default kubeconfig'}; set the context or point KUBECONFIG at a cluster`]);
+    throw new ConfigError([
+      `--kubeconfig (KUBECONFIG): no current cluster in ${path ?? 'the default kubeconfig'}; set the context or point KUBECONFIG at a cluster`,
+    ]);
   }
   return kc;
 }
@@ -63,7 +65,11 @@ export interface RoleRuntime {
   stop(): Promise<void>;
 }
 
-export async function createRuntime(role: string, config: Config, options: { kube?: boolean; serveOps?: boolean; kubeConfig?: KubeConfig; logger?: Logger } = {}): Promise<RoleRuntime> {
+export async function createRuntime(
+  role: string,
+  config: Config,
+  options: { kube?: boolean; serveOps?: boolean; kubeConfig?: KubeConfig; logger?: Logger } = {},
+): Promise<RoleRuntime> {
   const logger = options.logger ?? createLogger({ level: config.logLevel, name: `stash-hooks-${role}` });
   // One keep-alive connection pool for every API client of the process (client-node 1.x opens a
   // new connection per request otherwise; shared/kube-keep-alive.ts).
@@ -87,7 +93,13 @@ export async function createRuntime(role: string, config: Config, options: { kub
     const queues = ALL_QUEUES.map((name) => new Queue(name, { connection: client, prefix: bullPrefix(config.prefix, config.redis) }));
     metrics.setQueueDepthSource(queueDepthsFrom(queues));
     metrics.setQueueAgeSource(queueAgesFrom(queues));
-    steps.push({ name: 'redis probe', step: async () => { await Promise.all(queues.map((q) => q.close())); client.disconnect(); } });
+    steps.push({
+      name: 'redis probe',
+      step: async () => {
+        await Promise.all(queues.map((q) => q.close()));
+        client.disconnect();
+      },
+    });
   } else {
     checks.redis = () => Promise.reject(new Error(`not connected to ${describeRedisTarget(config.redis)}`));
   }

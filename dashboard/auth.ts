@@ -18,7 +18,10 @@ export const AUTH_REALM = 'stash-hooks dashboard';
 
 /** True for addresses only this machine can reach: `localhost`, 127.0.0.0/8, `::1`. */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
   if (h === 'localhost' || h.endsWith('.localhost')) return true;
   if (isIP(h) === 4) return h.startsWith('127.');
   if (isIP(h) === 6) return h === '::1' || h === '0:0:0:0:0:0:0:1' || /^::ffff:127\./.test(h);
@@ -34,9 +37,7 @@ export function validateDashboardAuth(host: string, auth: DashboardAuth | undefi
     if ('token' in auth) {
       if (!auth.token) throw new ConfigError(['dashboard: STASH_HOOKS_DASHBOARD_TOKEN is empty']);
     } else if (!auth.user || !auth.password) {
-      throw new ConfigError([
-        'dashboard: basic auth needs both STASH_HOOKS_DASHBOARD_USER and STASH_HOOKS_DASHBOARD_PASSWORD (one is empty)',
-      ]);
+      throw new ConfigError(['dashboard: basic auth needs both STASH_HOOKS_DASHBOARD_USER and STASH_HOOKS_DASHBOARD_PASSWORD (one is empty)']);
     }
     return;
   }
@@ -99,7 +100,10 @@ export class LoginThrottle {
   private readonly clients = new Map<string, ClientRecord>();
   private readonly opts: Required<LoginThrottleOptions>;
 
-  constructor(options: LoginThrottleOptions = {}, private readonly now: () => number = Date.now) {
+  constructor(
+    options: LoginThrottleOptions = {},
+    private readonly now: () => number = Date.now,
+  ) {
     this.opts = { freeFailures: 5, baseDelayMs: 1000, maxDelayMs: 15 * 60_000, maxClients: 10_000, ...options };
     for (const [name, v] of Object.entries(this.opts)) {
       if (!Number.isFinite(v) || v < 0) throw new RangeError(`dashboard: loginThrottle.${name} must be a number >= 0, got ${String(v)}`);
@@ -138,10 +142,7 @@ export class LoginThrottle {
 
 function challenge(res: ServerResponse, auth: DashboardAuth): void {
   res.statusCode = 401;
-  res.setHeader(
-    'WWW-Authenticate',
-    'token' in auth ? `Bearer realm="${AUTH_REALM}"` : `Basic realm="${AUTH_REALM}", charset="UTF-8"`,
-  );
+  res.setHeader('WWW-Authenticate', 'token' in auth ? `Bearer realm="${AUTH_REALM}"` : `Basic realm="${AUTH_REALM}", charset="UTF-8"`);
   res.setHeader('Content-Type', 'text/plain; charset=utf-8');
   res.end('authentication required\n');
 }

@@ -120,7 +120,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     discoverIntervalMs: 30_000,
     title: 'stash-hooks',
     ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
-  } as Required<Omit<DashboardOptions, 'auth' | 'logger' | 'kubeConfig' | 'loginThrottle'>> & Pick<DashboardOptions, 'auth' | 'logger' | 'kubeConfig' | 'loginThrottle'>;
+  } as Required<Omit<DashboardOptions, 'auth' | 'logger' | 'kubeConfig' | 'loginThrottle'>> &
+    Pick<DashboardOptions, 'auth' | 'logger' | 'kubeConfig' | 'loginThrottle'>;
   validateDashboardAuth(opts.host, opts.auth);
   const throttle = new LoginThrottle(opts.loginThrottle);
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) {
@@ -130,8 +131,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const log = opts.logger?.child({ component: 'dashboard' });
 
   const given = opts.connection instanceof Redis || opts.connection instanceof Cluster ? opts.connection : undefined;
-  const redis: Redis | Cluster =
-    given ?? (typeof opts.connection === 'string' ? new Redis(opts.connection) : new Redis(opts.connection as RedisOptions));
+  const redis: Redis | Cluster = given ?? (typeof opts.connection === 'string' ? new Redis(opts.connection) : new Redis(opts.connection as RedisOptions));
   const onRedisError = (err: Error) => log?.warn({ err: err.message }, 'dashboard redis error');
   redis.on('error', onRedisError);
   const releaseRedis = async (): Promise<void> => {

@@ -13,8 +13,20 @@ export const REDACTED = '[redacted]';
 // Keys whose value is a secret whatever its shape, compared on the key's ending with separators
 // dropped: `token`, `accessToken`, `x-auth-token`, `db_password` are masked, `tokenCount` is not.
 const SECRET_KEY_ENDINGS = [
-  'password', 'passwd', 'passphrase', 'pwd', 'secret', 'token', 'authorization', 'apikey',
-  'accesskey', 'cookie', 'credential', 'credentials', 'privatekey', 'sessionid',
+  'password',
+  'passwd',
+  'passphrase',
+  'pwd',
+  'secret',
+  'token',
+  'authorization',
+  'apikey',
+  'accesskey',
+  'cookie',
+  'credential',
+  'credentials',
+  'privatekey',
+  'sessionid',
 ];
 // Keys holding HTTP headers: every value under them is masked, the names are kept.
 const HEADER_KEY = /^(http)?headers$/i;
@@ -26,8 +38,7 @@ const TEXT_RULES: Array<[RegExp, Replacer]> = [
   // a bare `Bearer <token>`, or `Basic <base64 of user:password>` (so "basic checks" stays)
   [
     /\b(bearer|basic)\s+([A-Za-z0-9._~+/=-]{6,})/gi,
-    (match, scheme, token) =>
-      scheme.toLowerCase() === 'bearer' || isBasicCredential(token) ? `${scheme} ${REDACTED}` : match,
+    (match, scheme, token) => (scheme.toLowerCase() === 'bearer' || isBasicCredential(token) ? `${scheme} ${REDACTED}` : match),
   ],
   // credentials inside a URL: scheme://user:password@host
   [/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@/]+@/gi, '$1:' + REDACTED + '@'],

@@ -84,10 +84,7 @@ export function hostName(hostHeader: string): string {
 }
 
 /** The reason a request is refused, or undefined when it may go on. */
-export function refusal(
-  req: Pick<IncomingMessage, 'method' | 'headers'>,
-  options: RequestGuardOptions,
-): { status: number; message: string } | undefined {
+export function refusal(req: Pick<IncomingMessage, 'method' | 'headers'>, options: RequestGuardOptions): { status: number; message: string } | undefined {
   const host = req.headers.host;
   if (!host) return { status: 400, message: 'the Host header is required' };
   if (!options.authRequired && isLoopbackHost(options.host) && !isLoopbackHost(hostName(host))) {
@@ -113,7 +110,10 @@ export function refusal(
   if (req.headers[CSRF_HEADER.toLowerCase()] !== '1') {
     return { status: 403, message: `a ${method} request must carry the header ${CSRF_HEADER}: 1` };
   }
-  const type = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  const type = String(req.headers['content-type'] ?? '')
+    .split(';')[0]
+    .trim()
+    .toLowerCase();
   if (type !== 'application/json') {
     return { status: 415, message: `a ${method} request must have Content-Type: application/json, not "${type || 'none'}"` };
   }

@@ -25,7 +25,10 @@ const PLURAL: Record<SessionKind, string> = { BackupSession: StashResource.Backu
 
 /** `backupsession`, `backupsessions`, `BackupSession`, `bs`, `restoresession(s)`, `rs` → the kind. */
 export function parseSessionKind(raw: string): SessionKind | undefined {
-  const k = raw.trim().toLowerCase().replace(/\.stash\.appscode\.com$/, '');
+  const k = raw
+    .trim()
+    .toLowerCase()
+    .replace(/\.stash\.appscode\.com$/, '');
   if (['backupsession', 'backupsessions', 'bs'].includes(k)) return 'BackupSession';
   if (['restoresession', 'restoresessions', 'rs'].includes(k)) return 'RestoreSession';
   return undefined;
@@ -52,9 +55,11 @@ export class SessionReader {
     const lists = await Promise.all(
       kinds.map(async (kind) => {
         try {
-          const res = (namespace
-            ? await this.custom.listNamespacedCustomObject({ group: STASH_GROUP, version: STASH_VERSION, namespace, plural: PLURAL[kind] })
-            : await this.custom.listClusterCustomObject({ group: STASH_GROUP, version: STASH_VERSION, plural: PLURAL[kind] })) as { items?: Session[] };
+          const res = (
+            namespace
+              ? await this.custom.listNamespacedCustomObject({ group: STASH_GROUP, version: STASH_VERSION, namespace, plural: PLURAL[kind] })
+              : await this.custom.listClusterCustomObject({ group: STASH_GROUP, version: STASH_VERSION, plural: PLURAL[kind] })
+          ) as { items?: Session[] };
           return (res.items ?? []).map((s) => ({ ...s, kind }) as Session);
         } catch (err) {
           throw kubeError(err, `list ${PLURAL[kind]}${namespace ? ` in ${namespace}` : ''}`);

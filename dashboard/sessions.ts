@@ -134,7 +134,9 @@ export function sessionsRouter(options: SessionsRouterOptions): Router {
   router.get('/view/:kind/:namespace/:name', (req, res) => {
     const p = sessionParams(req);
     if (typeof p === 'string') return void res.status(400).type('text/plain').send(p);
-    res.type('html').send(page(`${p.kind} ${p.namespace}/${p.name}`, 'sessions-timeline.js', { board: boardPath, kind: p.kind, namespace: p.namespace, name: p.name }));
+    res
+      .type('html')
+      .send(page(`${p.kind} ${p.namespace}/${p.name}`, 'sessions-timeline.js', { board: boardPath, kind: p.kind, namespace: p.namespace, name: p.name }));
   });
 
   router.get('/api/list', async (req, res) => {
@@ -147,7 +149,8 @@ export function sessionsRouter(options: SessionsRouterOptions): Router {
     const pageNo = Number(str(q.page) ?? 1);
     const pageSize = Number(str(q.pageSize) ?? 50);
     if (!Number.isInteger(pageNo) || pageNo < 1) return void fail(res, 400, `page: "${String(q.page)}" is not a positive integer`);
-    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) return void fail(res, 400, `pageSize: "${String(q.pageSize)}" is not an integer 1-${MAX_PAGE_SIZE}`);
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE)
+      return void fail(res, 400, `pageSize: "${String(q.pageSize)}" is not an integer 1-${MAX_PAGE_SIZE}`);
     try {
       const sessions = await reader.list(kind ? [kind] : ['BackupSession', 'RestoreSession']);
       res.json(pageOfSessions(sessions.map(listItemOf), { namespace: str(q.namespace), phase: str(q.phase), kind, page: pageNo, pageSize }));

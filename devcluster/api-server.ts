@@ -44,7 +44,10 @@ export interface ParsedPath {
 export function parseResourcePath(pathname: string): ParsedPath | undefined {
   let segs: string[];
   try {
-    segs = pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    segs = pathname
+      .split('/')
+      .filter((s) => s !== '')
+      .map(decodeURIComponent);
   } catch {
     throw badRequest(`malformed path: ${pathname}`);
   }
@@ -131,7 +134,8 @@ const UNAUTHORIZED = new ApiError(401, 'Unauthorized', 'Unauthorized');
 function lookupDef(ctx: ApiServerContext, p: ParsedPath): ResourceDef {
   const def = p.resource ? ctx.registry.get(p.group, p.version, p.resource) : undefined;
   if (!def || (!def.namespaced && p.namespace !== undefined)) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-  if (def.namespaced && p.namespace === undefined && p.name !== undefined) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+  if (def.namespaced && p.namespace === undefined && p.name !== undefined)
+    throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
   return def;
 }
 
@@ -190,7 +194,9 @@ async function route(ctx: ApiServerContext, req: IncomingMessage, res: ServerRes
 
 function rejectUpgrade(socket: Duplex, err: ApiError): void {
   const json = JSON.stringify(err.toStatus());
-  socket.end(`HTTP/1.1 ${err.code} ${err.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`);
+  socket.end(
+    `HTTP/1.1 ${err.code} ${err.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
+  );
 }
 
 /**

@@ -65,7 +65,11 @@ export async function startDevCluster(options?: DevClusterOptions): Promise<DevC
     timers.add(t);
   };
   installKindHooks({ api, store, registry, ips: new IpPool(opts.firstPodIp), podsDir, schedule });
-  api.setHooks('apiextensions.k8s.io', 'customresourcedefinitions', crdHooks(registry, store, (key) => watches.closeAll(key)));
+  api.setHooks(
+    'apiextensions.k8s.io',
+    'customresourcedefinitions',
+    crdHooks(registry, store, (key) => watches.closeAll(key)),
+  );
 
   const queue = new WorkQueue((err) => log(`devcluster: controller error: ${(err as Error)?.stack ?? String(err)}`));
   const gc = new GarbageCollector(store, api, registry, queue);
@@ -82,17 +86,20 @@ export async function startDevCluster(options?: DevClusterOptions): Promise<DevC
 
   const exec = new ExecService({ api, registry, podsDir, log });
   const tls = opts.tls ? createDevClusterTls() : undefined;
-  const server = createApiServer({
-    store,
-    api,
-    watches,
-    registry,
-    openapi: new OpenApi(registry),
-    token: opts.token,
-    log,
-    exec: (req, socket, head, p) => exec.handleUpgrade(req, socket, head, p),
-    faults: new FaultInjector(() => watches.closeAll()),
-  }, tls);
+  const server = createApiServer(
+    {
+      store,
+      api,
+      watches,
+      registry,
+      openapi: new OpenApi(registry),
+      token: opts.token,
+      log,
+      exec: (req, socket, head, p) => exec.handleUpgrade(req, socket, head, p),
+      faults: new FaultInjector(() => watches.closeAll()),
+    },
+    tls,
+  );
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

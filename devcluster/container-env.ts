@@ -67,8 +67,10 @@ export function containerEnv(pod: KubeObject, container: string, lookup: Lookup)
     if (!e?.name) continue;
     let v: string | undefined;
     if (e.value !== undefined) v = String(e.value);
-    else if (e.valueFrom?.secretKeyRef?.name && e.valueFrom.secretKeyRef.key) v = dataOf(lookup('secrets', ns, e.valueFrom.secretKeyRef.name), true)[e.valueFrom.secretKeyRef.key];
-    else if (e.valueFrom?.configMapKeyRef?.name && e.valueFrom.configMapKeyRef.key) v = dataOf(lookup('configmaps', ns, e.valueFrom.configMapKeyRef.name), false)[e.valueFrom.configMapKeyRef.key];
+    else if (e.valueFrom?.secretKeyRef?.name && e.valueFrom.secretKeyRef.key)
+      v = dataOf(lookup('secrets', ns, e.valueFrom.secretKeyRef.name), true)[e.valueFrom.secretKeyRef.key];
+    else if (e.valueFrom?.configMapKeyRef?.name && e.valueFrom.configMapKeyRef.key)
+      v = dataOf(lookup('configmaps', ns, e.valueFrom.configMapKeyRef.name), false)[e.valueFrom.configMapKeyRef.key];
     else if (e.valueFrom?.fieldRef?.fieldPath) v = fieldValue(pod, e.valueFrom.fieldRef.fieldPath);
     else if (e.valueFrom === undefined) v = '';
     if (v !== undefined) out[e.name] = v;

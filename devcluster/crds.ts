@@ -44,7 +44,8 @@ export function crdResources(obj: KubeObject): ResourceDef[] {
   }
   const versions = Array.isArray(spec.versions) ? spec.versions : [];
   if (versions.length === 0) causes.push({ field: 'spec.versions', message: 'Invalid value: must have exactly one version marked as storage version' });
-  else if (versions.filter((v) => v.storage).length !== 1) causes.push({ field: 'spec.versions', message: 'Invalid value: must have exactly one version marked as storage version' });
+  else if (versions.filter((v) => v.storage).length !== 1)
+    causes.push({ field: 'spec.versions', message: 'Invalid value: must have exactly one version marked as storage version' });
   if (causes.length) throw invalid('CustomResourceDefinition', name, causes);
   return versions
     .filter((v) => v.served !== false)
@@ -74,7 +75,10 @@ function crdStatus(obj: KubeObject): Record<string, unknown> {
   return {
     acceptedNames: { ...spec.names },
     storedVersions: (spec.versions ?? []).filter((v) => v.storage).map((v) => v.name),
-    conditions: [cond('NamesAccepted', 'NoConflicts', 'no conflicts found'), cond('Established', 'InitialNamesAccepted', 'the initial names have been accepted')],
+    conditions: [
+      cond('NamesAccepted', 'NoConflicts', 'no conflicts found'),
+      cond('Established', 'InitialNamesAccepted', 'the initial names have been accepted'),
+    ],
   };
 }
 

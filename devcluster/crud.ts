@@ -81,7 +81,10 @@ export class ObjectApi {
     const ns = this.store.get(storageKey('', 'namespaces'), undefined, namespace);
     if (!ns) throw new ApiError(404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
     if (ns.metadata.deletionTimestamp) {
-      throw new ApiError(403, 'Forbidden', `unable to create new content in namespace ${namespace} because it is being terminated`, { name: namespace, kind: 'namespaces' });
+      throw new ApiError(403, 'Forbidden', `unable to create new content in namespace ${namespace} because it is being terminated`, {
+        name: namespace,
+        kind: 'namespaces',
+      });
     }
   }
 
@@ -89,7 +92,9 @@ export class ObjectApi {
     if (!isObject(body)) throw badRequest(`the body of the request was not a ${def.kind} object`);
     const obj = body as KubeObject;
     if (obj.kind !== undefined && obj.kind !== def.kind) {
-      throw badRequest(`the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${apiVersionOf(def)}) or kind ${String(obj.kind)} is not ${def.kind}`);
+      throw badRequest(
+        `the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${apiVersionOf(def)}) or kind ${String(obj.kind)} is not ${def.kind}`,
+      );
     }
     if (obj.metadata !== undefined && !isObject(obj.metadata)) throw badRequest('metadata must be an object');
     obj.metadata = { ...(obj.metadata ?? {}) };
@@ -111,7 +116,10 @@ export class ObjectApi {
     const causes: Array<{ field: string; message: string }> = [];
     const re = def.resource === 'namespaces' ? LABEL_NAME_RE : NAME_RE;
     if (name.length > 253 || !re.test(name)) {
-      causes.push({ field: 'metadata.name', message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character` });
+      causes.push({
+        field: 'metadata.name',
+        message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
+      });
     }
     for (const field of ['labels', 'annotations'] as const) {
       const m = obj.metadata[field];
@@ -215,14 +223,22 @@ export class ObjectApi {
       return this.remove(def, obj) ?? obj;
     }
     // A no-op write keeps the resourceVersion and emits nothing, as in kube-apiserver.
-    if (JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: undefined } }) === JSON.stringify({ ...old, metadata: { ...old.metadata, resourceVersion: undefined } })) {
+    if (
+      JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: undefined } }) ===
+      JSON.stringify({ ...old, metadata: { ...old.metadata, resourceVersion: undefined } })
+    ) {
       return old;
     }
     return this.store.update(key, obj);
   }
 
   /** DELETE: finalizers turn it into setting deletionTimestamp. Returns the object as last seen. */
-  delete(def: ResourceDef, namespace: string | undefined, name: string, opts: WriteOptions & { preconditionRv?: string; preconditionUid?: string } = {}): KubeObject {
+  delete(
+    def: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    opts: WriteOptions & { preconditionRv?: string; preconditionUid?: string } = {},
+  ): KubeObject {
     const old = this.get(def, namespace, name);
     if (opts.preconditionRv && opts.preconditionRv !== old.metadata.resourceVersion) throw conflict(def.group, def.resource, name);
     if (opts.preconditionUid && opts.preconditionUid !== old.metadata.uid) throw conflict(def.group, def.resource, name);

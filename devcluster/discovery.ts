@@ -68,7 +68,15 @@ function resourceEntries(def: ResourceDef): Array<Record<string, unknown>> {
     out.push({ name: `${def.resource}/status`, singularName: '', namespaced: def.namespaced, kind: def.kind, verbs: ['get', 'patch', 'update'] });
   }
   if (def.group === 'apps' && ['deployments', 'statefulsets', 'replicasets'].includes(def.resource)) {
-    out.push({ name: `${def.resource}/scale`, singularName: '', namespaced: true, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
+    out.push({
+      name: `${def.resource}/scale`,
+      singularName: '',
+      namespaced: true,
+      group: 'autoscaling',
+      version: 'v1',
+      kind: 'Scale',
+      verbs: ['get', 'patch', 'update'],
+    });
   }
   if (def.group === '' && def.resource === 'pods') {
     out.push({ name: 'pods/exec', singularName: '', namespaced: true, kind: 'PodExecOptions', verbs: ['create', 'get'] });

@@ -77,7 +77,10 @@ export class ExecService {
     const inits = ((spec.initContainers ?? []) as Array<{ name: string }>).map((c) => c.name);
     let container = q.get('container') ?? '';
     if (!container) {
-      if (containers.length !== 1) throw badRequest(`a container name must be specified for pod ${p.name}, choose one of: [${containers.join(' ')}] or one of the init containers: [${inits.join(' ')}]`);
+      if (containers.length !== 1)
+        throw badRequest(
+          `a container name must be specified for pod ${p.name}, choose one of: [${containers.join(' ')}] or one of the init containers: [${inits.join(' ')}]`,
+        );
       container = containers[0];
     }
     if (!containers.includes(container) && !inits.includes(container)) throw badRequest(`container ${container} is not valid for pod ${p.name}`);
@@ -90,8 +93,11 @@ export class ExecService {
     if (state && !state.running) throw badRequest(`container ${container} is not running in pod ${p.name}`);
     const argv = q.getAll('command');
     if (argv.length === 0 || argv[0] === '') throw badRequest('you must specify at least 1 command');
-    const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
-    if (!PROTOCOLS.some((x) => offered.includes(x))) throw badRequest(`unable to upgrade connection: no supported subprotocol in [${offered.join(', ')}] (supported: ${PROTOCOLS.join(', ')})`);
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((s) => s.trim());
+    if (!PROTOCOLS.some((x) => offered.includes(x)))
+      throw badRequest(`unable to upgrade connection: no supported subprotocol in [${offered.join(', ')}] (supported: ${PROTOCOLS.join(', ')})`);
     const flag = (name: string): boolean => q.get(name) === 'true' || q.get(name) === '1';
     // Streams the client did not ask for are not sent: client-node throws on an unexpected channel.
     const streams = { stdin: flag('stdin'), stdout: flag('stdout'), stderr: flag('stderr') };
@@ -134,7 +140,17 @@ export class ExecService {
         detached: true,
       });
     } catch (err) {
-      send(frame(CH_STATUS, JSON.stringify({ metadata: {}, status: 'Failure', reason: 'InternalError', message: `error executing command in container: ${(err as Error).message}` })));
+      send(
+        frame(
+          CH_STATUS,
+          JSON.stringify({
+            metadata: {},
+            status: 'Failure',
+            reason: 'InternalError',
+            message: `error executing command in container: ${(err as Error).message}`,
+          }),
+        ),
+      );
       ws.close(1000);
       return;
     }

@@ -144,7 +144,9 @@ export class ExecutorSimulator {
     informer.on('error', (err: unknown) => {
       if (this.closed) return;
       // Until the Stash CRDs are applied the list is a 404; keep trying, and say so once.
-      const text = isStatus(err, 404) ? `${plural} not served yet (Stash CRDs not applied); waiting` : `${plural} watch failed, restarting: ${(err as Error)?.message ?? String(err)}`;
+      const text = isStatus(err, 404)
+        ? `${plural} not served yet (Stash CRDs not applied); waiting`
+        : `${plural} watch failed, restarting: ${(err as Error)?.message ?? String(err)}`;
       if (text !== lastReported) this.options.log(`devcluster executor: ${text}`);
       lastReported = text;
       this.later(this.options.restartDelayMs ?? 500, () => {
@@ -248,7 +250,8 @@ export class ExecutorSimulator {
     if (!target || !isWorkloadKind(ref.kind)) return { hosts: ['host-0'], failed, error };
     const raw = ((target as { spec?: { selector?: LabelSelectorSpec | Record<string, string> } }).spec?.selector ?? {}) as Record<string, unknown>;
     // ReplicationController and DeploymentConfig select with a plain label map.
-    const selector: LabelSelectorSpec = 'matchLabels' in raw || 'matchExpressions' in raw ? (raw as LabelSelectorSpec) : { matchLabels: raw as Record<string, string> };
+    const selector: LabelSelectorSpec =
+      'matchLabels' in raw || 'matchExpressions' in raw ? (raw as LabelSelectorSpec) : { matchLabels: raw as Record<string, string> };
     const pods = await this.core.listNamespacedPod({ namespace: ns, labelSelector: labelSelectorToString(selector) });
     const hosts = pods.items
       .filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp)
@@ -260,7 +263,9 @@ export class ExecutorSimulator {
 
   private hostStats(plan: { hosts: string[]; failed: boolean; error: string }, ms: number): HostStats[] {
     return plan.hosts.map((hostname) =>
-      plan.failed ? { hostname, phase: 'Failed', duration: formatDuration(ms), error: plan.error } : { hostname, phase: 'Succeeded', duration: formatDuration(ms) },
+      plan.failed
+        ? { hostname, phase: 'Failed', duration: formatDuration(ms), error: plan.error }
+        : { hostname, phase: 'Succeeded', duration: formatDuration(ms) },
     );
   }
 

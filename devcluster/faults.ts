@@ -64,7 +64,10 @@ export class FaultInjector {
   private readonly counts: FaultCounts = { writeErrors: 0, watchGone: 0, delayed: 0, watchesClosed: 0 };
 
   /** `closeWatches` ends every open watch and returns how many it ended (or nothing). */
-  constructor(private readonly closeWatches: () => number | void, private readonly random: () => number = Math.random) {}
+  constructor(
+    private readonly closeWatches: () => number | void,
+    private readonly random: () => number = Math.random,
+  ) {}
 
   /** Merges `partial` into the settings after validating it; throws an ApiError naming the bad field. */
   set(partial: unknown): FaultSettings {
@@ -145,7 +148,10 @@ export function faultExemptKubeConfig(kubeConfig: KubeConfig): KubeConfig {
 class ExemptKubeConfig extends KubeConfig {
   override async applyToHTTPSOptions(opts: Parameters<KubeConfig['applyToHTTPSOptions']>[0]): Promise<void> {
     await super.applyToHTTPSOptions(opts);
-    (opts as { headers?: Record<string, unknown> }).headers = { ...((opts as { headers?: Record<string, unknown> }).headers ?? {}), [FAULT_EXEMPT_HEADER]: '1' };
+    (opts as { headers?: Record<string, unknown> }).headers = {
+      ...((opts as { headers?: Record<string, unknown> }).headers ?? {}),
+      [FAULT_EXEMPT_HEADER]: '1',
+    };
   }
 
   override async applySecurityAuthentication(context: Parameters<KubeConfig['applySecurityAuthentication']>[0]): Promise<void> {

@@ -67,7 +67,12 @@ export function runningPodStatus(pod: KubeObject, ip: string, startTime = now())
   const held = pod.metadata.annotations?.[INIT_RUNNING_ANNOTATION];
   const initialising = !!held && inits.some((c) => c.name === held);
   const heldAt = inits.findIndex((c) => c.name === held);
-  const cond = (type: string, ok = true): Record<string, string> => ({ type, status: ok ? 'True' : 'False', lastProbeTime: null as unknown as string, lastTransitionTime: startTime });
+  const cond = (type: string, ok = true): Record<string, string> => ({
+    type,
+    status: ok ? 'True' : 'False',
+    lastProbeTime: null as unknown as string,
+    lastTransitionTime: startTime,
+  });
   const status = (c: Container, state: Record<string, unknown>, ready: boolean) => ({
     name: c.name,
     image: c.image,
@@ -88,7 +93,13 @@ export function runningPodStatus(pod: KubeObject, ip: string, startTime = now())
   };
   return {
     phase: initialising ? 'Pending' : 'Running',
-    conditions: [cond('PodReadyToStartContainers'), cond('Initialized', !initialising), cond('Ready', !initialising), cond('ContainersReady', !initialising), cond('PodScheduled')],
+    conditions: [
+      cond('PodReadyToStartContainers'),
+      cond('Initialized', !initialising),
+      cond('Ready', !initialising),
+      cond('ContainersReady', !initialising),
+      cond('PodScheduled'),
+    ],
     hostIP: '127.0.0.1',
     hostIPs: [{ ip: '127.0.0.1' }],
     podIP: ip,
@@ -138,7 +149,14 @@ function podHooks(ctx: KindHooksContext): KindHooks {
         ...c,
         ...(Array.isArray(c.ports) ? { ports: (c.ports as Array<Record<string, unknown>>).map((p) => ({ protocol: 'TCP', ...p })) } : {}),
       }));
-      pod.spec = { restartPolicy: 'Always', dnsPolicy: 'ClusterFirst', schedulerName: 'default-scheduler', ...spec, containers: defaulted, nodeName: spec.nodeName ?? 'devcluster' };
+      pod.spec = {
+        restartPolicy: 'Always',
+        dnsPolicy: 'ClusterFirst',
+        schedulerName: 'default-scheduler',
+        ...spec,
+        containers: defaulted,
+        nodeName: spec.nodeName ?? 'devcluster',
+      };
       pod.status = runningPodStatus(pod, ctx.ips.allocate());
     },
     prepareUpdate(pod, old) {
@@ -167,7 +185,11 @@ function namespaceHooks(ctx: KindHooksContext): KindHooks {
         const current = ctx.store.get(storageKey('', 'namespaces'), undefined, name);
         if (current && current.metadata.uid === ns.metadata.uid) ctx.api.forceDelete(def, current);
       }, NAMESPACE_TERMINATION_MS);
-      return { ...ns, metadata: { ...ns.metadata, deletionTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }, status: { ...((ns.status ?? {}) as object), phase: 'Terminating' } };
+      return {
+        ...ns,
+        metadata: { ...ns.metadata, deletionTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') },
+        status: { ...((ns.status ?? {}) as object), phase: 'Terminating' },
+      };
     },
     afterDelete(ns) {
       // The namespace controller's work: every object in it goes with it.
@@ -211,7 +233,9 @@ function serviceHooks(): KindHooks {
       const spec = (svc.spec ?? {}) as Record<string, unknown>;
       const type = spec.type ?? 'ClusterIP';
       const clusterIP = spec.clusterIP ?? `10.96.${(next >> 8) & 255}.${next++ & 255}`;
-      const ports = Array.isArray(spec.ports) ? (spec.ports as Array<Record<string, unknown>>).map((p) => ({ protocol: 'TCP', targetPort: p.port, ...p })) : spec.ports;
+      const ports = Array.isArray(spec.ports)
+        ? (spec.ports as Array<Record<string, unknown>>).map((p) => ({ protocol: 'TCP', targetPort: p.port, ...p }))
+        : spec.ports;
       svc.spec = { ...spec, ...(ports ? { ports } : {}), type, clusterIP, clusterIPs: [clusterIP], sessionAffinity: spec.sessionAffinity ?? 'None' };
       svc.status = { loadBalancer: {} };
     },

@@ -35,17 +35,39 @@ function operations(def: ResourceDef, item: boolean): Doc {
   const writeParams = [QUERY('dryRun'), QUERY('fieldManager'), QUERY('fieldValidation')];
   if (!item) {
     return {
-      get: { operationId: `list${def.kind}`, parameters: [QUERY('labelSelector'), QUERY('fieldSelector'), QUERY('watch', 'boolean'), QUERY('resourceVersion')], responses: ok, ...ext, 'x-kubernetes-action': 'list' },
-      post: { operationId: `create${def.kind}`, parameters: writeParams, requestBody: { content: { 'application/json': { schema: ref } } }, responses: ok, ...ext, 'x-kubernetes-action': 'post' },
+      get: {
+        operationId: `list${def.kind}`,
+        parameters: [QUERY('labelSelector'), QUERY('fieldSelector'), QUERY('watch', 'boolean'), QUERY('resourceVersion')],
+        responses: ok,
+        ...ext,
+        'x-kubernetes-action': 'list',
+      },
+      post: {
+        operationId: `create${def.kind}`,
+        parameters: writeParams,
+        requestBody: { content: { 'application/json': { schema: ref } } },
+        responses: ok,
+        ...ext,
+        'x-kubernetes-action': 'post',
+      },
     };
   }
   return {
     get: { operationId: `read${def.kind}`, responses: ok, ...ext, 'x-kubernetes-action': 'get' },
-    put: { operationId: `replace${def.kind}`, parameters: writeParams, requestBody: { content: { 'application/json': { schema: ref } } }, responses: ok, ...ext, 'x-kubernetes-action': 'put' },
+    put: {
+      operationId: `replace${def.kind}`,
+      parameters: writeParams,
+      requestBody: { content: { 'application/json': { schema: ref } } },
+      responses: ok,
+      ...ext,
+      'x-kubernetes-action': 'put',
+    },
     patch: {
       operationId: `patch${def.kind}`,
       parameters: [...writeParams, QUERY('force', 'boolean')],
-      requestBody: { content: { 'application/json-patch+json': { schema: { type: 'object' } }, 'application/merge-patch+json': { schema: { type: 'object' } } } },
+      requestBody: {
+        content: { 'application/json-patch+json': { schema: { type: 'object' } }, 'application/merge-patch+json': { schema: { type: 'object' } } },
+      },
       responses: ok,
       ...ext,
       'x-kubernetes-action': 'patch',
@@ -63,7 +85,9 @@ function groupVersionDoc(defs: ResourceDef[], group: string, version: string): D
     paths[base] = operations(def, false);
     paths[`${base}/{name}`] = operations(def, true);
     if (def.statusSubresource) paths[`${base}/{name}/status`] = operations(def, true);
-    const schema = (def.schema && typeof def.schema === 'object' ? { ...(def.schema as Doc) } : { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }) as Doc;
+    const schema = (
+      def.schema && typeof def.schema === 'object' ? { ...(def.schema as Doc) } : { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }
+    ) as Doc;
     schema['x-kubernetes-group-version-kind'] = gvk(def);
     schemas[schemaName(def)] = schema;
   }

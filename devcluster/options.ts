@@ -61,11 +61,13 @@ export function resolveOptions(options: DevClusterOptions = {}): ResolvedDevClus
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`port must be an integer 0-65535, got ${String(options.port)}`);
   const backupSeconds = options.backupSeconds ?? 1;
-  if (typeof backupSeconds !== 'number' || !Number.isFinite(backupSeconds) || backupSeconds < 0) problems.push(`backupSeconds must be a number >= 0, got ${String(options.backupSeconds)}`);
+  if (typeof backupSeconds !== 'number' || !Number.isFinite(backupSeconds) || backupSeconds < 0)
+    problems.push(`backupSeconds must be a number >= 0, got ${String(options.backupSeconds)}`);
   const historySize = options.historySize ?? 1000;
   if (!Number.isInteger(historySize) || historySize < 1) problems.push(`historySize must be a positive integer, got ${String(options.historySize)}`);
   const bookmarkIntervalMs = options.bookmarkIntervalMs ?? 10_000;
-  if (!Number.isFinite(bookmarkIntervalMs) || bookmarkIntervalMs < 10) problems.push(`bookmarkIntervalMs must be >= 10, got ${String(options.bookmarkIntervalMs)}`);
+  if (!Number.isFinite(bookmarkIntervalMs) || bookmarkIntervalMs < 10)
+    problems.push(`bookmarkIntervalMs must be >= 10, got ${String(options.bookmarkIntervalMs)}`);
   const firstPodIp = options.firstPodIp ?? '127.0.0.2';
   const ipm = /^127\.0\.(\d{1,3})\.(\d{1,3})$/.exec(firstPodIp);
   if (!ipm || Number(ipm[1]) > 255 || Number(ipm[2]) < 1 || Number(ipm[2]) > 254 || (ipm[1] === '0' && ipm[2] === '1')) {

@@ -162,11 +162,19 @@ export function applyPatch(contentType: string, target: unknown, patch: unknown,
       return mergePatch(target, patch);
     case PatchType.Strategic:
       if (!strategic) {
-        throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${PatchType.Json}, ${PatchType.Merge}`);
+        throw new ApiError(
+          415,
+          'UnsupportedMediaType',
+          `the body of the request was in an unknown format - accepted media types include: ${PatchType.Json}, ${PatchType.Merge}`,
+        );
       }
       if (!isObject(patch)) throw badRequest('strategic merge patch must be a JSON object');
       return strategicMerge(target, patch);
     default:
-      throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${PatchType.Json}, ${PatchType.Merge}${strategic ? `, ${PatchType.Strategic}` : ''}`);
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        `the body of the request was in an unknown format - accepted media types include: ${PatchType.Json}, ${PatchType.Merge}${strategic ? `, ${PatchType.Strategic}` : ''}`,
+      );
   }
 }

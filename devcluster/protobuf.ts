@@ -14,7 +14,14 @@ interface Schema {
   [field: number]: [name: string, type: FieldType];
 }
 
-const OWNER_REFERENCE: Schema = { 1: ['kind', 'string'], 3: ['name', 'string'], 4: ['uid', 'string'], 5: ['apiVersion', 'string'], 6: ['controller', 'bool'], 7: ['blockOwnerDeletion', 'bool'] };
+const OWNER_REFERENCE: Schema = {
+  1: ['kind', 'string'],
+  3: ['name', 'string'],
+  4: ['uid', 'string'],
+  5: ['apiVersion', 'string'],
+  6: ['controller', 'bool'],
+  7: ['blockOwnerDeletion', 'bool'],
+};
 const OBJECT_META: Schema = {
   1: ['name', 'string'],
   2: ['generateName', 'string'],
@@ -28,7 +35,13 @@ const OBJECT_META: Schema = {
 };
 const KINDS: Record<string, Schema> = {
   'v1/ConfigMap': { 1: ['metadata', { message: OBJECT_META }], 2: ['data', 'stringMap'], 3: ['binaryData', 'bytesMap'], 4: ['immutable', 'bool'] },
-  'v1/Secret': { 1: ['metadata', { message: OBJECT_META }], 2: ['data', 'bytesMap'], 3: ['type', 'string'], 4: ['stringData', 'stringMap'], 5: ['immutable', 'bool'] },
+  'v1/Secret': {
+    1: ['metadata', { message: OBJECT_META }],
+    2: ['data', 'bytesMap'],
+    3: ['type', 'string'],
+    4: ['stringData', 'stringMap'],
+    5: ['immutable', 'bool'],
+  },
   'v1/Namespace': { 1: ['metadata', { message: OBJECT_META }], 2: ['spec', { message: { 1: ['finalizers', 'strings'] } }] },
 };
 
@@ -96,7 +109,7 @@ function decode(buf: Buffer, schema: Schema): Record<string, unknown> {
       const entry = fields(f.bytes ?? Buffer.alloc(0));
       const k = entry.find((e) => e.num === 1)?.bytes?.toString('utf8') ?? '';
       const v = entry.find((e) => e.num === 2)?.bytes ?? Buffer.alloc(0);
-      (obj[name] ??= {} as Record<string, string>);
+      obj[name] ??= {} as Record<string, string>;
       (obj[name] as Record<string, string>)[k] = type === 'stringMap' ? v.toString('utf8') : v.toString('base64');
     } else if ('message' in type) obj[name] = decode(f.bytes ?? Buffer.alloc(0), type.message);
     else ((obj[name] ??= []) as unknown[]).push(decode(f.bytes ?? Buffer.alloc(0), type.messages));
@@ -106,7 +119,8 @@ function decode(buf: Buffer, schema: Schema): Record<string, unknown> {
 
 /** Decodes a `k8s\0`-framed protobuf object of a supported kind into its JSON form. */
 export function decodeKubernetesProtobuf(body: Buffer): Record<string, unknown> {
-  if (body.length < 4 || !body.subarray(0, 4).equals(MAGIC)) throw new ApiError(400, 'BadRequest', 'the body of the request was not a Kubernetes protobuf object (missing the k8s magic)');
+  if (body.length < 4 || !body.subarray(0, 4).equals(MAGIC))
+    throw new ApiError(400, 'BadRequest', 'the body of the request was not a Kubernetes protobuf object (missing the k8s magic)');
   let apiVersion = '';
   let kind = '';
   let raw: Buffer | undefined;
@@ -123,7 +137,11 @@ export function decodeKubernetesProtobuf(body: Buffer): Record<string, unknown> 
   }
   const schema = KINDS[`${apiVersion}/${kind}`];
   if (!schema) {
-    throw new ApiError(415, 'UnsupportedMediaType', `devcluster decodes protobuf only for ConfigMap, Secret and Namespace, not ${kind || 'this object'}; send JSON (e.g. kubectl apply -f)`);
+    throw new ApiError(
+      415,
+      'UnsupportedMediaType',
+      `devcluster decodes protobuf only for ConfigMap, Secret and Namespace, not ${kind || 'this object'}; send JSON (e.g. kubectl apply -f)`,
+    );
   }
   try {
     return { apiVersion, kind, ...decode(raw ?? Buffer.alloc(0), schema) };

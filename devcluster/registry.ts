@@ -49,14 +49,44 @@ export function apiVersionOf(def: Pick<ResourceDef, 'group' | 'version'>): strin
   return def.group ? `${def.group}/${def.version}` : def.version;
 }
 
-type BuiltinSpec = [group: string, version: string, resource: string, kind: string, namespaced: boolean, shortNames: string[], status: boolean, extraFields?: string[]];
+type BuiltinSpec = [
+  group: string,
+  version: string,
+  resource: string,
+  kind: string,
+  namespaced: boolean,
+  shortNames: string[],
+  status: boolean,
+  extraFields?: string[],
+];
 
 const BUILTINS: BuiltinSpec[] = [
   ['', 'v1', 'namespaces', 'Namespace', false, ['ns'], true, ['status.phase']],
   ['', 'v1', 'pods', 'Pod', true, ['po'], true, ['status.phase', 'spec.nodeName', 'status.podIP', 'spec.serviceAccountName']],
   ['', 'v1', 'services', 'Service', true, ['svc'], true],
   ['', 'v1', 'endpoints', 'Endpoints', true, ['ep'], false],
-  ['', 'v1', 'events', 'Event', true, ['ev'], false, ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type']],
+  [
+    '',
+    'v1',
+    'events',
+    'Event',
+    true,
+    ['ev'],
+    false,
+    [
+      'involvedObject.kind',
+      'involvedObject.namespace',
+      'involvedObject.name',
+      'involvedObject.uid',
+      'involvedObject.apiVersion',
+      'involvedObject.resourceVersion',
+      'involvedObject.fieldPath',
+      'reason',
+      'reportingComponent',
+      'source',
+      'type',
+    ],
+  ],
   ['', 'v1', 'configmaps', 'ConfigMap', true, ['cm'], false],
   ['', 'v1', 'secrets', 'Secret', true, [], false, ['type']],
   ['', 'v1', 'serviceaccounts', 'ServiceAccount', true, ['sa'], false],

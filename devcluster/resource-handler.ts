@@ -85,13 +85,17 @@ export function handleResource(ctx: ResourceHandlerContext, r: ResourceRequest, 
         return { code: 200, body: list(ctx, r, filter) };
       }
       case 'POST':
-        if (def.namespaced && r.namespace === undefined) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+        if (def.namespaced && r.namespace === undefined)
+          throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
         return { code: 201, body: ctx.api.create(def, r.namespace, r.body, { dryRun }) };
       case 'DELETE': {
         const filter = makeObjectFilter(def, r.namespace, query.get('labelSelector'), query.get('fieldSelector'));
         const items = ctx.store.list(storageKey(def.group, def.resource), r.namespace).filter(filter);
         const deleted = items.map((o) => ctx.api.delete(def, o.metadata.namespace, o.metadata.name!, { dryRun }));
-        return { code: 200, body: { kind: def.listKind, apiVersion: apiVersionOf(def), metadata: { resourceVersion: String(ctx.store.resourceVersion) }, items: deleted } };
+        return {
+          code: 200,
+          body: { kind: def.listKind, apiVersion: apiVersionOf(def), metadata: { resourceVersion: String(ctx.store.resourceVersion) }, items: deleted },
+        };
       }
       default:
         throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
@@ -110,7 +114,11 @@ export function handleResource(ctx: ResourceHandlerContext, r: ResourceRequest, 
       const opts = (r.body && typeof r.body === 'object' ? r.body : {}) as { preconditions?: { resourceVersion?: string; uid?: string } };
       return {
         code: 200,
-        body: ctx.api.delete(def, r.namespace, r.name, { dryRun, preconditionRv: opts.preconditions?.resourceVersion, preconditionUid: opts.preconditions?.uid }),
+        body: ctx.api.delete(def, r.namespace, r.name, {
+          dryRun,
+          preconditionRv: opts.preconditions?.resourceVersion,
+          preconditionUid: opts.preconditions?.uid,
+        }),
       };
     }
     default:
@@ -181,7 +189,9 @@ export const SCALABLE = new Set(['apps/deployments', 'apps/statefulsets', 'apps/
 function toScale(obj: KubeObject): Record<string, unknown> {
   const spec = (obj.spec ?? {}) as { replicas?: number; selector?: { matchLabels?: Record<string, string> } };
   const status = (obj.status ?? {}) as { replicas?: number };
-  const selector = Object.entries(spec.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  const selector = Object.entries(spec.selector?.matchLabels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
   const { name, namespace, uid, resourceVersion, creationTimestamp } = obj.metadata;
   return {
     kind: 'Scale',
@@ -201,7 +211,12 @@ function handleScale(ctx: ResourceHandlerContext, r: ResourceRequest, dryRun: bo
   if (r.method === 'PUT') {
     desired = (r.body as { spec?: { replicas?: unknown } } | undefined)?.spec?.replicas;
     const rv = (r.body as { metadata?: { resourceVersion?: string } } | undefined)?.metadata?.resourceVersion;
-    if (rv && rv !== current.metadata.resourceVersion) throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${def.resource}.${def.group} "${r.name}": the object has been modified; please apply your changes to the latest version and try again`);
+    if (rv && rv !== current.metadata.resourceVersion)
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${def.resource}.${def.group} "${r.name}": the object has been modified; please apply your changes to the latest version and try again`,
+      );
   } else if (r.method === 'PATCH') {
     const patched = applyPatch(r.contentType, toScale(current), r.body, true) as { spec?: { replicas?: unknown } };
     desired = patched.spec?.replicas;
@@ -209,7 +224,11 @@ function handleScale(ctx: ResourceHandlerContext, r: ResourceRequest, dryRun: bo
     throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
   }
   if (typeof desired !== 'number' || !Number.isInteger(desired) || desired < 0) {
-    throw new ApiError(422, 'Invalid', `Scale.autoscaling "${r.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(desired)}: must be greater than or equal to 0`);
+    throw new ApiError(
+      422,
+      'Invalid',
+      `Scale.autoscaling "${r.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(desired)}: must be greater than or equal to 0`,
+    );
   }
   const updated = ctx.api.patch(def, r.namespace, r.name!, 'application/merge-patch+json', { spec: { replicas: desired } }, { dryRun });
   return { code: 200, body: toScale(updated) };

@@ -6,10 +6,7 @@
 import { badRequest } from './api-error.js';
 
 type Requirement =
-  | { op: 'in'; key: string; values: string[] }
-  | { op: 'notin'; key: string; values: string[] }
-  | { op: 'exists'; key: string }
-  | { op: '!exists'; key: string };
+  { op: 'in'; key: string; values: string[] } | { op: 'notin'; key: string; values: string[] } | { op: 'exists'; key: string } | { op: '!exists'; key: string };
 
 /** A compiled selector: true when the labels (or fields) match. */
 export type Matcher = (values: Record<string, string | undefined>) => boolean;
@@ -53,7 +50,11 @@ function parseRequirements(selector: string, validate: boolean): Requirement[] {
     const key = (k: string): string => (validate ? checkKey(k, selector) : k);
     const val = (v: string): string => (validate ? checkValue(v, selector) : v);
     if ((m = /^(\S+?)\s+(in|notin)\s*\(([^)]*)\)$/.exec(term))) {
-      const values = m[3].split(',').map((v) => v.trim()).filter((v) => v !== '').map(val);
+      const values = m[3]
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v !== '')
+        .map(val);
       reqs.push({ op: m[2] as 'in' | 'notin', key: key(m[1]), values });
     } else if ((m = /^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(term))) {
       const v = val(m[3]);

@@ -118,7 +118,9 @@ export class StatusWriter {
           this.counts.errors++;
           failures++;
           if (failures === 1 || failures % 10 === 0) {
-            this.options.log(`devcluster executor: writing ${q.key.plural} ${q.key.namespace}/${q.key.name} failed (${failures}×), retrying: ${(err as Error)?.message ?? String(err)}`);
+            this.options.log(
+              `devcluster executor: writing ${q.key.plural} ${q.key.namespace}/${q.key.name} failed (${failures}×), retrying: ${(err as Error)?.message ?? String(err)}`,
+            );
           }
           await this.pause(Math.min(this.maxBackoffMs, 50 * 2 ** Math.min(failures, 10)));
         }

@@ -51,11 +51,14 @@ function builtinColumns(def: ResourceDef): Array<[TableColumn, Cell]> {
   switch (def.resource) {
     case 'pods':
       return [
-        [col('Ready'), (o) => {
-          const cs = (status(o).containerStatuses ?? []) as Array<{ ready?: boolean }>;
-          const total = ((spec(o).containers ?? []) as unknown[]).length;
-          return `${cs.filter((c) => c.ready).length}/${total}`;
-        }],
+        [
+          col('Ready'),
+          (o) => {
+            const cs = (status(o).containerStatuses ?? []) as Array<{ ready?: boolean }>;
+            const total = ((spec(o).containers ?? []) as unknown[]).length;
+            return `${cs.filter((c) => c.ready).length}/${total}`;
+          },
+        ],
         [col('Status'), (o) => (o.metadata.deletionTimestamp ? 'Terminating' : (status(o).phase ?? 'Pending'))],
         [col('Restarts', 'integer'), () => 0],
         [col('IP'), (o) => status(o).podIP ?? '<none>'],
@@ -70,15 +73,21 @@ function builtinColumns(def: ResourceDef): Array<[TableColumn, Cell]> {
     case 'namespaces':
       return [[col('Status'), (o) => status(o).phase ?? 'Active']];
     case 'services':
-      return [[col('Type'), (o) => spec(o).type ?? 'ClusterIP'], [col('Cluster-IP'), (o) => spec(o).clusterIP ?? '<none>']];
+      return [
+        [col('Type'), (o) => spec(o).type ?? 'ClusterIP'],
+        [col('Cluster-IP'), (o) => spec(o).clusterIP ?? '<none>'],
+      ];
     case 'events':
       return [
         [col('Type'), (o) => o.type ?? ''],
         [col('Reason'), (o) => o.reason ?? ''],
-        [col('Object'), (o) => {
-          const io = (o.involvedObject ?? {}) as Record<string, unknown>;
-          return `${String(io.kind ?? '').toLowerCase()}/${String(io.name ?? '')}`;
-        }],
+        [
+          col('Object'),
+          (o) => {
+            const io = (o.involvedObject ?? {}) as Record<string, unknown>;
+            return `${String(io.kind ?? '').toLowerCase()}/${String(io.name ?? '')}`;
+          },
+        ],
         [col('Message'), (o) => o.message ?? ''],
       ];
     case 'configmaps':

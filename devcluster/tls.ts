@@ -107,7 +107,10 @@ interface CertSpec {
 
 // RFC 7093 §2 method 4-like: a hash of the whole SubjectPublicKeyInfo, truncated to 160 bits.
 function keyId(key: KeyObject): Buffer {
-  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest().subarray(0, 20);
+  return createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest()
+    .subarray(0, 20);
 }
 
 function certificate(spec: CertSpec): string {
@@ -152,7 +155,16 @@ export function createDevClusterTls(now: Date = new Date()): DevClusterTls {
   const ca = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const server = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const caSubject = `devcluster CA ${id}`;
-  const caPem = certificate({ subject: caSubject, issuer: caSubject, publicKey: ca.publicKey, signingKey: ca.privateKey, issuerKey: ca.publicKey, ca: true, notBefore, notAfter });
+  const caPem = certificate({
+    subject: caSubject,
+    issuer: caSubject,
+    publicKey: ca.publicKey,
+    signingKey: ca.privateKey,
+    issuerKey: ca.publicKey,
+    ca: true,
+    notBefore,
+    notAfter,
+  });
   const certPem = certificate({
     subject: 'devcluster',
     issuer: caSubject,

@@ -63,7 +63,10 @@ export class WatchHub {
     this.corked.clear();
   };
 
-  constructor(private readonly store: Store, private readonly options: WatchHubOptions) {
+  constructor(
+    private readonly store: Store,
+    private readonly options: WatchHubOptions,
+  ) {
     this.unsubscribe = store.subscribe((ev) => this.dispatch(ev));
     this.bookmarkTimer = setInterval(() => this.sendBookmarks(), options.bookmarkIntervalMs);
     this.bookmarkTimer.unref();

@@ -271,7 +271,13 @@ export class Watcher {
           data: event,
           // A failed event is removed: it can always be derived again, and a kept failure would
           // make every later publish of its id a no-op (the session would never get a flow).
-          opts: { jobId: id, removeOnComplete: { age: LIFECYCLE_JOB_RETENTION_SECONDS }, removeOnFail: true, attempts: 10, backoff: { type: 'exponential', delay: 500 } },
+          opts: {
+            jobId: id,
+            removeOnComplete: { age: LIFECYCLE_JOB_RETENTION_SECONDS },
+            removeOnFail: true,
+            attempts: 10,
+            backoff: { type: 'exponential', delay: 500 },
+          },
         })),
       );
       // Bounded: forgetting only costs a duplicate add that Redis drops.

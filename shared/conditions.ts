@@ -123,10 +123,7 @@ function utf8Prefix(text: string, maxBytes: number): string {
 }
 
 export type HookScope = 'global' | 'local';
-export type HookOutcome =
-  | { kind: 'succeeded' }
-  | { kind: 'failed'; error: string }
-  | { kind: 'skipped'; policy: string; phase: string };
+export type HookOutcome = { kind: 'succeeded' } | { kind: 'failed'; error: string } | { kind: 'skipped'; policy: string; phase: string };
 
 /** The condition type a hook records its result under. Global hooks exist for backups only. */
 export function hookConditionType(hook: HookName, scope: HookScope): ConditionType {
@@ -152,7 +149,12 @@ export function hookCondition(hook: HookName, scope: HookScope, outcome: HookOut
       case 'succeeded':
         return { type: g.type, status: 'True', reason: g.ok, message: `Global ${g.label} hook has been executed successfully` };
       case 'failed':
-        return { type: g.type, status: 'False', reason: g.failed, message: boundMessage(`Failed to execute global ${g.label} Hook. Reason: ${outcome.error}.`) };
+        return {
+          type: g.type,
+          status: 'False',
+          reason: g.failed,
+          message: boundMessage(`Failed to execute global ${g.label} Hook. Reason: ${outcome.error}.`),
+        };
       case 'skipped':
         return { type: g.type, status: 'True', reason: g.ok, message: skippingMessage(hook, outcome.policy, outcome.phase) };
     }

@@ -20,8 +20,17 @@ export interface ValidateHandlerOptions {
 }
 
 const HANDLER_FIELDS = [
-  'exec', 'httpGet', 'httpPost', 'tcpSocket', 'containerName', 'timeoutSeconds', 'maxRetry',
-  'retryDelaySeconds', 'insecureSkipTLSVerify', 'executor', 'executionPolicy',
+  'exec',
+  'httpGet',
+  'httpPost',
+  'tcpSocket',
+  'containerName',
+  'timeoutSeconds',
+  'maxRetry',
+  'retryDelaySeconds',
+  'insecureSkipTLSVerify',
+  'executor',
+  'executionPolicy',
 ] as const;
 const ACTIONS = ['exec', 'httpGet', 'httpPost', 'tcpSocket'] as const;
 const HTTP_GET_FIELDS = ['host', 'port', 'path', 'scheme', 'httpHeaders'];
@@ -38,7 +47,8 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
  */
 const REFUSED_HEADER = /^(host|forwarded|metadata|metadata-flavor|x-google-metadata-request|x-forwarded-.*)$/i;
 /** A label-selector string: comma-separated requirements (loose; the API server is the judge). */
-const SELECTOR = /^\s*!?[A-Za-z0-9./_-]+(\s*(=|==|!=)\s*[A-Za-z0-9._-]*|\s+(in|notin)\s+\([^)]*\))?\s*(,\s*!?[A-Za-z0-9./_-]+(\s*(=|==|!=)\s*[A-Za-z0-9._-]*|\s+(in|notin)\s+\([^)]*\))?\s*)*$/;
+const SELECTOR =
+  /^\s*!?[A-Za-z0-9./_-]+(\s*(=|==|!=)\s*[A-Za-z0-9._-]*|\s+(in|notin)\s+\([^)]*\))?\s*(,\s*!?[A-Za-z0-9./_-]+(\s*(=|==|!=)\s*[A-Za-z0-9._-]*|\s+(in|notin)\s+\([^)]*\))?\s*)*$/;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -69,8 +79,10 @@ function checkPort(port: unknown, path: string, out: string[]): void {
 function checkHost(host: unknown, path: string, out: string[]): void {
   if (host === undefined) return;
   if (typeof host !== 'string') out.push(`${path}: must be a string`);
-  else if (host.includes('://') || host.includes('/')) out.push(`${path}: ${quote(host)} must be a host name or IP address without scheme or path (use scheme and path)`);
-  else if (host !== '' && isIP(host.replace(/^\[|\]$/g, '')) === 0 && !HOST_NAME.test(host)) out.push(`${path}: ${quote(host)} is not a host name or IP address`);
+  else if (host.includes('://') || host.includes('/'))
+    out.push(`${path}: ${quote(host)} must be a host name or IP address without scheme or path (use scheme and path)`);
+  else if (host !== '' && isIP(host.replace(/^\[|\]$/g, '')) === 0 && !HOST_NAME.test(host))
+    out.push(`${path}: ${quote(host)} is not a host name or IP address`);
 }
 
 function checkUnknown(obj: Record<string, unknown>, known: readonly string[], path: string, out: string[]): void {
@@ -128,7 +140,9 @@ function checkHeader(h: unknown, path: string, field: string, out: string[], opt
   if (typeof h.name !== 'string' || h.name === '') out.push(`${path}.name: required`);
   else if (!HEADER_NAME.test(h.name)) out.push(`${path}.name: ${quote(h.name)} is not a valid HTTP header name`);
   else if (REFUSED_HEADER.test(h.name)) {
-    out.push(`${path}.name: ${quote(h.name)} may not be set by a hook (Host, Forwarded, X-Forwarded-*, Metadata-Flavor and Metadata are refused: they steer requests past the network guard)`);
+    out.push(
+      `${path}.name: ${quote(h.name)} may not be set by a hook (Host, Forwarded, X-Forwarded-*, Metadata-Flavor and Metadata are refused: they steer requests past the network guard)`,
+    );
   }
   if (h.value !== undefined && h.valueFrom !== undefined) out.push(`${path}: set value or valueFrom, not both`);
   else if (h.value === undefined && h.valueFrom === undefined) out.push(`${path}: set value or valueFrom.secretKeyRef`);
@@ -142,7 +156,8 @@ function checkHeader(h: unknown, path: string, field: string, out: string[], opt
       if ('namespace' in ref) out.push(`${path}.valueFrom.secretKeyRef.namespace: not allowed; a hook reads Secrets only from its session's namespace`);
       const { namespace: _named, ...rest } = ref;
       checkUnknown(rest, ['name', 'key'], `${path}.valueFrom.secretKeyRef`, out);
-      if (typeof ref.name !== 'string' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(ref.name)) out.push(`${path}.valueFrom.secretKeyRef.name: required, a Secret name`);
+      if (typeof ref.name !== 'string' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(ref.name))
+        out.push(`${path}.valueFrom.secretKeyRef.name: required, a Secret name`);
       if (typeof ref.key !== 'string' || !/^[-._a-zA-Z0-9]+$/.test(ref.key)) out.push(`${path}.valueFrom.secretKeyRef.key: required, a key of the Secret`);
     }
   }

@@ -195,7 +195,7 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
   };
   const sessions = new Gauge({
     name: `${METRIC_PREFIX}sessions`,
-    help: 'BackupSessions and RestoreSessions in the watcher\'s cache, by kind and phase (the leader reports; standbys report none).',
+    help: "BackupSessions and RestoreSessions in the watcher's cache, by kind and phase (the leader reports; standbys report none).",
     labelNames: ['kind', 'phase'] as const,
     registers,
     collect() {
@@ -220,7 +220,10 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
       this.reset();
       if (!sessionSource) return;
       const now = Date.now();
-      const byKind = new Map<string, number>([['BackupSession', 0], ['RestoreSession', 0]]);
+      const byKind = new Map<string, number>([
+        ['BackupSession', 0],
+        ['RestoreSession', 0],
+      ]);
       for (const s of readSessions()) {
         const deadline = s.deadline ? Date.parse(s.deadline) : NaN;
         if (['Succeeded', 'Failed', 'Skipped'].includes(s.phase ?? '') || !(deadline < now)) continue;
@@ -275,9 +278,7 @@ export interface CountableQueue {
 export function queueDepthsFrom(queues: readonly CountableQueue[]): QueueDepthSource {
   return async () => {
     const counts = await Promise.all(queues.map(async (q) => ({ queue: q.name, counts: await q.getJobCounts() })));
-    return counts.flatMap(({ queue, counts: byState }) =>
-      Object.entries(byState).map(([state, count]) => ({ queue, state, count: Number(count) || 0 })),
-    );
+    return counts.flatMap(({ queue, counts: byState }) => Object.entries(byState).map(([state, count]) => ({ queue, state, count: Number(count) || 0 })));
   };
 }
 

@@ -129,10 +129,7 @@ async function checkReadiness(readiness: () => Promise<Readiness>, timeoutMs: nu
     timer = setTimeout(() => resolve({ ready: false, checks: { readiness: `no answer within ${timeoutMs} ms` } }), timeoutMs);
   });
   try {
-    return await Promise.race([
-      readiness().catch((err: unknown) => ({ ready: false, checks: { readiness: errorText(err) } })),
-      timeout,
-    ]);
+    return await Promise.race([readiness().catch((err: unknown) => ({ ready: false, checks: { readiness: errorText(err) } })), timeout]);
   } finally {
     clearTimeout(timer);
   }

@@ -54,7 +54,12 @@ export function parseRedisUrl(url: string, setting = 'REDIS_URL'): RedisTarget {
   if (!m) throw bad('must look like redis://host:6379, rediss://…, redis-sentinel://host:26379/mymaster or redis-cluster://host:6379,host:6380');
   const [, rawScheme, auth, hostList, rawPath = ''] = m;
   const scheme = SCHEMES[rawScheme.toLowerCase()];
-  if (!scheme) throw bad(`scheme "${rawScheme.slice(0, -1)}" is not one of ${Object.keys(SCHEMES).map((s) => s.slice(0, -1)).join(', ')}`);
+  if (!scheme)
+    throw bad(
+      `scheme "${rawScheme.slice(0, -1)}" is not one of ${Object.keys(SCHEMES)
+        .map((s) => s.slice(0, -1))
+        .join(', ')}`,
+    );
 
   let username: string | undefined;
   let password: string | undefined;
@@ -103,9 +108,7 @@ export interface RedisClientOptions {
 export type RedisClient = Redis | Cluster;
 
 function purposeOptions(purpose: RedisPurpose): Pick<RedisOptions, 'enableOfflineQueue' | 'maxRetriesPerRequest'> {
-  return purpose === 'producer'
-    ? { enableOfflineQueue: false, maxRetriesPerRequest: 1 }
-    : { enableOfflineQueue: true, maxRetriesPerRequest: null };
+  return purpose === 'producer' ? { enableOfflineQueue: false, maxRetriesPerRequest: 1 } : { enableOfflineQueue: true, maxRetriesPerRequest: null };
 }
 
 /** The ioredis options for a target and purpose; `createRedisClient` uses them, BullMQ may too. */

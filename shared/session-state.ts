@@ -136,7 +136,8 @@ export function evaluatePolicy(policy: string | undefined, phase: 'Succeeded' | 
  * deadline passed, else `Succeeded`.
  */
 export function finalPhase(session: Session, targetCount: number): 'Succeeded' | 'Failed' {
-  const anyFalse = (cs: Condition[] | undefined) => (cs ?? []).some((c) => c.status === 'False' && c.type !== ConditionType.ReadyForBackup && c.type !== ConditionType.ReadyForRestore);
+  const anyFalse = (cs: Condition[] | undefined) =>
+    (cs ?? []).some((c) => c.status === 'False' && c.type !== ConditionType.ReadyForBackup && c.type !== ConditionType.ReadyForRestore);
   const status = session.status;
   if (anyFalse(status?.conditions)) return 'Failed';
   if (findCondition(status?.conditions, ConditionType.DeadlineExceeded)?.status === 'True') return 'Failed';

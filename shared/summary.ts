@@ -90,12 +90,18 @@ function failureOf(session: Session, targetIndex: number | undefined): string | 
   if (isRestoreSession(session)) {
     const host = session.status?.stats?.find((h) => h.phase === 'Failed' || h.phase === 'Unknown');
     candidates.push(() => (host ? hostError(host, host.phase === 'Failed' ? 'failed' : 'ended in phase Unknown') : undefined));
-    candidates.push(() => firstFalseCondition(status.conditions), () => deadlineMessage(status.conditions));
+    candidates.push(
+      () => firstFalseCondition(status.conditions),
+      () => deadlineMessage(status.conditions),
+    );
   } else {
     const targets = (session as BackupSession).status?.targets ?? [];
     const chosen = targetIndex === undefined ? targets : targets.slice(targetIndex, targetIndex + 1);
     for (const t of chosen) candidates.push(() => targetFailure(t));
-    candidates.push(() => firstFalseCondition(status.conditions), () => deadlineMessage(status.conditions));
+    candidates.push(
+      () => firstFalseCondition(status.conditions),
+      () => deadlineMessage(status.conditions),
+    );
     for (const t of chosen) candidates.push(() => (t.phase === 'Failed' ? `backup of ${t.ref.kind} ${t.ref.name} failed` : undefined));
   }
   for (const c of candidates) {

@@ -212,7 +212,10 @@ function toTemplateError(err: unknown, field: string, source: string): TemplateE
   const where = line !== undefined ? `, line ${line}` : '';
   const goWord = /^unknown variable (toJson|printf|dict|index|len|eq|ne|if|else|end|range|with)\b/.test(what);
   const syntax = goWord || ((e.name === 'TokenizationError' || e.name === 'ParseError') && !what.startsWith('unknown filter'));
-  const hint = syntax && GO_SYNTAX.test(source) ? ' (Go syntax inside a Liquid template: a string is Liquid when it has a Liquid tag or filter; use one dialect per field, see docs/templating.md)' : '';
+  const hint =
+    syntax && GO_SYNTAX.test(source)
+      ? ' (Go syntax inside a Liquid template: a string is Liquid when it has a Liquid tag or filter; use one dialect per field, see docs/templating.md)'
+      : '';
   return new TemplateError(`template error in ${field}${where}: ${what}${hint}`, { cause: err });
 }
 
@@ -332,7 +335,8 @@ export function renderTemplate(source: string, field: string, summary: Summary, 
   try {
     const out: unknown = engine.parseAndRenderSync(rewriteLeadingDots(source), templateScope(summary));
     const text = String(out);
-    if (text.length > MAX_OUTPUT_CHARS) throw new TemplateError(`template error in ${field}: template too expensive (output longer than ${MAX_OUTPUT_CHARS} characters)`);
+    if (text.length > MAX_OUTPUT_CHARS)
+      throw new TemplateError(`template error in ${field}: template too expensive (output longer than ${MAX_OUTPUT_CHARS} characters)`);
     return text.trim();
   } catch (err) {
     if (err instanceof TemplateError) throw err;

@@ -119,7 +119,8 @@ export function timelineJobRefs(session: Session): Array<{ queue: string; id: st
   const ref = refOf(session);
   const { pre, post } = PHASE_HOOKS[ref.kind];
   const refs: Array<{ queue: string; id: string }> = [];
-  const hook = (h: HookName, scope: HookScope, targetIndex?: number) => refs.push({ queue: HOOK_QUEUE_OF[h], id: hookJobId({ session: ref, hook: h, scope, targetIndex }) });
+  const hook = (h: HookName, scope: HookScope, targetIndex?: number) =>
+    refs.push({ queue: HOOK_QUEUE_OF[h], id: hookJobId({ session: ref, hook: h, scope, targetIndex }) });
   if (ref.kind === 'BackupSession') {
     hook(pre, 'global');
     hook(post, 'global');
@@ -154,8 +155,12 @@ function jobState(job: TimelineJob): string {
 }
 
 /** The bars of one hook: its attempts (earlier `maxRetry` attempts estimated), per host where several. */
-function hookBars(hook: HookName, condition: Condition | undefined, job: TimelineJob | undefined): { bars: TimelineBar[]; hosts: Array<{ host: string; bar: TimelineBar }> } | undefined {
-  const result = isHookResult(job?.returnvalue) ? job!.returnvalue as HookJobResult : undefined;
+function hookBars(
+  hook: HookName,
+  condition: Condition | undefined,
+  job: TimelineJob | undefined,
+): { bars: TimelineBar[]; hosts: Array<{ host: string; bar: TimelineBar }> } | undefined {
+  const result = isHookResult(job?.returnvalue) ? (job!.returnvalue as HookJobResult) : undefined;
   // A hook the invoker does not have: its job ends at once, "no <hook> hook", and records nothing.
   if (!condition && result?.outcome === 'skipped' && /^no \w+ hook$/.test(result.message)) return undefined;
   if (!condition && !job) return undefined;
@@ -183,7 +188,8 @@ function hookBars(hook: HookName, condition: Condition | undefined, job: Timelin
 
   const hosts = result?.hosts ?? [];
   const where = hosts.length === 1 ? hosts[0].where : undefined;
-  const retries = typeof (job?.data as { hookAttempts?: unknown } | undefined)?.hookAttempts === 'number' ? (job!.data as { hookAttempts: number }).hookAttempts : 0;
+  const retries =
+    typeof (job?.data as { hookAttempts?: unknown } | undefined)?.hookAttempts === 'number' ? (job!.data as { hookAttempts: number }).hookAttempts : 0;
   const bars: TimelineBar[] = [];
   if (retries > 0 && startMs !== undefined) {
     // BullMQ keeps only the last activation's processedOn: earlier attempts are placed evenly
@@ -226,7 +232,10 @@ function hookBars(hook: HookName, condition: Condition | undefined, job: Timelin
             startMs,
             endMs: startMs + h.durationMs,
             where: h.where,
-            message: [h.exitCode !== undefined ? `exit code ${h.exitCode}` : '', h.statusCode !== undefined ? `HTTP ${h.statusCode}` : ''].filter(Boolean).join(', ') || message,
+            message:
+              [h.exitCode !== undefined ? `exit code ${h.exitCode}` : '', h.statusCode !== undefined ? `HTTP ${h.statusCode}` : '']
+                .filter(Boolean)
+                .join(', ') || message,
             ...(ref ? { job: ref } : {}),
             source: 'job' as const,
           },
@@ -236,9 +245,17 @@ function hookBars(hook: HookName, condition: Condition | undefined, job: Timelin
 }
 
 /** The backup/restore window the executor reported: from the open gate to the target's completion. */
-function windowBar(work: string, gate: Condition | undefined, preEnd: number | undefined, phase: string | undefined, stats: HostStats[], completedAt: number | undefined): TimelineBar | undefined {
+function windowBar(
+  work: string,
+  gate: Condition | undefined,
+  preEnd: number | undefined,
+  phase: string | undefined,
+  stats: HostStats[],
+  completedAt: number | undefined,
+): TimelineBar | undefined {
   if (!gate) return undefined;
-  if (gate.status === 'False') return { label: work, outcome: 'not-run', message: gate.message, ...(preEnd ? { startMs: preEnd, endMs: preEnd } : {}), source: 'condition' };
+  if (gate.status === 'False')
+    return { label: work, outcome: 'not-run', message: gate.message, ...(preEnd ? { startMs: preEnd, endMs: preEnd } : {}), source: 'condition' };
   const startMs = preEnd ?? ms(gate.lastTransitionTime);
   const longest = Math.max(0, ...stats.map((h) => parseDuration(h.duration ?? '') ?? 0));
   const failed = stats.filter((h) => h.phase !== 'Succeeded');
@@ -249,7 +266,7 @@ function windowBar(work: string, gate: Condition | undefined, preEnd: number | u
       ? `${stats.length} host${stats.length > 1 ? 's' : ''} ${done ? 'succeeded' : 'reported'}`
       : undefined;
   const outcome: TimelineOutcome = done ? (phase === 'Failed' ? 'failed' : 'succeeded') : phase === 'Running' ? 'running' : 'waiting';
-  const endMs = done ? completedAt ?? (startMs !== undefined ? startMs + longest : undefined) : undefined;
+  const endMs = done ? (completedAt ?? (startMs !== undefined ? startMs + longest : undefined)) : undefined;
   return {
     label: work,
     outcome,
@@ -356,16 +373,32 @@ function restorePhase(session: RestoreSession): string | undefined {
 function finalizeBar(session: Session, job: TimelineJob | undefined, createdMs: number | undefined): TimelineBar | undefined {
   const phase = session.status?.phase;
   const done = phase === 'Succeeded' || phase === 'Failed' || phase === 'Skipped';
-  const outcome: TimelineOutcome = phase === 'Failed' ? 'failed' : phase === 'Skipped' ? 'skipped' : done ? 'succeeded' : job?.processedOn && !job.finishedOn ? 'running' : 'waiting';
+  const outcome: TimelineOutcome =
+    phase === 'Failed' ? 'failed' : phase === 'Skipped' ? 'skipped' : done ? 'succeeded' : job?.processedOn && !job.finishedOn ? 'running' : 'waiting';
   const message = done ? `phase ${phase}${session.status?.sessionDuration ? ` after ${session.status.sessionDuration}` : ''}` : undefined;
   const ref = job ? { queue: job.queue, id: job.id, state: jobState(job) } : undefined;
   if (job?.processedOn) {
-    return { label: 'finalize', outcome, startMs: job.processedOn, ...(job.finishedOn ? { endMs: job.finishedOn } : {}), ...(message ? { message } : {}), job: ref!, source: 'job' };
+    return {
+      label: 'finalize',
+      outcome,
+      startMs: job.processedOn,
+      ...(job.finishedOn ? { endMs: job.finishedOn } : {}),
+      ...(message ? { message } : {}),
+      job: ref!,
+      source: 'job',
+    };
   }
   if (done) {
     const took = parseDuration(session.status?.sessionDuration ?? '');
     const at = createdMs !== undefined && took !== undefined ? createdMs + took : undefined;
-    return { label: 'finalize', outcome, ...(at !== undefined ? { startMs: at, endMs: at } : {}), ...(message ? { message } : {}), ...(ref ? { job: ref } : {}), source: 'session' };
+    return {
+      label: 'finalize',
+      outcome,
+      ...(at !== undefined ? { startMs: at, endMs: at } : {}),
+      ...(message ? { message } : {}),
+      ...(ref ? { job: ref } : {}),
+      source: 'session',
+    };
   }
   return job ? { label: 'finalize', outcome: 'waiting', job: ref!, source: 'job' } : undefined;
 }
@@ -376,4 +409,3 @@ export function barDurationMs(bar: TimelineBar, nowMs: number): number | undefin
   if (bar.endMs !== undefined) return bar.endMs - bar.startMs;
   return bar.outcome === 'running' ? nowMs - bar.startMs : undefined;
 }
-

@@ -17,13 +17,45 @@ import type { Logger } from '../shared/logger.js';
 import { HOOK_QUEUE_OF, LifecycleEventType, QueueName, type LifecycleEvent } from '../shared/queues.js';
 import { createRedisClient, bullPrefix, type RedisClient, type RedisTarget } from '../shared/redis.js';
 import type { BackupBatch, Session } from '../shared/resources.js';
-import { deadlineOf, finalPhase, hookSpec, isTargetComplete, isTerminal, kindOf, recordedHookCondition, targetRefs, type Invoker } from '../shared/session-state.js';
-import { cappedBackoff, CoordinatorJob, CRASH_RECOVERY_OPTIONS, finalizeJobId, globalPreJob, globalPreJobId, localPostJobIds, localPreJob, postFlow, preFlow, releaseJobId, type CoordinatorJobData, type SessionPlan } from './flow-plan.js';
+import {
+  deadlineOf,
+  finalPhase,
+  hookSpec,
+  isTargetComplete,
+  isTerminal,
+  kindOf,
+  recordedHookCondition,
+  targetRefs,
+  type Invoker,
+} from '../shared/session-state.js';
+import {
+  cappedBackoff,
+  CoordinatorJob,
+  CRASH_RECOVERY_OPTIONS,
+  finalizeJobId,
+  globalPreJob,
+  globalPreJobId,
+  localPostJobIds,
+  localPreJob,
+  postFlow,
+  preFlow,
+  releaseJobId,
+  type CoordinatorJobData,
+  type SessionPlan,
+} from './flow-plan.js';
 import { describeJob, promoteJob } from './promote.js';
 import { validateInvoker } from '../shared/hook-spec.js';
 import { QueueCache } from './queue-cache.js';
 import { SessionStore } from './session-store.js';
-import { failUnrunGlobalPre, globalPreFailed, initiateSession, markSessionDeadlineExceeded, openGate, recordUnrunPostHooks, setFinalPhase } from './status-writes.js';
+import {
+  failUnrunGlobalPre,
+  globalPreFailed,
+  initiateSession,
+  markSessionDeadlineExceeded,
+  openGate,
+  recordUnrunPostHooks,
+  setFinalPhase,
+} from './status-writes.js';
 
 export interface CoordinatorOptions {
   kubeConfig: KubeConfig;
@@ -77,7 +109,12 @@ export class Coordinator {
     if (this.state !== 'idle') return;
     this.state = 'running';
     const concurrency = this.opts.concurrency ?? 20;
-    const lifecycle = new Worker<LifecycleJobState>(QueueName.lifecycle, (job, token) => this.onLifecycle(job, token), { connection: this.connection('stash-hooks-lifecycle'), prefix: this.prefix, concurrency, ...CRASH_RECOVERY_OPTIONS });
+    const lifecycle = new Worker<LifecycleJobState>(QueueName.lifecycle, (job, token) => this.onLifecycle(job, token), {
+      connection: this.connection('stash-hooks-lifecycle'),
+      prefix: this.prefix,
+      concurrency,
+      ...CRASH_RECOVERY_OPTIONS,
+    });
     const coordinator = new Worker<CoordinatorJobData>(QueueName.coordinator, (job, token) => this.onCoordinatorJob(job, token), {
       connection: this.connection('stash-hooks-coordinator-jobs'),
       prefix: this.prefix,
@@ -88,7 +125,8 @@ export class Coordinator {
     for (const w of [lifecycle, coordinator]) {
       w.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'coordinator worker error'));
       w.on('failed', (job, err) => {
-        if (!(err instanceof NotYetError) && !(err instanceof DelayedError || err.name === 'DelayedError')) this.opts.logger.warn({ job: job?.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'coordinator job attempt failed; retrying');
+        if (!(err instanceof NotYetError) && !(err instanceof DelayedError || err.name === 'DelayedError'))
+          this.opts.logger.warn({ job: job?.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'coordinator job attempt failed; retrying');
       });
       this.workers.push(w);
     }
@@ -145,7 +183,10 @@ export class Coordinator {
     // and a retry that stopped at "finalize exists" stranded the session until its deadline.
     // So each side is checked, and added, on its own.
     const coordinatorQueue = this.queues.get(QueueName.coordinator);
-    const [hasPost, hasPre] = await Promise.all([Job.fromId(coordinatorQueue, finalizeJobId(event.session)), Job.fromId(coordinatorQueue, releaseJobId(event.session))]);
+    const [hasPost, hasPre] = await Promise.all([
+      Job.fromId(coordinatorQueue, finalizeJobId(event.session)),
+      Job.fromId(coordinatorQueue, releaseJobId(event.session)),
+    ]);
     // A coordinator job that failed for good (an outage longer than its retry budget) is retried
     // when the session is observed again, rather than counted as a flow that exists.
     for (const job of [hasPost, hasPre]) if (job && (await job.isFailed())) await job.retry('failed');
@@ -168,7 +209,12 @@ export class Coordinator {
     const plan = this.plan(session, invoker, event.observedAt);
     if (plan.targets.length === 0) {
       await this.store.updateStatus(event.session, (s) => setFinalPhase(s, 'Failed'));
-      await this.store.emitEvent(event.session, 'Warning', 'SessionFailed', `${invoker.kind} ${event.session.namespace}/${invoker.metadata.name} has no target`);
+      await this.store.emitEvent(
+        event.session,
+        'Warning',
+        'SessionFailed',
+        `${invoker.kind} ${event.session.namespace}/${invoker.metadata.name} has no target`,
+      );
       return 'no target';
     }
     // Post side first: by the time any target completes, its post job exists.
@@ -193,12 +239,21 @@ export class Coordinator {
     const { deadlineMs, timeOut } = deadlineOf(session, undefined, this.opts.sessionTimeoutMs);
     const what = `${inv.kind} ${ref.namespace}/${inv.name}`;
     if (Date.now() >= deadlineMs) {
-      return this.failWithoutInvoker(session, `${what} not found: no hook can run (waited for it until the session's deadline, ${timeOut} after the session was created)`, timeOut);
+      return this.failWithoutInvoker(
+        session,
+        `${what} not found: no hook can run (waited for it until the session's deadline, ${timeOut} after the session was created)`,
+        timeOut,
+      );
     }
     const checks = job.data.invokerChecks ?? 0;
     if (checks === 0) {
       const deadline = new Date(deadlineMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
-      const err = await this.store.emitEvent(ref, 'Warning', 'InvokerNotFound', `${what} not found yet: waiting for it until the session's deadline (${deadline}), looking again with backoff`);
+      const err = await this.store.emitEvent(
+        ref,
+        'Warning',
+        'InvokerNotFound',
+        `${what} not found yet: waiting for it until the session's deadline (${deadline}), looking again with backoff`,
+      );
       if (err) this.opts.logger.warn({ err: err.message }, 'could not record the Event');
       this.opts.logger.info({ session: `${ref.namespace}/${ref.name}`, invoker: what }, 'invoker not found yet; waiting for it');
     }
@@ -306,7 +361,10 @@ export class Coordinator {
       // Its seal goes with it: the worker checks it (workers/outcome-seal.ts binds it to the hook, not the job).
       const { outcome: kept, outcomeSeal } = (last?.data ?? {}) as { outcome?: unknown; outcomeSeal?: unknown };
       await queue.add(again.name, kept ? { ...again.data, outcome: kept, outcomeSeal } : again.data, again.opts);
-      this.opts.logger.warn({ session: `${plan.session.namespace}/${plan.session.name}`, run: next, previous: state, err: last?.failedReason }, 'the global pre hook ended without a condition; running it again');
+      this.opts.logger.warn(
+        { session: `${plan.session.namespace}/${plan.session.name}`, run: next, previous: state, err: last?.failedReason },
+        'the global pre hook ended without a condition; running it again',
+      );
     }
     const checks = job.data.globalPreChecks ?? 0;
     await job.updateData({ ...job.data, globalPreRuns: next, globalPreChecks: checks + 1 });
@@ -325,7 +383,12 @@ export class Coordinator {
     const why = await this.unrunGlobalPreReason(plan, runs);
     const written = await this.store.updateStatus(plan.session, (s) => failUnrunGlobalPre(s, why, plan.timeOut ?? '?'));
     if (written) {
-      const err = await this.store.emitEvent(plan.session, 'Warning', 'SessionFailed', `The global preBackup hook did not run before the deadline; no target was backed up: ${why}`);
+      const err = await this.store.emitEvent(
+        plan.session,
+        'Warning',
+        'SessionFailed',
+        `The global preBackup hook did not run before the deadline; no target was backed up: ${why}`,
+      );
       if (err) this.opts.logger.warn({ err: err.message }, 'could not record the Event');
     }
     this.opts.logger.warn({ session: `${plan.session.namespace}/${plan.session.name}`, why }, 'global pre hook never ran: session failed');
@@ -355,7 +418,12 @@ export class Coordinator {
       const message = unrunPre
         ? `The global preBackup hook did not run before the deadline; no target was backed up: ${preWhy}`
         : `${what} session ${phase === 'Succeeded' ? 'succeeded' : 'failed'} after ${written.status?.sessionDuration ?? '?'}.`;
-      const err = await this.store.emitEvent(plan.session, phase === 'Succeeded' ? 'Normal' : 'Warning', phase === 'Succeeded' ? 'SessionSucceeded' : 'SessionFailed', message);
+      const err = await this.store.emitEvent(
+        plan.session,
+        phase === 'Succeeded' ? 'Normal' : 'Warning',
+        phase === 'Succeeded' ? 'SessionSucceeded' : 'SessionFailed',
+        message,
+      );
       if (err) this.opts.logger.warn({ err: err.message }, 'could not record the Event');
     }
     this.opts.logger.info({ session: `${plan.session.namespace}/${plan.session.name}`, phase }, 'session finalized');

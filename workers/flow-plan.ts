@@ -132,8 +132,18 @@ export function preFlow(plan: SessionPlan): FlowJob {
 }
 
 /** The local pre hook job of target i, enqueued when the target is released. */
-export function localPreJob(plan: Pick<SessionPlan, 'session' | 'targets' | 'observedAt'>, hook: HookName, targetIndex: number): { name: string; data: HookJobData; opts: JobsOptions } {
-  const node = hookNode({ ...plan, pre: hook, post: hook, hasGlobalPre: false, hasGlobalPost: false, deadlineMs: 0, completed: new Set() }, hook, 'local', targetIndex, {});
+export function localPreJob(
+  plan: Pick<SessionPlan, 'session' | 'targets' | 'observedAt'>,
+  hook: HookName,
+  targetIndex: number,
+): { name: string; data: HookJobData; opts: JobsOptions } {
+  const node = hookNode(
+    { ...plan, pre: hook, post: hook, hasGlobalPre: false, hasGlobalPost: false, deadlineMs: 0, completed: new Set() },
+    hook,
+    'local',
+    targetIndex,
+    {},
+  );
   return { name: node.name, data: node.data as HookJobData, opts: node.opts! };
 }
 

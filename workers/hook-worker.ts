@@ -19,7 +19,16 @@ import type { Metrics, MetricAction } from '../shared/metrics.js';
 import { hookJobId, QueueName, type HookJobData, type HookJobResult, type HookQueueName } from '../shared/queues.js';
 import { createRedisClient, bullPrefix, type RedisClient, type RedisTarget } from '../shared/redis.js';
 import type { BackupBatch, BackupConfiguration, BackupSession, Handler, PostHook, Session } from '../shared/resources.js';
-import { deadlineOf, evaluatePolicy, finalPhase, hookSpec, isTargetComplete, recordedHookCondition, targetRefs, type Invoker } from '../shared/session-state.js';
+import {
+  deadlineOf,
+  evaluatePolicy,
+  finalPhase,
+  hookSpec,
+  isTargetComplete,
+  recordedHookCondition,
+  targetRefs,
+  type Invoker,
+} from '../shared/session-state.js';
 import { buildSummary } from '../shared/summary.js';
 import { runHandler } from './execution/run-handler.js';
 import { kubeAccessFromConfig, type ExecutionDeps, type HookResult } from './execution/types.js';
@@ -30,7 +39,17 @@ import { RenderPool, type RenderLimits } from './execution/render-pool.js';
 import { defaultNamespaceCap, hookTimeoutSeconds, HookStoppedReason, NAMESPACE_WAIT_MS, NamespaceSlots, SessionDeletions } from './hook-fairness.js';
 import { QueueCache } from './queue-cache.js';
 import { SessionStore } from './session-store.js';
-import { closeGate, failTargetAfterPostHook, globalPreFailed, globalPreNotSucceeded, markDeadlineExceeded, openGate, preHookFailed, recordHookCondition, recordUnrunPostHooks } from './status-writes.js';
+import {
+  closeGate,
+  failTargetAfterPostHook,
+  globalPreFailed,
+  globalPreNotSucceeded,
+  markDeadlineExceeded,
+  openGate,
+  preHookFailed,
+  recordHookCondition,
+  recordUnrunPostHooks,
+} from './status-writes.js';
 import { promoteJob } from './promote.js';
 import { OutcomeSeal } from './outcome-seal.js';
 
@@ -131,7 +150,9 @@ export class HookWorkerPool {
     if (this.state !== 'idle') return;
     this.state = 'running';
     if (this.seal.ephemeral) {
-      this.opts.logger.warn('STASH_HOOKS_OUTCOME_KEY is not set: a hook outcome kept on its job is trusted only by this process; another worker runs the hook again');
+      this.opts.logger.warn(
+        'STASH_HOOKS_OUTCOME_KEY is not set: a hook outcome kept on its job is trusted only by this process; another worker runs the hook again',
+      );
     }
     this.guardReady = this.prepareGuard();
     this.rendersReady = this.renderPool.warm();
@@ -154,7 +175,10 @@ export class HookWorkerPool {
       worker.on('failed', (job, err) => {
         if (err instanceof DelayedError || err.name === 'DelayedError') return;
         const final = job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1);
-        this.opts.logger.warn({ queue: name, job: job?.name, attempts: job?.attemptsMade, err: err.message }, final ? 'hook job failed for good (infrastructure)' : 'hook job attempt failed (infrastructure); retrying with backoff');
+        this.opts.logger.warn(
+          { queue: name, job: job?.name, attempts: job?.attemptsMade, err: err.message },
+          final ? 'hook job failed for good (infrastructure)' : 'hook job attempt failed (infrastructure); retrying with backoff',
+        );
       });
       this.workers.push(worker);
     }
@@ -165,7 +189,10 @@ export class HookWorkerPool {
     if (this.opts.allowLoopback === 'auto' || this.opts.allowLoopback === undefined) {
       const devcluster = await this.infra.isDevcluster();
       this.exec.network = { ...this.exec.network, allowLoopback: devcluster };
-      this.opts.logger.info({ allowLoopback: devcluster }, devcluster ? 'devcluster mode: hooks may reach loopback (its pods live there)' : 'hooks may not reach loopback');
+      this.opts.logger.info(
+        { allowLoopback: devcluster },
+        devcluster ? 'devcluster mode: hooks may reach loopback (its pods live there)' : 'hooks may not reach loopback',
+      );
     }
   }
 
@@ -203,17 +230,25 @@ export class HookWorkerPool {
 
     const session = await this.store.getSession(data.session);
     if (!session) return result('skipped', 'the session no longer exists', started);
-    if (['Succeeded', 'Failed', 'Skipped'].includes(session.status?.phase ?? '')) return result('skipped', `the session is already ${session.status!.phase}`, started);
+    if (['Succeeded', 'Failed', 'Skipped'].includes(session.status?.phase ?? ''))
+      return result('skipped', `the session is already ${session.status!.phase}`, started);
     const invoker = await this.store.getInvoker(session);
     if (!invoker) {
       const inv = (session as BackupSession).spec.invoker;
-      return this.finish(job, session, undefined, { kind: 'failed', error: `${inv?.kind ?? 'invoker'} ${session.metadata.namespace}/${inv?.name ?? '?'} not found` }, started, log);
+      return this.finish(
+        job,
+        session,
+        undefined,
+        { kind: 'failed', error: `${inv?.kind ?? 'invoker'} ${session.metadata.namespace}/${inv?.name ?? '?'} not found` },
+        started,
+        log,
+      );
     }
     if (recordedHookCondition(session, data.hook, data.scope, data.targetIndex)) {
       // The condition is the truth (a retry, a rebuilt flow): make sure what follows it happened too.
       if (!isPostHook(data.hook) && data.scope === 'local') await this.settleGate(job, session);
       if (isPostHook(data.hook)) await this.afterLocalPost(job, invoker);
-      return result('already-recorded', 'the hook\'s condition is already recorded', started);
+      return result('already-recorded', "the hook's condition is already recorded", started);
     }
     if (data.scope === 'global' && !isPostHook(data.hook) && Date.now() >= deadlineOf(session, invoker, this.opts.sessionTimeoutMs).deadlineMs) {
       // Past the deadline the coordinator settles the session with the reason (DESIGN §5).
@@ -245,7 +280,10 @@ export class HookWorkerPool {
         await this.afterLocalPost(job, invoker);
         return result('skipped', `no ${data.hook} hook`, started);
       }
-      phase = data.scope === 'global' ? finalPhase(current, targetRefs(invoker, current.metadata.namespace!).length) : buildSummary({ session: current, invoker: invokerForSummary(invoker), targetIndex: data.targetIndex, now: Date.now() }).status.phase;
+      phase =
+        data.scope === 'global'
+          ? finalPhase(current, targetRefs(invoker, current.metadata.namespace!).length)
+          : buildSummary({ session: current, invoker: invokerForSummary(invoker), targetIndex: data.targetIndex, now: Date.now() }).status.phase;
       // A bad spec (a misspelt executionPolicy above all) fails the hook with the validator's
       // messages; it must not read as "skipped by policy".
       const problems = validateHandler(spec, data.hook, { hook: data.hook, scope: data.scope });
@@ -274,7 +312,12 @@ export class HookWorkerPool {
    * Before a post hook runs its target must be complete. Not yet complete: before the deadline
    * the job goes back to sleep until it; after it, the deadline is recorded and the target fails.
    */
-  private async postPreconditions(job: HookJob, token: string | undefined, session: Session, invoker: Invoker): Promise<{ stop: true; why: string } | { stop: false; session: Session }> {
+  private async postPreconditions(
+    job: HookJob,
+    token: string | undefined,
+    session: Session,
+    invoker: Invoker,
+  ): Promise<{ stop: true; why: string } | { stop: false; session: Session }> {
     const data = job.data;
     if (globalPreFailed(session)) return { stop: true, why: 'the global pre hook failed: nothing else runs' };
     if (globalPreNotSucceeded(session, invoker)) {
@@ -307,11 +350,26 @@ export class HookWorkerPool {
     return { stop: false, session: updated };
   }
 
-  private async runAndRecord(job: HookJob, token: string | undefined, session: Session, invoker: Invoker, spec: Handler, phase: 'Succeeded' | 'Failed' | undefined, started: number, log: Logger): Promise<HookJobResult> {
+  private async runAndRecord(
+    job: HookJob,
+    token: string | undefined,
+    session: Session,
+    invoker: Invoker,
+    spec: Handler,
+    phase: 'Succeeded' | 'Failed' | undefined,
+    started: number,
+    log: Logger,
+  ): Promise<HookJobResult> {
     const data = job.data;
     const ns = session.metadata.namespace!;
-    const summary = buildSummary({ session, invoker: invokerForSummary(invoker), targetIndex: data.scope === 'global' ? undefined : data.targetIndex, now: Date.now() });
-    if (phase === 'Failed' && summary.status.phase === 'Succeeded') summary.status = { ...summary.status, phase: 'Failed', error: summary.status.error || 'the session failed' };
+    const summary = buildSummary({
+      session,
+      invoker: invokerForSummary(invoker),
+      targetIndex: data.scope === 'global' ? undefined : data.targetIndex,
+      now: Date.now(),
+    });
+    if (phase === 'Failed' && summary.status.phase === 'Succeeded')
+      summary.status = { ...summary.status, phase: 'Failed', error: summary.status.error || 'the session failed' };
     const target = data.scope === 'local' ? targetRefs(invoker, ns)[data.targetIndex ?? 0] : undefined;
     let outcome: HookOutcome;
     let run: HookResult | undefined;
@@ -370,12 +428,23 @@ export class HookWorkerPool {
    * thread (infrastructure, not the hook) cannot by itself fail a hook at the deadline.
    * An invalid `timeoutSeconds` is left for the validator to report.
    */
-  private boundTimeout(hook: HookJobData['hook'], spec: Handler, session: Session, invoker: Invoker, hookAbort: AbortController, log: Logger): { runSpec: Handler; deps: ExecutionDeps; stopDeadline: () => void } {
+  private boundTimeout(
+    hook: HookJobData['hook'],
+    spec: Handler,
+    session: Session,
+    invoker: Invoker,
+    hookAbort: AbortController,
+    log: Logger,
+  ): { runSpec: Handler; deps: ExecutionDeps; stopDeadline: () => void } {
     const unbounded = { runSpec: spec, deps: this.exec, stopDeadline: () => {} };
     const asked = spec.timeoutSeconds ?? this.opts.defaultHookTimeoutSeconds;
     if (typeof asked !== 'number' || !Number.isInteger(asked) || asked < 1) return unbounded;
     const { deadlineMs, timeOut } = deadlineOf(session, invoker, this.opts.sessionTimeoutMs);
-    const bound = hookTimeoutSeconds(asked, this.opts.maxHookTimeoutSeconds ?? DEFAULT_MAX_HOOK_TIMEOUT_SECONDS, { pre: !isPostHook(hook), deadlineMs, now: Date.now() });
+    const bound = hookTimeoutSeconds(asked, this.opts.maxHookTimeoutSeconds ?? DEFAULT_MAX_HOOK_TIMEOUT_SECONDS, {
+      pre: !isPostHook(hook),
+      deadlineMs,
+      now: Date.now(),
+    });
     if (bound.timeoutSeconds === asked) return unbounded;
     log.info({ askedSeconds: asked, timeoutSeconds: bound.timeoutSeconds, clampedBy: bound.clampedBy }, 'hook timeout clamped');
     const runSpec = { ...spec, timeoutSeconds: bound.timeoutSeconds };
@@ -384,14 +453,20 @@ export class HookWorkerPool {
     let timer: NodeJS.Timeout | undefined;
     const arm = () => {
       if (Date.now() >= at) return; // the actions start after the deadline: not cut, like a hook started after it
-      timer = setTimeout(() => hookAbort.abort(new HookStoppedReason('session-deadline', `the hook was stopped at the session's deadline (timeOut ${timeOut})`)), at - Date.now());
+      timer = setTimeout(
+        () => hookAbort.abort(new HookStoppedReason('session-deadline', `the hook was stopped at the session's deadline (timeOut ${timeOut})`)),
+        at - Date.now(),
+      );
     };
     const render = this.exec.render;
-    const deps: ExecutionDeps = { ...this.exec, render: async (h, summary) => {
-      const rendered = render ? await render(h, summary) : renderHandler(h, summary);
-      arm();
-      return rendered;
-    } };
+    const deps: ExecutionDeps = {
+      ...this.exec,
+      render: async (h, summary) => {
+        const rendered = render ? await render(h, summary) : renderHandler(h, summary);
+        arm();
+        return rendered;
+      },
+    };
     return { runSpec, deps, stopDeadline: () => clearTimeout(timer) };
   }
 
@@ -403,15 +478,24 @@ export class HookWorkerPool {
     let timer: NodeJS.Timeout | undefined;
     const save = job.updateData({ ...job.data, outcome, outcomeSeal: this.seal.seal(sealedFor(job), outcome) }).then(
       () => true,
-      (err: unknown) => (log.warn({ err: errorMessage(err) }, 'could not keep the hook\'s outcome on its job; writing the condition anyway'), true),
+      (err: unknown) => (log.warn({ err: errorMessage(err) }, "could not keep the hook's outcome on its job; writing the condition anyway"), true),
     );
     const waited = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), OUTCOME_SAVE_WAIT_MS)));
-    if (!(await Promise.race([save, waited]))) log.warn({ waitedMs: OUTCOME_SAVE_WAIT_MS }, 'Redis is slow to keep the hook\'s outcome on its job; writing the condition anyway');
+    if (!(await Promise.race([save, waited])))
+      log.warn({ waitedMs: OUTCOME_SAVE_WAIT_MS }, "Redis is slow to keep the hook's outcome on its job; writing the condition anyway");
     clearTimeout(timer);
   }
 
   /** Writes the hook's condition (and for a pre hook, the gate), an Event and metrics. */
-  private async finish(job: HookJob, session: Session, invoker: Invoker | undefined, outcome: HookOutcome, started: number, log: Logger, run?: HookResult): Promise<HookJobResult> {
+  private async finish(
+    job: HookJob,
+    session: Session,
+    invoker: Invoker | undefined,
+    outcome: HookOutcome,
+    started: number,
+    log: Logger,
+    run?: HookResult,
+  ): Promise<HookJobResult> {
     const data = job.data;
     const condition = hookCondition(data.hook, data.scope, outcome);
     const i = data.targetIndex ?? 0;
@@ -441,7 +525,13 @@ export class HookWorkerPool {
     return {
       outcome: outcome.kind,
       message: condition.message ?? '',
-      hosts: (run?.hosts ?? []).map((h) => ({ where: h.where, statusCode: h.statusCode, exitCode: h.exitCode, durationMs: h.durationMs, output: h.output.slice(0, OUTPUT_IN_RESULT) })),
+      hosts: (run?.hosts ?? []).map((h) => ({
+        where: h.where,
+        statusCode: h.statusCode,
+        exitCode: h.exitCode,
+        durationMs: h.durationMs,
+        output: h.output.slice(0, OUTPUT_IN_RESULT),
+      })),
       durationMs,
     };
   }
@@ -450,7 +540,9 @@ export class HookWorkerPool {
   private async settleGate(job: HookJob, session: Session): Promise<void> {
     const i = job.data.targetIndex ?? 0;
     const recorded = recordedHookCondition(session, job.data.hook, 'local', i);
-    await this.store.updateStatus(job.data.session, (s) => (recorded?.status === 'False' ? closeGate(s, i, `${job.data.hook} hook failed.`) : openGate(s, i, recorded !== undefined)));
+    await this.store.updateStatus(job.data.session, (s) =>
+      recorded?.status === 'False' ? closeGate(s, i, `${job.data.hook} hook failed.`) : openGate(s, i, recorded !== undefined),
+    );
   }
 
   /** In a Sequential batch, member i+1 is released only after member i's local post (DESIGN §5). */
@@ -460,7 +552,9 @@ export class HookWorkerPool {
     const next = (data.targetIndex ?? 0) + 1;
     if (next >= ((invoker as BackupBatch).spec.members?.length ?? 0)) return;
     const payload: CoordinatorJobData = { session: data.session, targetIndex: next };
-    await this.queues.get(QueueName.coordinator).add(CoordinatorJob.releaseTarget, payload, { ...COORDINATOR_JOB_OPTIONS, jobId: releaseTargetJobId(data.session, next) });
+    await this.queues
+      .get(QueueName.coordinator)
+      .add(CoordinatorJob.releaseTarget, payload, { ...COORDINATOR_JOB_OPTIONS, jobId: releaseTargetJobId(data.session, next) });
   }
 
   /**

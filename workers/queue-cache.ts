@@ -10,7 +10,11 @@ export class QueueCache {
   private readonly queues = new Map<string, Queue>();
 
   /** `prefix`: the BullMQ prefix as `bullPrefix` gives it. */
-  constructor(private readonly connection: RedisClient, private readonly prefix: string, private readonly logger: Logger) {}
+  constructor(
+    private readonly connection: RedisClient,
+    private readonly prefix: string,
+    private readonly logger: Logger,
+  ) {}
 
   get(name: string): Queue {
     let q = this.queues.get(name);

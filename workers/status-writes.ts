@@ -3,7 +3,17 @@
  * returns whether it changed anything, so `SessionStore.updateStatus` writes only real changes
  * and a retried job rewrites nothing it already wrote.
  */
-import { ConditionType, deadlineExceededCondition, findCondition, gateCondition, hookCondition, hookConditionType, upsertCondition, type HookName, type HookScope } from '../shared/conditions.js';
+import {
+  ConditionType,
+  deadlineExceededCondition,
+  findCondition,
+  gateCondition,
+  hookCondition,
+  hookConditionType,
+  upsertCondition,
+  type HookName,
+  type HookScope,
+} from '../shared/conditions.js';
 import { formatDuration } from '../shared/duration.js';
 import type { BackupSession, BackupTargetStatus, Condition, Session, TargetRef } from '../shared/resources.js';
 import { hookSpec, kindOf, type Invoker } from '../shared/session-state.js';
@@ -31,14 +41,21 @@ function upsertAt(session: Session, where: 'session' | number, condition: Condit
 }
 
 function hookLocation(session: Session, scope: HookScope, targetIndex: number | undefined): 'session' | number {
-  return isBackup(session) && scope === 'local' ? targetIndex ?? 0 : 'session';
+  return isBackup(session) && scope === 'local' ? (targetIndex ?? 0) : 'session';
 }
 
 /**
  * Records a hook's condition unless one of its type is already there (exactly once per
  * condition). Returns false when it was already recorded.
  */
-export function recordHookCondition(session: Session, hook: HookName, scope: HookScope, targetIndex: number | undefined, condition: Condition, now = new Date()): boolean {
+export function recordHookCondition(
+  session: Session,
+  hook: HookName,
+  scope: HookScope,
+  targetIndex: number | undefined,
+  condition: Condition,
+  now = new Date(),
+): boolean {
   const where = hookLocation(session, scope, targetIndex);
   const list = where === 'session' ? session.status?.conditions : target(session, where)?.conditions;
   if (findCondition(list, hookConditionType(hook, scope))) return false;
@@ -166,12 +183,16 @@ export function failUnrunGlobalPre(session: Session, why: string, timeOut: strin
 /** Whether target i's pre hook failed (its gate is closed): its post hook does not run. */
 export function preHookFailed(session: Session, targetIndex: number): boolean {
   if (!isBackup(session)) {
-    return findCondition(session.status?.conditions, ConditionType.ReadyForRestore)?.status === 'False'
-      || findCondition(session.status?.conditions, ConditionType.PreRestoreHookExecutionSucceeded)?.status === 'False';
+    return (
+      findCondition(session.status?.conditions, ConditionType.ReadyForRestore)?.status === 'False' ||
+      findCondition(session.status?.conditions, ConditionType.PreRestoreHookExecutionSucceeded)?.status === 'False'
+    );
   }
   const t = target(session, targetIndex);
-  return findCondition(t?.conditions, ConditionType.ReadyForBackup)?.status === 'False'
-    || findCondition(t?.conditions, ConditionType.PreBackupHookExecutionSucceeded)?.status === 'False';
+  return (
+    findCondition(t?.conditions, ConditionType.ReadyForBackup)?.status === 'False' ||
+    findCondition(t?.conditions, ConditionType.PreBackupHookExecutionSucceeded)?.status === 'False'
+  );
 }
 
 /** Whether target i's gate is already set (open or closed). */
@@ -189,7 +210,14 @@ export const UNRUN_HOOK_ERROR = 'the hook could not be run: its job failed for g
  * Succeeded over a hook that never ran. Hooks that legitimately do not run (pre failed, global
  * pre failed) are left alone.
  */
-export function recordUnrunPostHooks(session: Session, invoker: Invoker, post: HookName, targetCount: number, now = new Date(), options: { global?: boolean } = {}): boolean {
+export function recordUnrunPostHooks(
+  session: Session,
+  invoker: Invoker,
+  post: HookName,
+  targetCount: number,
+  now = new Date(),
+  options: { global?: boolean } = {},
+): boolean {
   if (globalPreFailed(session) || globalPreNotSucceeded(session, invoker)) return false;
   const failed = (scope: HookScope) => hookCondition(post, scope, { kind: 'failed', error: UNRUN_HOOK_ERROR });
   let changed = false;
@@ -197,6 +225,7 @@ export function recordUnrunPostHooks(session: Session, invoker: Invoker, post: H
     if (!hookSpec(invoker, post, 'local', i) || preHookFailed(session, i)) continue;
     changed = recordHookCondition(session, post, 'local', i, failed('local'), now) || changed;
   }
-  if ((options.global ?? true) && post === 'postBackup' && hookSpec(invoker, post, 'global')) changed = recordHookCondition(session, post, 'global', undefined, failed('global'), now) || changed;
+  if ((options.global ?? true) && post === 'postBackup' && hookSpec(invoker, post, 'global'))
+    changed = recordHookCondition(session, post, 'global', undefined, failed('global'), now) || changed;
   return changed;
 }

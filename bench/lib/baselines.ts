@@ -55,7 +55,12 @@ export async function baselineAddLatency(target: RedisTarget, prefix: string, ra
 }
 
 /** Plain no-op jobs/s: `count` jobs added with addBulk, processed with `concurrency`. */
-export async function baselineThroughput(target: RedisTarget, prefix: string, count: number, concurrency: number): Promise<{ jobsPerSecond: number; seconds: number }> {
+export async function baselineThroughput(
+  target: RedisTarget,
+  prefix: string,
+  count: number,
+  concurrency: number,
+): Promise<{ jobsPerSecond: number; seconds: number }> {
   let done = 0;
   const b = await bull(target, prefix, 'baseline-throughput', concurrency, async () => {
     done++;
@@ -63,7 +68,9 @@ export async function baselineThroughput(target: RedisTarget, prefix: string, co
   try {
     const t0 = performance.now();
     for (let i = 0; i < count; i += 1000) {
-      await b.queue.addBulk(Array.from({ length: Math.min(1000, count - i) }, (_v, j) => ({ name: 'noop', data: { i: i + j }, opts: { removeOnComplete: true } })));
+      await b.queue.addBulk(
+        Array.from({ length: Math.min(1000, count - i) }, (_v, j) => ({ name: 'noop', data: { i: i + j }, opts: { removeOnComplete: true } })),
+      );
     }
     await until('baseline throughput jobs', () => done >= count, 120_000, 2);
     const seconds = (performance.now() - t0) / 1000;

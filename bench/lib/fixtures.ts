@@ -18,7 +18,10 @@ export async function createApp(k: KubeHttp, ns: string): Promise<void> {
       spec: {
         replicas: 1,
         selector: { matchLabels: { app: 'app' } },
-        template: { metadata: { labels: { app: 'app' } }, spec: { containers: [{ name: 'app', image: 'busybox', ports: [{ name: 'http', containerPort: 8080 }] }] } },
+        template: {
+          metadata: { labels: { app: 'app' } },
+          spec: { containers: [{ name: 'app', image: 'busybox', ports: [{ name: 'http', containerPort: 8080 }] }] },
+        },
       },
     }),
   );
@@ -27,11 +30,24 @@ export async function createApp(k: KubeHttp, ns: string): Promise<void> {
 const TARGET = { ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'app' } };
 
 export async function createBackupConfiguration(k: KubeHttp, ns: string, name: string, hooks: Record<string, unknown>): Promise<void> {
-  await must(k.send('POST', `${BC}/${ns}/backupconfigurations`, { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupConfiguration', metadata: { name, namespace: ns }, spec: { target: TARGET, hooks } }));
+  await must(
+    k.send('POST', `${BC}/${ns}/backupconfigurations`, {
+      apiVersion: 'stash.appscode.com/v1beta1',
+      kind: 'BackupConfiguration',
+      metadata: { name, namespace: ns },
+      spec: { target: TARGET, hooks },
+    }),
+  );
 }
 
 /** A Parallel BackupBatch of `members` members on `app`, every hook an httpGet to the sink. */
-export async function createBackupBatch(k: KubeHttp, ns: string, name: string, members: number, hooks: { global?: Record<string, unknown>; local?: (i: number) => Record<string, unknown> }): Promise<void> {
+export async function createBackupBatch(
+  k: KubeHttp,
+  ns: string,
+  name: string,
+  members: number,
+  hooks: { global?: Record<string, unknown>; local?: (i: number) => Record<string, unknown> },
+): Promise<void> {
   await must(
     k.send('POST', `${BC}/${ns}/backupbatches`, {
       apiVersion: 'stash.appscode.com/v1beta1',
@@ -47,8 +63,20 @@ export async function createBackupBatch(k: KubeHttp, ns: string, name: string, m
 }
 
 /** Creates a BackupSession; resolves to its uid. */
-export async function createSession(k: KubeHttp, ns: string, name: string, invoker: { kind: 'BackupConfiguration' | 'BackupBatch'; name: string }): Promise<string> {
-  const r = await must(k.send<{ metadata: { uid: string } }>('POST', `${BC}/${ns}/backupsessions`, { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: { name, namespace: ns }, spec: { invoker: { apiGroup: 'stash.appscode.com', ...invoker } } }));
+export async function createSession(
+  k: KubeHttp,
+  ns: string,
+  name: string,
+  invoker: { kind: 'BackupConfiguration' | 'BackupBatch'; name: string },
+): Promise<string> {
+  const r = await must(
+    k.send<{ metadata: { uid: string } }>('POST', `${BC}/${ns}/backupsessions`, {
+      apiVersion: 'stash.appscode.com/v1beta1',
+      kind: 'BackupSession',
+      metadata: { name, namespace: ns },
+      spec: { invoker: { apiGroup: 'stash.appscode.com', ...invoker } },
+    }),
+  );
   return r.body.metadata.uid;
 }
 

@@ -13,7 +13,9 @@ import { ALL_QUEUES } from '../../shared/queues.js';
 import { BIN } from '../../test/helpers/cli.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CRD_FILES = ['backupconfigurations', 'backupbatches', 'backupsessions', 'restoresessions', 'appbindings'].map((n) => `${ROOT}k8s-manifests/base/crds/${n}.yaml`);
+const CRD_FILES = ['backupconfigurations', 'backupbatches', 'backupsessions', 'restoresessions', 'appbindings'].map(
+  (n) => `${ROOT}k8s-manifests/base/crds/${n}.yaml`,
+);
 
 export interface Proc {
   pid: number;
@@ -61,7 +63,11 @@ export async function startDevclusterProcess(opts: { executor: boolean; backupSe
 }
 
 /** Starts `stash-hooks <role> ...args` against the cluster and Redis under `prefix`. */
-export function startRole(role: string, args: string[], env: { kubeconfigPath: string; redisUrl: string; prefix: string; extra?: Record<string, string>; cpuProfDir?: string; verbose?: boolean }): Proc {
+export function startRole(
+  role: string,
+  args: string[],
+  env: { kubeconfigPath: string; redisUrl: string; prefix: string; extra?: Record<string, string>; cpuProfDir?: string; verbose?: boolean },
+): Proc {
   const nodeArgs = env.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${env.cpuProfDir}`] : [];
   const child = spawn(process.execPath, [...nodeArgs, BIN, role, ...args], {
     stdio: ['ignore', env.verbose ? 'inherit' : 'ignore', 'inherit'],

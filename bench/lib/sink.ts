@@ -30,6 +30,10 @@ export async function startBenchSink(slowMs = 100): Promise<BenchSink> {
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   sink.port = (server.address() as AddressInfo).port;
-  sink.close = () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); });
+  sink.close = () =>
+    new Promise((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
   return sink;
 }

@@ -25,9 +25,18 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 
 /** What a batch that did not finish is waiting for: target phases, conditions, queue counts. */
 async function diagnose(h: Awaited<ReturnType<typeof startHarness>>, ns: string): Promise<string> {
-  const r = await h.k.send<{ status?: { phase?: string; conditions?: Array<{ type: string; status: string }>; targets?: Array<{ phase?: string; conditions?: Array<{ type: string; status: string }> }> } }>('GET', `${STASH_API}/namespaces/${ns}/backupsessions/batch-1`);
+  const r = await h.k.send<{
+    status?: {
+      phase?: string;
+      conditions?: Array<{ type: string; status: string }>;
+      targets?: Array<{ phase?: string; conditions?: Array<{ type: string; status: string }> }>;
+    };
+  }>('GET', `${STASH_API}/namespaces/${ns}/backupsessions/batch-1`);
   const st = r.body.status ?? {};
-  const count = (xs: string[]) => Object.entries(xs.reduce<Record<string, number>>((a, x) => ({ ...a, [x]: (a[x] ?? 0) + 1 }), {})).map(([k, v]) => `${k}=${v}`).join(' ');
+  const count = (xs: string[]) =>
+    Object.entries(xs.reduce<Record<string, number>>((a, x) => ({ ...a, [x]: (a[x] ?? 0) + 1 }), {}))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
   const conn = await connectRedis(redisTarget().target, { purpose: 'producer' });
   const counts: string[] = [];
   for (const name of ALL_QUEUES) {
@@ -65,7 +74,12 @@ export async function batchScale(sizes: number[], hopts: HarnessOptions & { time
       let at = 0;
       let gatesAt = 0;
       while (Date.now() < deadline) {
-        const r = await must(h.k.send<{ status?: { phase?: string; targets?: Array<{ conditions?: Array<{ type: string; status: string }> }> } }>('GET', `${STASH_API}/namespaces/${ns}/backupsessions/batch-1`));
+        const r = await must(
+          h.k.send<{ status?: { phase?: string; targets?: Array<{ conditions?: Array<{ type: string; status: string }> }> } }>(
+            'GET',
+            `${STASH_API}/namespaces/${ns}/backupsessions/batch-1`,
+          ),
+        );
         phase = r.body.status?.phase ?? '';
         const open = (r.body.status?.targets ?? []).filter((t) => t.conditions?.some((c) => c.type === 'ReadyForBackup' && c.status === 'True')).length;
         if (!gatesAt && open === members) gatesAt = performance.now();

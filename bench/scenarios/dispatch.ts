@@ -21,7 +21,9 @@ async function breakdown(prefix: string, sessions: Array<{ ref: SessionRef; crea
   const q = (n: string) => new Queue(n, { connection: conn, prefix });
   const [lc, co, pre] = [q(QueueName.lifecycle), q(QueueName.coordinator), q(QueueName.preBackup)];
   const stages: Record<string, number[]> = {};
-  const put = (k: string, v: number | undefined) => { if (v !== undefined && Number.isFinite(v)) (stages[k] ??= []).push(v); };
+  const put = (k: string, v: number | undefined) => {
+    if (v !== undefined && Number.isFinite(v)) (stages[k] ??= []).push(v);
+  };
   try {
     for (const s of sessions) {
       const l = await lc.getJob(lifecycleJobId({ type: 'SessionObserved', session: s.ref, observedAt: 0 }));
@@ -32,11 +34,15 @@ async function breakdown(prefix: string, sessions: Array<{ ref: SessionRef; crea
       put('2 lifecycle job waiting', (l.processedOn ?? NaN) - l.timestamp);
       put('3 coordinator builds flows', (l.finishedOn ?? NaN) - (l.processedOn ?? NaN));
       put('4 release job waiting (after flow added)', (r.processedOn ?? NaN) - r.timestamp);
-      put('5 release: initiate + enqueue pre hook', (p.timestamp) - (r.processedOn ?? NaN));
+      put('5 release: initiate + enqueue pre hook', p.timestamp - (r.processedOn ?? NaN));
       put('6 pre hook job waiting', (p.processedOn ?? NaN) - p.timestamp);
       put('7 pre hook job start → request at sink', (s.sinkEpoch ?? NaN) - (p.processedOn ?? NaN));
     }
-    return Object.fromEntries(Object.entries(stages).sort().map(([k, v]) => [k, Math.round(percentile(v, 50) * 10) / 10]));
+    return Object.fromEntries(
+      Object.entries(stages)
+        .sort()
+        .map(([k, v]) => [k, Math.round(percentile(v, 50) * 10) / 10]),
+    );
   } finally {
     await Promise.all([lc, co, pre].map((x) => x.close()));
     conn.disconnect();
@@ -116,10 +122,15 @@ export async function dispatchLatency(rate: number, seconds: number, hopts: Harn
       else latencies.push(arrived - at);
     }
     await h.stopRoles();
-    const stages = await breakdown(h.prefix, [...created].filter((_e, i) => i % Math.max(1, Math.floor(created.size / 200)) === 0).map(([name, at]) => {
-      const sink = h.sink.arrivals.get(`/pre/${name}`);
-      return { ref: refs.get(name)!, createdEpoch: at + epochOffset, sinkEpoch: sink === undefined ? undefined : sink + epochOffset };
-    }));
+    const stages = await breakdown(
+      h.prefix,
+      [...created]
+        .filter((_e, i) => i % Math.max(1, Math.floor(created.size / 200)) === 0)
+        .map(([name, at]) => {
+          const sink = h.sink.arrivals.get(`/pre/${name}`);
+          return { ref: refs.get(name)!, createdEpoch: at + epochOffset, sinkEpoch: sink === undefined ? undefined : sink + epochOffset };
+        }),
+    );
     const baseline = await baselineAddLatency(redisTarget().target, `${h.prefix}-base`, rate, seconds);
     const pipeline = { ...latencySummary(latencies), missing };
     return {
@@ -169,7 +180,8 @@ export async function burst(count: number, hopts: HarnessOptions & { timeoutMs?:
       const name: string = obj.metadata?.name ?? '';
       if (!name.startsWith('b-')) return;
       const now = performance.now();
-      if (!preAt.has(name) && obj.status?.targets?.[0]?.conditions?.some((c: { type: string }) => c.type === 'PreBackupHookExecutionSucceeded')) preAt.set(name, now);
+      if (!preAt.has(name) && obj.status?.targets?.[0]?.conditions?.some((c: { type: string }) => c.type === 'PreBackupHookExecutionSucceeded'))
+        preAt.set(name, now);
       const phase = obj.status?.phase;
       if (!finalAt.has(name) && (phase === 'Succeeded' || phase === 'Failed')) {
         finalAt.set(name, now);

@@ -25,7 +25,10 @@ export interface ScaleRow {
   cpuSeconds: { devcluster: number; workers: number };
 }
 
-export async function scaleOut(configs: Array<{ processes: number; concurrency: number }>, opts: HarnessOptions & { hookMs: number; seconds: number; maxHooks: number }): Promise<ScaleRow[]> {
+export async function scaleOut(
+  configs: Array<{ processes: number; concurrency: number }>,
+  opts: HarnessOptions & { hookMs: number; seconds: number; maxHooks: number },
+): Promise<ScaleRow[]> {
   const rows: ScaleRow[] = [];
   for (const cfg of configs) {
     const h = await startHarness({ ...opts, executor: false, roles: [], concurrency: cfg.concurrency, slowMs: opts.hookMs });

@@ -40,7 +40,24 @@ function status(i: number): Record<string, unknown> {
           cond('ReadyForBackup', 'PreHookSucceeded', 'The pre hook succeeded; the backup can start.'),
           ...(running ? [] : [cond('PostBackupHookExecutionSucceeded', 'SuccessfullyExecutedPostBackupHook', 'Successfully executed postBackup hook.')]),
         ],
-        stats: running ? [] : [{ hostname: 'host-0', phase: 'Succeeded', duration: '40s', snapshots: [{ name: `snap-${i}`, path: '/data', totalSize: '1.2 GiB', uploaded: '12 MiB', fileStats: { totalFiles: 1200, newFiles: 3, modifiedFiles: 10, unmodifiedFiles: 1187 } }] }],
+        stats: running
+          ? []
+          : [
+              {
+                hostname: 'host-0',
+                phase: 'Succeeded',
+                duration: '40s',
+                snapshots: [
+                  {
+                    name: `snap-${i}`,
+                    path: '/data',
+                    totalSize: '1.2 GiB',
+                    uploaded: '12 MiB',
+                    fileStats: { totalFiles: 1200, newFiles: 3, modifiedFiles: 10, unmodifiedFiles: 1187 },
+                  },
+                ],
+              },
+            ],
       },
     ],
   };
@@ -88,7 +105,14 @@ export async function watcherMemory(counts: number[], hopts: HarnessOptions): Pr
       await fill(h, ns, have, n);
       have = n;
       const m = await measure(h, Math.ceil(n / 10));
-      rows.push({ sessions: n, rssMb: m.rss, peakRssMb: m.peak, baselineRssMb: base.rss, kbPerSession: Math.round(((m.rss - base.rss) * 1024 * 10) / n) / 10, listSeconds: m.listSeconds });
+      rows.push({
+        sessions: n,
+        rssMb: m.rss,
+        peakRssMb: m.peak,
+        baselineRssMb: base.rss,
+        kbPerSession: Math.round(((m.rss - base.rss) * 1024 * 10) / n) / 10,
+        listSeconds: m.listSeconds,
+      });
     }
     return rows;
   } finally {

@@ -25,9 +25,23 @@
   const kindPath = (k) => k.toLowerCase();
 
   function select(label, name, value, options) {
-    return el('label', {}, label,
-      el('select', { name, onchange: (ev) => { state[name] = ev.target.value; state.page = 1; load(); } },
-        options.map(([v, text]) => el('option', { value: v, selected: v === value }, text))));
+    return el(
+      'label',
+      {},
+      label,
+      el(
+        'select',
+        {
+          name,
+          onchange: (ev) => {
+            state[name] = ev.target.value;
+            state.page = 1;
+            load();
+          },
+        },
+        options.map(([v, text]) => el('option', { value: v, selected: v === value }, text)),
+      ),
+    );
   }
 
   async function load() {
@@ -51,34 +65,88 @@
     const pages = Math.max(1, Math.ceil(data.total / data.pageSize));
     const namespaces = [...new Set([...(data.namespaces || []), state.namespace].filter(Boolean))].sort();
     const phases = [...new Set(['Pending', 'Running', 'Succeeded', 'Failed', 'Skipped', ...(data.phases || [])])];
-    const filters = el('form', { class: 'filters card', role: 'search', 'aria-label': 'Filter sessions', onsubmit: (e) => e.preventDefault() },
-      select('Kind', 'kind', state.kind, [['', 'all kinds'], ['BackupSession', 'BackupSession'], ['RestoreSession', 'RestoreSession']]),
+    const filters = el(
+      'form',
+      { class: 'filters card', role: 'search', 'aria-label': 'Filter sessions', onsubmit: (e) => e.preventDefault() },
+      select('Kind', 'kind', state.kind, [
+        ['', 'all kinds'],
+        ['BackupSession', 'BackupSession'],
+        ['RestoreSession', 'RestoreSession'],
+      ]),
       select('Namespace', 'namespace', state.namespace, [['', 'all namespaces'], ...namespaces.map((n) => [n, n])]),
       select('Phase', 'phase', state.phase, [['', 'all phases'], ...phases.map((p) => [p, p])]),
-      el('span', { class: 'muted', 'aria-live': 'polite' }, `${data.total} session${data.total === 1 ? '' : 's'}`));
-    const rows = data.items.map((s) => el('tr', {},
-      el('td', {}, s.kind),
-      el('td', {}, s.namespace),
-      el('td', {}, el('a', { href: `/sessions/view/${kindPath(s.kind)}/${encodeURIComponent(s.namespace)}/${encodeURIComponent(s.name)}` }, s.name)),
-      el('td', {}, el('span', { class: `phase ${s.phase}` }, s.phase)),
-      el('td', {}, s.created ? new Date(s.created).toLocaleString() : '-'),
-      el('td', {}, s.duration || '-'),
-      el('td', {}, String(s.targets))));
-    const table = el('table', { class: 'sessions' },
+      el('span', { class: 'muted', 'aria-live': 'polite' }, `${data.total} session${data.total === 1 ? '' : 's'}`),
+    );
+    const rows = data.items.map((s) =>
+      el(
+        'tr',
+        {},
+        el('td', {}, s.kind),
+        el('td', {}, s.namespace),
+        el('td', {}, el('a', { href: `/sessions/view/${kindPath(s.kind)}/${encodeURIComponent(s.namespace)}/${encodeURIComponent(s.name)}` }, s.name)),
+        el('td', {}, el('span', { class: `phase ${s.phase}` }, s.phase)),
+        el('td', {}, s.created ? new Date(s.created).toLocaleString() : '-'),
+        el('td', {}, s.duration || '-'),
+        el('td', {}, String(s.targets)),
+      ),
+    );
+    const table = el(
+      'table',
+      { class: 'sessions' },
       el('caption', { class: 'muted', style: 'text-align:left' }, 'Newest first'),
-      el('thead', {}, el('tr', {}, ['Kind', 'Namespace', 'Name', 'Phase', 'Created', 'Duration', 'Targets'].map((h) => el('th', { scope: 'col' }, h)))),
-      el('tbody', {}, rows.length ? rows : el('tr', {}, el('td', { colspan: 7, class: 'muted' }, 'No sessions match.'))));
-    const pager = el('nav', { class: 'pager', 'aria-label': 'Pages' },
-      el('button', { type: 'button', disabled: state.page <= 1, onclick: () => { state.page -= 1; load(); } }, '← Newer'),
+      el(
+        'thead',
+        {},
+        el(
+          'tr',
+          {},
+          ['Kind', 'Namespace', 'Name', 'Phase', 'Created', 'Duration', 'Targets'].map((h) => el('th', { scope: 'col' }, h)),
+        ),
+      ),
+      el('tbody', {}, rows.length ? rows : el('tr', {}, el('td', { colspan: 7, class: 'muted' }, 'No sessions match.'))),
+    );
+    const pager = el(
+      'nav',
+      { class: 'pager', 'aria-label': 'Pages' },
+      el(
+        'button',
+        {
+          type: 'button',
+          disabled: state.page <= 1,
+          onclick: () => {
+            state.page -= 1;
+            load();
+          },
+        },
+        '← Newer',
+      ),
       el('span', {}, `page ${data.page} of ${pages}`),
-      el('button', { type: 'button', disabled: state.page >= pages, onclick: () => { state.page += 1; load(); } }, 'Older →'));
+      el(
+        'button',
+        {
+          type: 'button',
+          disabled: state.page >= pages,
+          onclick: () => {
+            state.page += 1;
+            load();
+          },
+        },
+        'Older →',
+      ),
+    );
     const focused = document.activeElement && document.activeElement.name;
-    main.replaceChildren(el('h1', {}, 'Sessions'), filters, el('div', { class: 'card' }, table, pager),
-      el('p', { class: 'muted' }, 'Each session shows its hooks as a timeline. The queues and jobs are on ', el('a', { href: board }, 'bull-board'), '.'));
+    main.replaceChildren(
+      el('h1', {}, 'Sessions'),
+      filters,
+      el('div', { class: 'card' }, table, pager),
+      el('p', { class: 'muted' }, 'Each session shows its hooks as a timeline. The queues and jobs are on ', el('a', { href: board }, 'bull-board'), '.'),
+    );
     if (focused) main.querySelector(`select[name="${focused}"]`)?.focus();
   }
 
   load();
   // New sessions appear without a reload.
-  setInterval(() => { if (!document.hidden && !(document.activeElement instanceof HTMLSelectElement)) load(); }, 5000);
+  setInterval(() => {
+    if (!document.hidden && !(document.activeElement instanceof HTMLSelectElement)) load();
+  }, 5000);
 })();

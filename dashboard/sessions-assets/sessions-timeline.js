@@ -57,16 +57,30 @@
     const live = el('span', { class: 'live', 'aria-live': 'polite', id: 'live' });
     const deadlineNote = el('span', { class: 'deadline-note', id: 'deadline-note' });
     view = {
-      header: el('div', { class: 'card' },
+      header: el(
+        'div',
+        { class: 'card' },
         el('h1', {}, `${t.kind} ${t.namespace}/${t.name}`),
         el('div', { class: 'meta', id: 'meta' }),
-        el('p', { class: 'muted', style: 'margin:.4rem 0 0' },
-          el('a', { href: '/sessions' }, '← all sessions'), ' · ',
-          el('a', { href: board }, 'queues on bull-board'), ' · ', live, ' ', deadlineNote)),
-      legend: el('ul', { class: 'legend', 'aria-label': 'Legend' },
+        el(
+          'p',
+          { class: 'muted', style: 'margin:.4rem 0 0' },
+          el('a', { href: '/sessions' }, '← all sessions'),
+          ' · ',
+          el('a', { href: board }, 'queues on bull-board'),
+          ' · ',
+          live,
+          ' ',
+          deadlineNote,
+        ),
+      ),
+      legend: el(
+        'ul',
+        { class: 'legend', 'aria-label': 'Legend' },
         Object.entries(OUTCOME_TEXT).map(([o, text]) => el('li', {}, el('span', { class: `bar swatch o-${o}`, 'aria-hidden': 'true' }), text)),
         el('li', {}, el('span', { class: 'swatch', style: 'border-left:2px dashed var(--bad);width:2px', 'aria-hidden': 'true' }), 'deadline'),
-        el('li', {}, el('span', { class: 'bar swatch o-failed estimated', 'aria-hidden': 'true' }), 'earlier attempt (time estimated)')),
+        el('li', {}, el('span', { class: 'bar swatch o-failed estimated', 'aria-hidden': 'true' }), 'earlier attempt (time estimated)'),
+      ),
       ticks: el('div', { class: 'ticks', 'aria-hidden': 'true' }),
       viewport: el('div', { class: 'viewport', role: 'grid', 'aria-label': 'Hook timeline', 'aria-rowcount': String(t.rows.length) }),
       spacer: el('div', { class: 'spacer' }),
@@ -139,22 +153,30 @@
       const start = b.startMs !== undefined ? b.startMs : axis.from;
       const left = pct(start);
       const width = b.startMs !== undefined ? Math.max(0, pct(endOf(b)) - left) : 100 - left;
-      const bar = el('button', {
-        type: 'button',
-        class: `bar o-${b.outcome}${b.estimated ? ' estimated' : ''}`,
-        style: `left:${left}%;width:${width}%`,
-        'data-row': i,
-        'data-bar': j,
-        'data-outcome': b.outcome,
-        'data-label': b.label,
-        'aria-label': barLabel(row, b),
-        'aria-describedby': 'tip',
-      }, el('span', {}, b.label));
+      const bar = el(
+        'button',
+        {
+          type: 'button',
+          class: `bar o-${b.outcome}${b.estimated ? ' estimated' : ''}`,
+          style: `left:${left}%;width:${width}%`,
+          'data-row': i,
+          'data-bar': j,
+          'data-outcome': b.outcome,
+          'data-label': b.label,
+          'aria-label': barLabel(row, b),
+          'aria-describedby': 'tip',
+        },
+        el('span', {}, b.label),
+      );
       track.append(bar);
     });
     const host = row.host !== undefined;
-    const div = el('div', { class: `row group-${row.group}${host ? ' host' : ''}`, role: 'row', 'aria-rowindex': String(i + 1), 'data-row-id': row.id, style: `top:${i * rowH}px` },
-      el('div', { class: 'label', role: 'rowheader', title: row.label }, row.label), track);
+    const div = el(
+      'div',
+      { class: `row group-${row.group}${host ? ' host' : ''}`, role: 'row', 'aria-rowindex': String(i + 1), 'data-row-id': row.id, style: `top:${i * rowH}px` },
+      el('div', { class: 'label', role: 'rowheader', title: row.label }, row.label),
+      track,
+    );
     return div;
   }
 
@@ -193,7 +215,15 @@
     if (b.estimated) add('note', 'earlier attempts keep no timestamps: the time is estimated');
     if (b.source === 'condition') add('note', 'from the condition (its job is gone): time to the second, end only');
     if (b.job) {
-      dl.append(el('dt', {}, 'job'), el('dd', {}, el('a', { href: `${board}queue/${encodeURIComponent(b.job.queue)}/${encodeURIComponent(b.job.id)}` }, `${b.job.queue} ${b.job.id}`), ` (${b.job.state})`));
+      dl.append(
+        el('dt', {}, 'job'),
+        el(
+          'dd',
+          {},
+          el('a', { href: `${board}queue/${encodeURIComponent(b.job.queue)}/${encodeURIComponent(b.job.id)}` }, `${b.job.queue} ${b.job.id}`),
+          ` (${b.job.state})`,
+        ),
+      );
     }
     view.tip.replaceChildren(el('strong', {}, `${row.label} · ${b.label}`), dl);
     view.tip.hidden = false;
@@ -207,7 +237,9 @@
   }
   function hideTipSoon() {
     clearTimeout(tipTimer);
-    tipTimer = setTimeout(() => { view.tip.hidden = true; }, 250);
+    tipTimer = setTimeout(() => {
+      view.tip.hidden = true;
+    }, 250);
   }
 
   function focusBar(rowIndex, barIndex) {
@@ -222,16 +254,32 @@
     if (bars.length) bars[Math.min(barIndex, bars.length - 1)].focus();
   }
 
-  main.addEventListener('mouseover', (e) => { const b = e.target.closest && e.target.closest('.bar[data-row]'); if (b) showTip(b); });
-  main.addEventListener('mouseout', (e) => { if (e.target.closest && e.target.closest('.bar[data-row]')) hideTipSoon(); });
-  main.addEventListener('focusin', (e) => { if (e.target.matches && e.target.matches('.bar[data-row]')) showTip(e.target); });
-  main.addEventListener('focusout', (e) => { if (e.target.matches && e.target.matches('.bar[data-row]')) hideTipSoon(); });
+  main.addEventListener('mouseover', (e) => {
+    const b = e.target.closest && e.target.closest('.bar[data-row]');
+    if (b) showTip(b);
+  });
+  main.addEventListener('mouseout', (e) => {
+    if (e.target.closest && e.target.closest('.bar[data-row]')) hideTipSoon();
+  });
+  main.addEventListener('focusin', (e) => {
+    if (e.target.matches && e.target.matches('.bar[data-row]')) showTip(e.target);
+  });
+  main.addEventListener('focusout', (e) => {
+    if (e.target.matches && e.target.matches('.bar[data-row]')) hideTipSoon();
+  });
   main.addEventListener('keydown', (e) => {
     const b = e.target.closest && e.target.closest('.bar[data-row]');
     if (!b) return;
     const i = Number(b.dataset.row);
     const j = Number(b.dataset.bar);
-    const moves = { ArrowDown: [i + 1, j], ArrowUp: [i - 1, j], ArrowRight: [i, j + 1], ArrowLeft: [i, Math.max(0, j - 1)], Home: [0, 0], End: [data.timeline.rows.length - 1, 0] };
+    const moves = {
+      ArrowDown: [i + 1, j],
+      ArrowUp: [i - 1, j],
+      ArrowRight: [i, j + 1],
+      ArrowLeft: [i, Math.max(0, j - 1)],
+      Home: [0, 0],
+      End: [data.timeline.rows.length - 1, 0],
+    };
     if (moves[e.key]) {
       e.preventDefault();
       focusBar(...moves[e.key]);
@@ -254,7 +302,11 @@
       first = await res.json();
       if (!res.ok) throw new Error(first.error || `HTTP ${res.status}`);
     } catch (err) {
-      main.replaceChildren(el('h1', {}, `${ds.kind} ${ds.namespace}/${ds.name}`), el('p', { class: 'error', role: 'alert' }, String(err.message || err)), el('a', { href: '/sessions' }, '← all sessions'));
+      main.replaceChildren(
+        el('h1', {}, `${ds.kind} ${ds.namespace}/${ds.name}`),
+        el('p', { class: 'error', role: 'alert' }, String(err.message || err)),
+        el('a', { href: '/sessions' }, '← all sessions'),
+      );
       return;
     }
     const t0 = performance.now();
@@ -265,8 +317,14 @@
     setLive('● live');
     const es = new EventSource(`/sessions/api/events/${base}`);
     es.addEventListener('timeline', (ev) => update(JSON.parse(ev.data)));
-    es.addEventListener('done', () => { es.close(); setLive(''); });
-    es.addEventListener('gone', () => { es.close(); setLive('the session was deleted'); });
+    es.addEventListener('done', () => {
+      es.close();
+      setLive('');
+    });
+    es.addEventListener('gone', () => {
+      es.close();
+      setLive('the session was deleted');
+    });
     es.addEventListener('problem', (ev) => setLive(`live updates paused: ${JSON.parse(ev.data).error}`));
     // While running, the running bars grow with the clock between events.
     const grow = setInterval(() => {

@@ -77,11 +77,17 @@ export class EndpointsController {
     // Pods that resolve the ports the same way share a subset, as in Kubernetes.
     const subsets = new Map<string, { addresses: Obj[]; notReadyAddresses: Obj[]; ports: Obj[] }>();
     for (const pod of pods) {
-      const ports = (spec.ports ?? []).map((sp) => ({ name: sp.name, port: resolvePort(pod, sp), protocol: sp.protocol ?? 'TCP' })).filter((p) => p.port !== undefined);
+      const ports = (spec.ports ?? [])
+        .map((sp) => ({ name: sp.name, port: resolvePort(pod, sp), protocol: sp.protocol ?? 'TCP' }))
+        .filter((p) => p.port !== undefined);
       const key = JSON.stringify(ports);
       let s = subsets.get(key);
       if (!s) subsets.set(key, (s = { addresses: [], notReadyAddresses: [], ports }));
-      const addr = { ip: (pod.status as Obj).podIP, nodeName: ((pod.spec ?? {}) as Obj).nodeName, targetRef: { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid } };
+      const addr = {
+        ip: (pod.status as Obj).podIP,
+        nodeName: ((pod.spec ?? {}) as Obj).nodeName,
+        targetRef: { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid },
+      };
       (isReady(pod) ? s.addresses : s.notReadyAddresses).push(addr);
     }
     const out = [...subsets.values()].map((s) => {

@@ -43,7 +43,10 @@ function templateOf(o: KubeObject): { metadata?: { labels?: Record<string, strin
 
 /** A short stable hash of a pod template, like Kubernetes' pod-template-hash. */
 export function templateHash(template: unknown): string {
-  return createHash('sha256').update(JSON.stringify(template ?? {})).digest('hex').slice(0, 10);
+  return createHash('sha256')
+    .update(JSON.stringify(template ?? {}))
+    .digest('hex')
+    .slice(0, 10);
 }
 
 function isReady(pod: KubeObject): boolean {
@@ -84,7 +87,8 @@ export class WorkloadController {
     } else if (ev.type !== 'DELETED' && Object.values(KEYS).includes(key)) {
       this.enqueue(key, object.metadata.namespace, object.metadata.name!);
       if (key === KEYS.replicasets) {
-        for (const ref of object.metadata.ownerReferences ?? []) if (ref.kind === 'Deployment') this.enqueue(KEYS.deployments, object.metadata.namespace, ref.name);
+        for (const ref of object.metadata.ownerReferences ?? [])
+          if (ref.kind === 'Deployment') this.enqueue(KEYS.deployments, object.metadata.namespace, ref.name);
       }
     }
   }
@@ -100,7 +104,8 @@ export class WorkloadController {
     else if (key === KEYS.replicasets) this.syncPods(obj, this.defs.replicasets, Number(spec(obj).replicas ?? 1), () => `${name}-${randomSuffix()}`);
     else if (key === KEYS.daemonsets) this.syncPods(obj, this.defs.daemonsets, 1, () => `${name}-${randomSuffix()}`);
     else if (key === KEYS.statefulsets) this.syncStatefulSet(obj);
-    else if (key === KEYS.replicationcontrollers) this.syncPods(obj, this.defs.replicationcontrollers, Number(spec(obj).replicas ?? 1), () => `${name}-${randomSuffix()}`);
+    else if (key === KEYS.replicationcontrollers)
+      this.syncPods(obj, this.defs.replicationcontrollers, Number(spec(obj).replicas ?? 1), () => `${name}-${randomSuffix()}`);
     else if (key === KEYS.deploymentconfigs) {
       // Served only while its CRD exists, so looked up now rather than at construction.
       const def = this.registry.anyVersion('apps.openshift.io', 'deploymentconfigs');
@@ -109,7 +114,14 @@ export class WorkloadController {
   }
 
   private ownerRef(def: ResourceDef, owner: KubeObject): NonNullable<KubeObject['metadata']['ownerReferences']>[number] {
-    return { apiVersion: `${def.group}/${def.version}`, kind: def.kind, name: owner.metadata.name!, uid: owner.metadata.uid!, controller: true, blockOwnerDeletion: true };
+    return {
+      apiVersion: `${def.group}/${def.version}`,
+      kind: def.kind,
+      name: owner.metadata.name!,
+      uid: owner.metadata.uid!,
+      controller: true,
+      blockOwnerDeletion: true,
+    };
   }
 
   private newPod(owner: KubeObject, def: ResourceDef, name: string, extraLabels: Record<string, string>): void {
@@ -136,7 +148,15 @@ export class WorkloadController {
 
   private counts(pods: KubeObject[], desired: number, generation: number | undefined): Obj {
     const ready = pods.filter(isReady).length;
-    return { observedGeneration: generation, replicas: pods.length, readyReplicas: ready, availableReplicas: ready, currentReplicas: pods.length, updatedReplicas: pods.length, fullyLabeledReplicas: pods.length };
+    return {
+      observedGeneration: generation,
+      replicas: pods.length,
+      readyReplicas: ready,
+      availableReplicas: ready,
+      currentReplicas: pods.length,
+      updatedReplicas: pods.length,
+      fullyLabeledReplicas: pods.length,
+    };
   }
 
   /** ReplicaSet and DaemonSet: `desired` pods from the template, a changed template replaces them. */
@@ -150,16 +170,33 @@ export class WorkloadController {
     const extra: Record<string, string> = def.kind === 'DaemonSet' ? { 'controller-revision-hash': hash } : {};
     for (let i = pods.length; i < desired; i++) this.newPod(owner, def, nameFor(), extra);
     if (pods.length > desired) {
-      const victims = [...pods].sort((a, b) => String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp))).slice(0, pods.length - desired);
+      const victims = [...pods]
+        .sort((a, b) => String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)))
+        .slice(0, pods.length - desired);
       for (const p of victims) this.api.forceDelete(this.defs.pods, p);
     }
     pods = ownedBy(this.store.list(KEYS.pods, owner.metadata.namespace), owner.metadata.uid);
     const fresh = this.store.get(storageKey(def.group, def.resource), owner.metadata.namespace, owner.metadata.name!);
     if (!fresh) return;
     const c = this.counts(pods, desired, fresh.metadata.generation);
-    const status: Obj = def.kind === 'DaemonSet'
-      ? { observedGeneration: c.observedGeneration, currentNumberScheduled: pods.length, desiredNumberScheduled: desired, numberReady: c.readyReplicas, numberAvailable: c.availableReplicas, updatedNumberScheduled: pods.length, numberMisscheduled: 0 }
-      : { observedGeneration: c.observedGeneration, replicas: c.replicas, readyReplicas: c.readyReplicas, availableReplicas: c.availableReplicas, fullyLabeledReplicas: c.fullyLabeledReplicas };
+    const status: Obj =
+      def.kind === 'DaemonSet'
+        ? {
+            observedGeneration: c.observedGeneration,
+            currentNumberScheduled: pods.length,
+            desiredNumberScheduled: desired,
+            numberReady: c.readyReplicas,
+            numberAvailable: c.availableReplicas,
+            updatedNumberScheduled: pods.length,
+            numberMisscheduled: 0,
+          }
+        : {
+            observedGeneration: c.observedGeneration,
+            replicas: c.replicas,
+            readyReplicas: c.readyReplicas,
+            availableReplicas: c.availableReplicas,
+            fullyLabeledReplicas: c.fullyLabeledReplicas,
+          };
     this.writeStatus(def, fresh, status);
   }
 
@@ -181,7 +218,11 @@ export class WorkloadController {
       const podName = `${name}-${i}`;
       if (byName.has(podName)) continue;
       if (this.store.get(KEYS.pods, sts.metadata.namespace, podName)) continue; // a foreign pod holds the name
-      this.newPod(sts, def, podName, { 'controller-revision-hash': revision, 'statefulset.kubernetes.io/pod-name': podName, 'apps.kubernetes.io/pod-index': String(i) });
+      this.newPod(sts, def, podName, {
+        'controller-revision-hash': revision,
+        'statefulset.kubernetes.io/pod-name': podName,
+        'apps.kubernetes.io/pod-index': String(i),
+      });
     }
     const now = ownedBy(this.store.list(KEYS.pods, sts.metadata.namespace), sts.metadata.uid);
     const fresh = this.store.get(KEYS.statefulsets, sts.metadata.namespace, name);
@@ -246,7 +287,9 @@ export class WorkloadController {
       availableReplicas: ready,
       unavailableReplicas: pods.length - ready > 0 ? pods.length - ready : undefined,
       conditions: [
-        available ? cond('Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.') : cond('Available', 'False', 'MinimumReplicasUnavailable', 'Deployment does not have minimum availability.'),
+        available
+          ? cond('Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.')
+          : cond('Available', 'False', 'MinimumReplicasUnavailable', 'Deployment does not have minimum availability.'),
         cond('Progressing', 'True', 'NewReplicaSetAvailable', `ReplicaSet "${rsName}" has successfully progressed.`),
       ],
     });

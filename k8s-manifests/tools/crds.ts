@@ -77,9 +77,7 @@ const httpHeader = obj(
   },
   {
     required: ['name'],
-    'x-kubernetes-validations': [
-      { rule: '!(has(self.value) && has(self.valueFrom))', message: 'set value or valueFrom, not both' },
-    ],
+    'x-kubernetes-validations': [{ rule: '!(has(self.value) && has(self.valueFrom))', message: 'set value or valueFrom, not both' }],
   },
 );
 
@@ -99,7 +97,9 @@ const handlerProperties: Record<string, Schema> = {
     {
       ...httpCommon,
       body: str({ maxLength: MAX_BODY, description: 'Request body; may be a template.' }),
-      form: arr(obj({ key: str({ minLength: 1, maxLength: 256 }), values: arr(str({ maxLength: MAX_TEMPLATE }), { maxItems: 256 }) }, { required: ['key'] }), { maxItems: 256 }),
+      form: arr(obj({ key: str({ minLength: 1, maxLength: 256 }), values: arr(str({ maxLength: MAX_TEMPLATE }), { maxItems: 256 }) }, { required: ['key'] }), {
+        maxItems: 256,
+      }),
     },
     { required: ['port'] },
   ),
@@ -241,7 +241,12 @@ const AGE = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp'
 export function crds(): Record<string, Schema> {
   return {
     'backupconfigurations.yaml': crd({
-      group: STASH, version: 'v1beta1', kind: 'BackupConfiguration', plural: 'backupconfigurations', singular: 'backupconfiguration', shortNames: ['bc'],
+      group: STASH,
+      version: 'v1beta1',
+      kind: 'BackupConfiguration',
+      plural: 'backupconfigurations',
+      singular: 'backupconfiguration',
+      shortNames: ['bc'],
       spec: obj({ ...invokerCommon, target, hooks: backupHooks }, { 'x-kubernetes-preserve-unknown-fields': true }),
       status: obj({ phase: str(), observedGeneration: int(0, undefined, { format: 'int64' }), conditions }, { 'x-kubernetes-preserve-unknown-fields': true }),
       columns: [
@@ -253,7 +258,11 @@ export function crds(): Record<string, Schema> {
       ],
     }),
     'backupbatches.yaml': crd({
-      group: STASH, version: 'v1beta1', kind: 'BackupBatch', plural: 'backupbatches', singular: 'backupbatch',
+      group: STASH,
+      version: 'v1beta1',
+      kind: 'BackupBatch',
+      plural: 'backupbatches',
+      singular: 'backupbatch',
       spec: obj(
         {
           ...invokerCommon,
@@ -272,10 +281,17 @@ export function crds(): Record<string, Schema> {
       ],
     }),
     'backupsessions.yaml': crd({
-      group: STASH, version: 'v1beta1', kind: 'BackupSession', plural: 'backupsessions', singular: 'backupsession',
+      group: STASH,
+      version: 'v1beta1',
+      kind: 'BackupSession',
+      plural: 'backupsessions',
+      singular: 'backupsession',
       spec: obj(
         {
-          invoker: obj({ apiGroup: str(), kind: str({ enum: ['BackupConfiguration', 'BackupBatch'] }), name: str({ minLength: 1 }) }, { required: ['kind', 'name'] }),
+          invoker: obj(
+            { apiGroup: str(), kind: str({ enum: ['BackupConfiguration', 'BackupBatch'] }), name: str({ minLength: 1 }) },
+            { required: ['kind', 'name'] },
+          ),
           retryLeft: int(0),
         },
         { 'x-kubernetes-preserve-unknown-fields': true },
@@ -311,7 +327,11 @@ export function crds(): Record<string, Schema> {
       ],
     }),
     'restoresessions.yaml': crd({
-      group: STASH, version: 'v1beta1', kind: 'RestoreSession', plural: 'restoresessions', singular: 'restoresession',
+      group: STASH,
+      version: 'v1beta1',
+      kind: 'RestoreSession',
+      plural: 'restoresessions',
+      singular: 'restoresession',
       spec: obj({ target, hooks: restoreHooks, timeOut: invokerCommon.timeOut }, { 'x-kubernetes-preserve-unknown-fields': true }),
       status: obj(
         {
@@ -332,7 +352,12 @@ export function crds(): Record<string, Schema> {
       ],
     }),
     'appbindings.yaml': crd({
-      group: 'appcatalog.appscode.com', version: 'v1alpha1', kind: 'AppBinding', plural: 'appbindings', singular: 'appbinding', shortNames: ['app'],
+      group: 'appcatalog.appscode.com',
+      version: 'v1alpha1',
+      kind: 'AppBinding',
+      plural: 'appbindings',
+      singular: 'appbinding',
+      shortNames: ['app'],
       categories: ['catalog', 'appscode', 'all'],
       spec: obj(
         {

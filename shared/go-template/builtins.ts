@@ -158,13 +158,27 @@ function jsEscape(s: string): string {
     const cp = ch.codePointAt(0)!;
     if (cp < 0x80) {
       switch (ch) {
-        case '\\': out += '\\\\'; continue;
-        case "'": out += "\\'"; continue;
-        case '"': out += '\\"'; continue;
-        case '<': out += '\\u003C'; continue;
-        case '>': out += '\\u003E'; continue;
-        case '&': out += '\\u0026'; continue;
-        case '=': out += '\\u003D'; continue;
+        case '\\':
+          out += '\\\\';
+          continue;
+        case "'":
+          out += "\\'";
+          continue;
+        case '"':
+          out += '\\"';
+          continue;
+        case '<':
+          out += '\\u003C';
+          continue;
+        case '>':
+          out += '\\u003E';
+          continue;
+        case '&':
+          out += '\\u0026';
+          continue;
+        case '=':
+          out += '\\u003D';
+          continue;
       }
       out += cp < 0x20 ? '\\u00' + cp.toString(16).toUpperCase().padStart(2, '0') : ch;
     } else out += isPrint(cp) ? ch : '\\u' + cp.toString(16).toUpperCase().padStart(4, '0');
@@ -188,7 +202,12 @@ export const BUILTINS: Record<string, GoFunc> = {
   and: { params: ['value'], variadic: 'value', builtin: true, call: () => null },
   or: { params: ['value'], variadic: 'value', builtin: true, call: () => null },
   // `call` exists in Go but a summary holds no functions, so it always fails as Go fails.
-  call: { params: ['value'], variadic: 'value', builtin: true, call: ([f]) => fail(`non-function of type ${f === null || f === undefined ? '<nil>' : typeName(f)}`) },
+  call: {
+    params: ['value'],
+    variadic: 'value',
+    builtin: true,
+    call: ([f]) => fail(`non-function of type ${f === null || f === undefined ? '<nil>' : typeName(f)}`),
+  },
   not: { params: ['value'], builtin: true, call: ([a]) => !isTrue(a) },
   len: {
     params: ['value'],
@@ -215,5 +234,4 @@ export const BUILTINS: Record<string, GoFunc> = {
   html: { params: [], variadic: 'any', builtin: true, call: (a) => htmlEscape(evalArgs(a)) },
   js: { params: [], variadic: 'any', builtin: true, call: (a) => jsEscape(evalArgs(a)) },
   urlquery: { params: [], variadic: 'any', builtin: true, call: (a) => queryEscape(evalArgs(a)) },
-
 };

@@ -84,9 +84,39 @@ export function summaryToGo(s: Summary): GoStruct {
 }
 
 const LIQUID_TAG_NAMES = [
-  'assign', 'capture', 'endcapture', 'case', 'when', 'endcase', 'comment', 'endcomment', 'cycle', 'decrement', 'echo',
-  'for', 'endfor', 'break', 'continue', 'if', 'elsif', 'else', 'endif', 'increment', 'liquid', 'raw', 'endraw',
-  'tablerow', 'endtablerow', 'unless', 'endunless', 'include', 'render', 'layout', 'block', 'endblock', '#',
+  'assign',
+  'capture',
+  'endcapture',
+  'case',
+  'when',
+  'endcase',
+  'comment',
+  'endcomment',
+  'cycle',
+  'decrement',
+  'echo',
+  'for',
+  'endfor',
+  'break',
+  'continue',
+  'if',
+  'elsif',
+  'else',
+  'endif',
+  'increment',
+  'liquid',
+  'raw',
+  'endraw',
+  'tablerow',
+  'endtablerow',
+  'unless',
+  'endunless',
+  'include',
+  'render',
+  'layout',
+  'block',
+  'endblock',
+  '#',
 ];
 const LIQUID_TAG = new RegExp(`\\{%-?\\s*(${LIQUID_TAG_NAMES.map((t) => t.replace('#', '\\#')).join('|')})(?=[\\s%-]|$)`);
 
@@ -108,7 +138,13 @@ function actions(source: string): string[] {
       } else if (c === '"' || c === '`' || c === "'") quote = c;
       else if (source.startsWith('}}', j)) break;
     }
-    out.push(source.slice(i + 2, j).replace(/^-\s/, '').replace(/\s-$/, '').trim());
+    out.push(
+      source
+        .slice(i + 2, j)
+        .replace(/^-\s/, '')
+        .replace(/\s-$/, '')
+        .trim(),
+    );
     i = j + 2;
   }
   return out;

@@ -107,7 +107,8 @@ export function unquote(lit: string): string | undefined {
       const hex = body.slice(i + 1, i + 1 + n);
       if (!new RegExp(`^[0-9a-fA-F]{${n}}$`).test(hex)) return undefined;
       const cp = parseInt(hex, 16);
-      if (e === 'x') out += Buffer.from([cp]).toString('latin1') === String.fromCharCode(cp) && cp < 0x80 ? String.fromCharCode(cp) : String.fromCharCode(0xfffd);
+      if (e === 'x')
+        out += Buffer.from([cp]).toString('latin1') === String.fromCharCode(cp) && cp < 0x80 ? String.fromCharCode(cp) : String.fromCharCode(0xfffd);
       else {
         if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return undefined;
         out += String.fromCodePoint(cp);

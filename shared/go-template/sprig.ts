@@ -149,7 +149,15 @@ export const SPRIG: Record<string, GoFunc> = {
   },
   hasKey: { params: ['map', 'string'], call: ([d, k]) => asMap(d).entries.has(k as string) },
   // Go ranges over a map in random order, so sprig's keys is unordered; sorted is one of its orders.
-  keys: { params: [], variadic: 'map', call: (ds) => new GoList(ds.flatMap((d) => asMap(d).sortedKeys()), 'string') },
+  keys: {
+    params: [],
+    variadic: 'map',
+    call: (ds) =>
+      new GoList(
+        ds.flatMap((d) => asMap(d).sortedKeys()),
+        'string',
+      ),
+  },
 
   // sprig: JSON and strings
   toJson: {
@@ -175,13 +183,32 @@ export const SPRIG: Record<string, GoFunc> = {
     },
   },
   toString: TO_STRING,
-  quote: { params: [], variadic: 'any', call: (a) => a.filter((x) => x !== null && x !== undefined).map((x) => sprintf('%q', [strval(x)])).join(' ') },
-  squote: { params: [], variadic: 'any', call: (a) => a.filter((x) => x !== null && x !== undefined).map((x) => sprintf("'%v'", [x])).join(' ') },
+  quote: {
+    params: [],
+    variadic: 'any',
+    call: (a) =>
+      a
+        .filter((x) => x !== null && x !== undefined)
+        .map((x) => sprintf('%q', [strval(x)]))
+        .join(' '),
+  },
+  squote: {
+    params: [],
+    variadic: 'any',
+    call: (a) =>
+      a
+        .filter((x) => x !== null && x !== undefined)
+        .map((x) => sprintf("'%v'", [x]))
+        .join(' '),
+  },
   upper: { params: ['string'], call: ([s]) => mapRunes(s as string, (c) => c.toUpperCase()) },
   lower: { params: ['string'], call: ([s]) => mapRunes(s as string, (c) => c.toLowerCase()) },
   title: { params: ['string'], call: ([s]) => title(s as string) },
   trim: { params: ['string'], call: ([s]) => trimSpace(s as string) },
-  trimPrefix: { params: ['string', 'string'], call: ([p, s]) => ((s as string).startsWith(p as string) ? (s as string).slice((p as string).length) : (s as string)) },
+  trimPrefix: {
+    params: ['string', 'string'],
+    call: ([p, s]) => ((s as string).startsWith(p as string) ? (s as string).slice((p as string).length) : (s as string)),
+  },
   trimSuffix: {
     params: ['string', 'string'],
     call: ([p, s]) => ((s as string).endsWith(p as string) && (p as string).length > 0 ? (s as string).slice(0, -(p as string).length) : (s as string)),

@@ -9,9 +9,40 @@ const LONG_MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'Ju
 
 /** The layout chunks Go recognises, longest first where one is a prefix of another. */
 const CHUNKS = [
-  'January', 'Jan', 'Monday', 'Mon', 'MST',
-  '2006', '2', '_2006', '__2', '_2', '002', '01', '02', '03', '04', '05', '06', '1', '15', '3', '4', '5',
-  'PM', 'pm', '-070000', '-07:00:00', '-0700', '-07:00', '-07', 'Z070000', 'Z07:00:00', 'Z0700', 'Z07:00', 'Z07',
+  'January',
+  'Jan',
+  'Monday',
+  'Mon',
+  'MST',
+  '2006',
+  '2',
+  '_2006',
+  '__2',
+  '_2',
+  '002',
+  '01',
+  '02',
+  '03',
+  '04',
+  '05',
+  '06',
+  '1',
+  '15',
+  '3',
+  '4',
+  '5',
+  'PM',
+  'pm',
+  '-070000',
+  '-07:00:00',
+  '-0700',
+  '-07:00',
+  '-07',
+  'Z070000',
+  'Z07:00:00',
+  'Z0700',
+  'Z07:00',
+  'Z07',
 ];
 
 /** `t.In(time.UTC).Format(layout)` for a time given in epoch milliseconds. */
@@ -49,36 +80,95 @@ export function formatGoTime(ms: number, layout: string): string {
     if (chunk && !((chunk === 'Jan' || chunk === 'Mon') && /^[a-z]/.test(rest.slice(3)))) {
       i += chunk.length;
       switch (chunk) {
-        case 'January': out += LONG_MONTHS[month]; break;
-        case 'Jan': out += LONG_MONTHS[month].slice(0, 3); break;
-        case 'Monday': out += LONG_DAYS[d.getUTCDay()]; break;
-        case 'Mon': out += LONG_DAYS[d.getUTCDay()].slice(0, 3); break;
-        case 'MST': out += 'UTC'; break;
-        case '2006': out += String(year).padStart(4, '0'); break;
-        case '_2006': out += '_' + String(year).padStart(4, '0'); break;
-        case '06': out += p2(year % 100); break;
-        case '01': out += p2(month + 1); break;
-        case '1': out += String(month + 1); break;
-        case '02': out += p2(day); break;
-        case '2': out += String(day); break;
-        case '_2': out += String(day).padStart(2, ' '); break;
-        case '__2': out += String(yday).padStart(3, ' '); break;
-        case '002': out += String(yday).padStart(3, '0'); break;
-        case '15': out += p2(hour); break;
-        case '03': out += p2(hour % 12 === 0 ? 12 : hour % 12); break;
-        case '3': out += String(hour % 12 === 0 ? 12 : hour % 12); break;
-        case '04': out += p2(min); break;
-        case '4': out += String(min); break;
-        case '05': out += p2(sec); break;
-        case '5': out += String(sec); break;
-        case 'PM': out += hour >= 12 ? 'PM' : 'AM'; break;
-        case 'pm': out += hour >= 12 ? 'pm' : 'am'; break;
-        case '-070000': out += '+000000'; break;
-        case '-07:00:00': out += '+00:00:00'; break;
-        case '-0700': out += '+0000'; break;
-        case '-07:00': out += '+00:00'; break;
-        case '-07': out += '+00'; break;
-        default: out += 'Z'; // Z0700 and friends print Z for UTC
+        case 'January':
+          out += LONG_MONTHS[month];
+          break;
+        case 'Jan':
+          out += LONG_MONTHS[month].slice(0, 3);
+          break;
+        case 'Monday':
+          out += LONG_DAYS[d.getUTCDay()];
+          break;
+        case 'Mon':
+          out += LONG_DAYS[d.getUTCDay()].slice(0, 3);
+          break;
+        case 'MST':
+          out += 'UTC';
+          break;
+        case '2006':
+          out += String(year).padStart(4, '0');
+          break;
+        case '_2006':
+          out += '_' + String(year).padStart(4, '0');
+          break;
+        case '06':
+          out += p2(year % 100);
+          break;
+        case '01':
+          out += p2(month + 1);
+          break;
+        case '1':
+          out += String(month + 1);
+          break;
+        case '02':
+          out += p2(day);
+          break;
+        case '2':
+          out += String(day);
+          break;
+        case '_2':
+          out += String(day).padStart(2, ' ');
+          break;
+        case '__2':
+          out += String(yday).padStart(3, ' ');
+          break;
+        case '002':
+          out += String(yday).padStart(3, '0');
+          break;
+        case '15':
+          out += p2(hour);
+          break;
+        case '03':
+          out += p2(hour % 12 === 0 ? 12 : hour % 12);
+          break;
+        case '3':
+          out += String(hour % 12 === 0 ? 12 : hour % 12);
+          break;
+        case '04':
+          out += p2(min);
+          break;
+        case '4':
+          out += String(min);
+          break;
+        case '05':
+          out += p2(sec);
+          break;
+        case '5':
+          out += String(sec);
+          break;
+        case 'PM':
+          out += hour >= 12 ? 'PM' : 'AM';
+          break;
+        case 'pm':
+          out += hour >= 12 ? 'pm' : 'am';
+          break;
+        case '-070000':
+          out += '+000000';
+          break;
+        case '-07:00:00':
+          out += '+00:00:00';
+          break;
+        case '-0700':
+          out += '+0000';
+          break;
+        case '-07:00':
+          out += '+00:00';
+          break;
+        case '-07':
+          out += '+00';
+          break;
+        default:
+          out += 'Z'; // Z0700 and friends print Z for UTC
       }
       continue;
     }

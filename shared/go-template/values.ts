@@ -264,7 +264,10 @@ export function formatV(v: GoValue, depth = 0): string {
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (v instanceof GoInt) return v.v.toString();
   if (v instanceof GoMap) {
-    return `map[${v.sortedKeys().map((k) => `${k}:${formatV(v.entries.get(k), depth + 1)}`).join(' ')}]`;
+    return `map[${v
+      .sortedKeys()
+      .map((k) => `${k}:${formatV(v.entries.get(k), depth + 1)}`)
+      .join(' ')}]`;
   }
   if (v instanceof GoList) return `[${v.items.map((x) => formatV(x, depth + 1)).join(' ')}]`;
   if (v instanceof GoStruct) {

@@ -31,8 +31,7 @@ const CHROMIUM_ARGS = [
 ];
 // docs/dashboard.png is rewritten only when asked (or missing), so test runs leave the tree clean.
 const DOCS_SCREENSHOT = fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url));
-const SCREENSHOT =
-  process.env.UPDATE_DOCS_SCREENSHOT === '1' || !existsSync(DOCS_SCREENSHOT) ? DOCS_SCREENSHOT : join(tmpdir(), 'stash-hooks-dashboard.png');
+const SCREENSHOT = process.env.UPDATE_DOCS_SCREENSHOT === '1' || !existsSync(DOCS_SCREENSHOT) ? DOCS_SCREENSHOT : join(tmpdir(), 'stash-hooks-dashboard.png');
 const REDIS = { host: '127.0.0.1', port: 6379 };
 const prefix = `sh-test-browser-${randomBytes(4).toString('hex')}`;
 const USER = 'ops';
@@ -201,7 +200,10 @@ run('logged in, a person sees the hook queues and a completed hook job with its 
     await page.getByText('"flushed tables; Authorization: Bearer [redacted]"').first().waitFor({ timeout: 15_000 });
 
     // Bring the result into view for the screenshot.
-    await page.getByText('returnValue').first().evaluate((el) => el.scrollIntoView({ block: 'start' }));
+    await page
+      .getByText('returnValue')
+      .first()
+      .evaluate((el) => el.scrollIntoView({ block: 'start' }));
     await page.screenshot({ path: SCREENSHOT });
 
     // The failed global post hook shows its reason on the failed tab.
@@ -214,7 +216,7 @@ run('logged in, a person sees the hook queues and a completed hook job with its 
   }
 });
 
-run('with actions allowed, the board\'s own Retry button works through the CSRF guard', async () => {
+run("with actions allowed, the board's own Retry button works through the CSRF guard", async () => {
   const actions = await startDashboard({
     connection: `redis://${REDIS.host}:${REDIS.port}`,
     prefix,

@@ -19,7 +19,16 @@ import { hookCondition, gateCondition } from '../../shared/conditions.js';
 import { startDemo, type DemoProcess } from '../helpers/demo-process.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const DOCS_SCREENSHOT = fileURLToPath(new URL('../../docs/sessions.png', import.meta.url));
 const SCREENSHOT = process.env.UPDATE_DOCS_SCREENSHOT === '1' || !existsSync(DOCS_SCREENSHOT) ? DOCS_SCREENSHOT : join(tmpdir(), 'stash-hooks-sessions.png');
 const GROUP = { group: 'stash.appscode.com', version: 'v1beta1', namespace: 'demo' };
@@ -138,7 +147,10 @@ run('on a narrow screen the list and the timeline fit the width', async () => {
     const page = await context.newPage();
     for (const url of [`${demo.dashboardUrl}sessions`, sessionUrl('backupsession', 'databases-demo')]) {
       await page.goto(url);
-      await page.getByRole('link', { name: /databases-demo|all sessions/ }).first().waitFor({ timeout: 20_000 });
+      await page
+        .getByRole('link', { name: /databases-demo|all sessions/ })
+        .first()
+        .waitFor({ timeout: 20_000 });
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `${url} is ${overflow}px wider than the screen`);
     }
@@ -156,13 +168,22 @@ run("a running session's bars appear without a reload", async () => {
       apiVersion: 'stash.appscode.com/v1beta1',
       kind: 'BackupConfiguration',
       metadata: { name: 'slow-backup', namespace: 'demo' },
-      spec: { timeOut: '5m', target: { ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'app' } }, hooks: { preBackup: { exec: { command: ['/bin/sh', '-c', 'sleep 20'] }, containerName: 'app' } } },
+      spec: {
+        timeOut: '5m',
+        target: { ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'app' } },
+        hooks: { preBackup: { exec: { command: ['/bin/sh', '-c', 'sleep 20'] }, containerName: 'app' } },
+      },
     },
   });
   await custom.createNamespacedCustomObject({
     ...GROUP,
     plural: 'backupsessions',
-    body: { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: { name: 'slow-backup-live', namespace: 'demo' }, spec: { invoker: { apiGroup: 'stash.appscode.com', kind: 'BackupConfiguration', name: 'slow-backup' } } },
+    body: {
+      apiVersion: 'stash.appscode.com/v1beta1',
+      kind: 'BackupSession',
+      metadata: { name: 'slow-backup-live', namespace: 'demo' },
+      spec: { invoker: { apiGroup: 'stash.appscode.com', kind: 'BackupConfiguration', name: 'slow-backup' } },
+    },
   });
   const { context } = await newContext();
   try {
@@ -197,12 +218,19 @@ run('a 1,000-member session renders in under 1 s', async () => {
   const status = {
     phase: 'Failed',
     sessionDuration: '1m0s',
-    conditions: [stamp(hookCondition('preBackup', 'global', { kind: 'succeeded' }), 1), stamp(hookCondition('postBackup', 'global', { kind: 'succeeded' }), 59)],
+    conditions: [
+      stamp(hookCondition('preBackup', 'global', { kind: 'succeeded' }), 1),
+      stamp(hookCondition('postBackup', 'global', { kind: 'succeeded' }), 59),
+    ],
     targets: Array.from({ length: members }, (_v, i) => ({
       ref: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: `db-${i}` },
       phase: i === 500 ? 'Failed' : 'Succeeded',
       totalHosts: 1,
-      stats: [i === 500 ? { hostname: 'host-0', phase: 'Failed', duration: '20s', error: 'disk full' } : { hostname: 'host-0', phase: 'Succeeded', duration: `${10 + (i % 30)}s` }],
+      stats: [
+        i === 500
+          ? { hostname: 'host-0', phase: 'Failed', duration: '20s', error: 'disk full' }
+          : { hostname: 'host-0', phase: 'Succeeded', duration: `${10 + (i % 30)}s` },
+      ],
       conditions: [
         stamp(hookCondition('preBackup', 'local', { kind: 'succeeded' }), 2 + (i % 5)),
         stamp(gateCondition('backup', true, 'PreHookSucceeded'), 2 + (i % 5)),
@@ -213,9 +241,16 @@ run('a 1,000-member session renders in under 1 s', async () => {
   // The pipeline sees the new session too (its invoker does not exist) and may write its status
   // first: write ours over the latest version until it lands; once terminal it is never touched.
   for (let attempt = 0; ; attempt++) {
-    const current = (await custom.getNamespacedCustomObject({ ...GROUP, plural: 'backupsessions', name: 'big-batch' })) as { metadata: Record<string, unknown> };
+    const current = (await custom.getNamespacedCustomObject({ ...GROUP, plural: 'backupsessions', name: 'big-batch' })) as {
+      metadata: Record<string, unknown>;
+    };
     try {
-      await custom.replaceNamespacedCustomObjectStatus({ ...GROUP, plural: 'backupsessions', name: 'big-batch', body: { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: current.metadata, spec, status } });
+      await custom.replaceNamespacedCustomObjectStatus({
+        ...GROUP,
+        plural: 'backupsessions',
+        name: 'big-batch',
+        body: { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: current.metadata, spec, status },
+      });
       const after = (await custom.getNamespacedCustomObject({ ...GROUP, plural: 'backupsessions', name: 'big-batch' })) as { status?: { targets?: unknown[] } };
       if (after.status?.targets?.length === members) break;
     } catch (err) {
@@ -234,7 +269,9 @@ run('a 1,000-member session renders in under 1 s', async () => {
       rowsInDom: document.querySelectorAll('.row').length,
       rowCount: Number(document.querySelector('.viewport')?.getAttribute('aria-rowcount')),
     }));
-    process.stdout.write(`1,000-member session: drawn in ${m.renderMs} ms after its data arrived; ${m.sinceNavigationMs} ms from navigation (server read included); ${m.rowsInDom} of ${m.rowCount} rows in the DOM\n`);
+    process.stdout.write(
+      `1,000-member session: drawn in ${m.renderMs} ms after its data arrived; ${m.sinceNavigationMs} ms from navigation (server read included); ${m.rowsInDom} of ${m.rowCount} rows in the DOM\n`,
+    );
     assert.is(m.rowCount, members + 3, 'global pre, 1,000 members, global post, finalize');
     assert.ok(m.rowsInDom < 100, `rows are virtualised (${m.rowsInDom} in the DOM)`);
     assert.ok(m.renderMs < 1000, `drawn in ${m.renderMs} ms`);

@@ -33,7 +33,11 @@ test('chaos (short): every session finalized with the right phase, nothing lost 
   assert.equal(report.missingHooks, [], 'lost hooks');
   assert.equal(report.unexpectedHooks, [], 'hooks that should not have run (e.g. a post hook after a failed pre)');
   assert.is(report.finalizedRight, 40);
-  assert.is(unexplainedReruns(report), 0, `hooks run again without a worker SIGKILL that interrupted them:\n${report.duplicateHooks.map((d) => `${d.path} ×${d.count} (${d.cause}): ${d.timeline}`).join('\n')}`);
+  assert.is(
+    unexplainedReruns(report),
+    0,
+    `hooks run again without a worker SIGKILL that interrupted them:\n${report.duplicateHooks.map((d) => `${d.path} ×${d.count} (${d.cause}): ${d.timeline}`).join('\n')}`,
+  );
   assert.ok(report.kills.worker >= 2 && report.kills.coordinator >= 1 && report.kills.watcher >= 1 && report.redisRestarts === 1, table);
 });
 

@@ -35,7 +35,10 @@ for (const role of ROLES) {
 test('a bad setting exits 2 naming the flag, the variable and what is accepted', () => {
   const { code, err } = cli('worker', '--concurrency', 'lots', '--queues', 'pre-backup,nope');
   assert.is(code, 2);
-  assert.match(err, /--queues \(STASH_HOOKS_QUEUES\): "pre-backup,nope" is not valid; expected a comma-separated subset of pre-backup, post-backup, pre-restore, post-restore/);
+  assert.match(
+    err,
+    /--queues \(STASH_HOOKS_QUEUES\): "pre-backup,nope" is not valid; expected a comma-separated subset of pre-backup, post-backup, pre-restore, post-restore/,
+  );
   assert.match(err, /--concurrency \(STASH_HOOKS_CONCURRENCY\): "lots" is not valid; expected an integer 1-1000/);
 });
 

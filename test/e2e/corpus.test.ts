@@ -14,9 +14,27 @@ import type { BackupSession, Session } from '../../shared/resources.js';
 
 const dir = fileURLToPath(new URL('../corpus/', import.meta.url));
 const load = <T>(f: string): T[] => parse(readFileSync(dir + f, 'utf8')) as T[];
-interface HookCase { name: string; hook: unknown; expect: string }
-interface TplCase { name: string; body?: string; path?: string; header?: string; command?: string[]; expect: string }
-interface SessionCase { name: string; session?: { spec?: unknown }; invoker?: { kind: string; spec: unknown }; status?: unknown; where: 'any' | 'alive'; expect?: string }
+interface HookCase {
+  name: string;
+  hook: unknown;
+  expect: string;
+}
+interface TplCase {
+  name: string;
+  body?: string;
+  path?: string;
+  header?: string;
+  command?: string[];
+  expect: string;
+}
+interface SessionCase {
+  name: string;
+  session?: { spec?: unknown };
+  invoker?: { kind: string; spec: unknown };
+  status?: unknown;
+  where: 'any' | 'alive';
+  expect?: string;
+}
 const hookCases = load<HookCase>('bad-hooks.yaml');
 const tplCases = load<TplCase>('bad-templates.yaml');
 const sessionCases = load<SessionCase>('bad-sessions.yaml');
@@ -32,7 +50,9 @@ test.before(async () => {
   process.on('unhandledRejection', onCrash);
   p = await startPipeline({ logger: capturingLogger(logs), concurrency: 20, defaultHookTimeoutSeconds: 10 });
   await p.apply(appYaml(NS, 'app'));
-  await p.apply(`apiVersion: v1\nkind: Secret\nmetadata: {name: corpus-secret, namespace: ${NS}, labels: {stash-hooks.dev/hook-secret: "true"}}\nstringData: {token: abc}\n`);
+  await p.apply(
+    `apiVersion: v1\nkind: Secret\nmetadata: {name: corpus-secret, namespace: ${NS}, labels: {stash-hooks.dev/hook-secret: "true"}}\nstringData: {token: abc}\n`,
+  );
 });
 test.after(async () => {
   await p?.close();
@@ -40,7 +60,12 @@ test.after(async () => {
   process.off('unhandledRejection', onCrash);
 });
 
-const cfg = (name: string, spec: unknown) => ({ apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupConfiguration', metadata: { name, namespace: NS }, spec });
+const cfg = (name: string, spec: unknown) => ({
+  apiVersion: 'stash.appscode.com/v1beta1',
+  kind: 'BackupConfiguration',
+  metadata: { name, namespace: NS },
+  spec,
+});
 const session = (name: string, invoker: { kind: string; name: string } | undefined, spec?: unknown) => ({
   apiVersion: 'stash.appscode.com/v1beta1',
   kind: 'BackupSession',
@@ -58,10 +83,14 @@ async function visible(name: string): Promise<string> {
 }
 
 async function finalPhase(name: string): Promise<Session> {
-  return waitFor(`${name} to finish`, async () => {
-    const s = await p.getSession('BackupSession', NS, name);
-    return ['Succeeded', 'Failed'].includes(s.status?.phase ?? '') ? s : undefined;
-  }, 40_000);
+  return waitFor(
+    `${name} to finish`,
+    async () => {
+      const s = await p.getSession('BackupSession', NS, name);
+      return ['Succeeded', 'Failed'].includes(s.status?.phase ?? '') ? s : undefined;
+    },
+    40_000,
+  );
 }
 
 test(`corpus: ${hookCases.length} bad hooks and ${tplCases.length} bad templates fail their session with a clear message`, async () => {
@@ -69,19 +98,39 @@ test(`corpus: ${hookCases.length} bad hooks and ${tplCases.length} bad templates
   p.sink.statusFor.set('/status500', 500);
   const rejected = new Map<string, string>();
   const cases: Array<{ name: string; expect: string; hook: unknown }> = [
-    ...hookCases.map((c) => ({ name: c.name, expect: c.expect, hook: JSON.parse(JSON.stringify(c.hook).replaceAll('"$SINK"', String(sinkPort)).replaceAll('$SINK', String(sinkPort)).replaceAll('$BIG', 'x'.repeat(4 * 1024 * 1024))) })),
+    ...hookCases.map((c) => ({
+      name: c.name,
+      expect: c.expect,
+      hook: JSON.parse(
+        JSON.stringify(c.hook)
+          .replaceAll('"$SINK"', String(sinkPort))
+          .replaceAll('$SINK', String(sinkPort))
+          .replaceAll('$BIG', 'x'.repeat(4 * 1024 * 1024)),
+      ),
+    })),
     ...tplCases.map((c) => ({
       name: c.name,
       expect: c.expect,
       hook: c.command
         ? { exec: { command: c.command } }
-        : { httpPost: { host: '127.0.0.1', port: sinkPort, path: c.path ?? `/tpl/${c.name}`, body: c.body ?? 'x', ...(c.header ? { httpHeaders: [{ name: 'X-T', value: c.header }] } : {}) } },
+        : {
+            httpPost: {
+              host: '127.0.0.1',
+              port: sinkPort,
+              path: c.path ?? `/tpl/${c.name}`,
+              body: c.body ?? 'x',
+              ...(c.header ? { httpHeaders: [{ name: 'X-T', value: c.header }] } : {}),
+            },
+          },
     })),
   ];
   assert.ok(cases.length + sessionCases.length >= 60, `corpus has ${cases.length + sessionCases.length} cases`);
   for (const c of cases) {
     try {
-      await p.apply([cfg(c.name, { target, hooks: { preBackup: c.hook } }) as never, session(`${c.name}-1`, { kind: 'BackupConfiguration', name: c.name }) as never]);
+      await p.apply([
+        cfg(c.name, { target, hooks: { preBackup: c.hook } }) as never,
+        session(`${c.name}-1`, { kind: 'BackupConfiguration', name: c.name }) as never,
+      ]);
     } catch (err) {
       rejected.set(c.name, String((err as { body?: string }).body ?? (err as Error).message));
     }
@@ -89,17 +138,27 @@ test(`corpus: ${hookCases.length} bad hooks and ${tplCases.length} bad templates
   const problems: string[] = [];
   for (const c of cases) {
     if (rejected.has(c.name)) {
-      if (!rejected.get(c.name)!.includes(c.expect)) problems.push(`${c.name}: rejected by the API server without "${c.expect}": ${rejected.get(c.name)!.slice(0, 300)}`);
+      if (!rejected.get(c.name)!.includes(c.expect))
+        problems.push(`${c.name}: rejected by the API server without "${c.expect}": ${rejected.get(c.name)!.slice(0, 300)}`);
       continue;
     }
     const s = (await finalPhase(`${c.name}-1`)) as BackupSession;
     const cond = s.status?.targets?.[0]?.conditions?.find((x) => x.type === 'PreBackupHookExecutionSucceeded');
-    if (s.status?.phase !== 'Failed' || cond?.status !== 'False' || !cond.message?.startsWith('Failed to execute preBackup hook. Reason: ') || !cond.message.includes(c.expect)) {
+    if (
+      s.status?.phase !== 'Failed' ||
+      cond?.status !== 'False' ||
+      !cond.message?.startsWith('Failed to execute preBackup hook. Reason: ') ||
+      !cond.message.includes(c.expect)
+    ) {
       problems.push(`${c.name}: phase ${s.status?.phase}, condition ${JSON.stringify(cond)}; expected "${c.expect}"`);
     }
   }
   assert.equal(problems, [], problems.join('\n'));
-  assert.equal(p.sink.requests.filter((r) => r.path.startsWith('/tpl/')).map((r) => r.path), [], 'no request for a broken template');
+  assert.equal(
+    p.sink.requests.filter((r) => r.path.startsWith('/tpl/')).map((r) => r.path),
+    [],
+    'no request for a broken template',
+  );
 });
 
 test(`corpus: ${sessionCases.length} bad sessions (invokers, targets, durations, garbage status) give a message and break nothing`, async () => {
@@ -110,17 +169,29 @@ test(`corpus: ${sessionCases.length} bad sessions (invokers, targets, durations,
     } else await p.apply([session(`${c.name}-1`, undefined, c.session?.spec) as never]);
     if (c.status !== undefined) {
       const s = await p.getSession('BackupSession', NS, `${c.name}-1`);
-      await p.custom.replaceNamespacedCustomObjectStatus({ group: 'stash.appscode.com', version: 'v1beta1', namespace: NS, plural: 'backupsessions', name: `${c.name}-1`, body: { ...s, status: c.status } });
+      await p.custom.replaceNamespacedCustomObjectStatus({
+        group: 'stash.appscode.com',
+        version: 'v1beta1',
+        namespace: NS,
+        plural: 'backupsessions',
+        name: `${c.name}-1`,
+        body: { ...s, status: c.status },
+      });
     }
   }
   const problems: string[] = [];
   for (const c of sessionCases.filter((x) => x.where === 'any')) {
-    const found = await waitFor(`a message for ${c.name}`, async () => ((await visible(`${c.name}-1`)).includes(c.expect!) ? true : undefined), 15_000).catch(() => false);
+    const found = await waitFor(`a message for ${c.name}`, async () => ((await visible(`${c.name}-1`)).includes(c.expect!) ? true : undefined), 15_000).catch(
+      () => false,
+    );
     if (!found) problems.push(`${c.name}: "${c.expect}" not found in:\n${(await visible(`${c.name}-1`)).slice(0, 800)}`);
   }
   assert.equal(problems, [], problems.join('\n\n'));
   // After all of that the pipeline still works: a good session succeeds.
-  await p.apply([cfg('good', { target, hooks: { preBackup: { exec: { command: ['echo', 'ok'] } } } }) as never, session('good-1', { kind: 'BackupConfiguration', name: 'good' }) as never]);
+  await p.apply([
+    cfg('good', { target, hooks: { preBackup: { exec: { command: ['echo', 'ok'] } } } }) as never,
+    session('good-1', { kind: 'BackupConfiguration', name: 'good' }) as never,
+  ]);
   assert.is((await finalPhase('good-1')).status?.phase, 'Succeeded');
   assert.equal(crashes, [], 'no uncaught exception or unhandled rejection');
 });

@@ -24,7 +24,10 @@ test('stash-hooks demo runs every example to its expected phase, exits 0 and lea
   }
   assert.match(r.stdout, /dashboard: http:\/\/127\.0\.0\.1:\d+\//);
   assert.match(r.stdout, /✓ app-backup-demo\s+Deployment\/app\s+PreBackupHookExecutionSucceeded: Successfully executed preBackup hook\./);
-  assert.match(r.stdout, /slack-sink got POST \/services\/XX\/XXX\/XXXX \(Authorization header received, not shown\): \{"blocks": \[\{"type": "section", "text": \{"type": "mrkdwn", "text": ":white_check_mark: Backup Succeeded for demo\/app in \d+s"\}\}\]\}/);
+  assert.match(
+    r.stdout,
+    /slack-sink got POST \/services\/XX\/XXX\/XXXX \(Authorization header received, not shown\): \{"blocks": \[\{"type": "section", "text": \{"type": "mrkdwn", "text": ":white_check_mark: Backup Succeeded for demo\/app in \d+s"\}\}\]\}/,
+  );
   assert.match(r.stdout, /slack-sink got POST \/maintenance\/off: batch databases-demo finished: Failed failed to backup host-0\. Reason: path not found/);
   assert.match(r.stdout, /✓ app-backup-demo\s+Succeeded\s+Succeeded/);
   assert.match(r.stdout, /✓ databases-demo\s+Failed\s+Failed/);

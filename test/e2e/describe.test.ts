@@ -38,7 +38,11 @@ export function normalise(text: string): string {
 async function describe(ref: string, extra: Record<string, unknown> = {}): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await runDescribe(ref, { namespace: 'demo', prefix: demo.prefix, ...extra }, { out: { write: (s: string) => (out += s) }, err: { write: (s: string) => (err += s) } });
+  const code = await runDescribe(
+    ref,
+    { namespace: 'demo', prefix: demo.prefix, ...extra },
+    { out: { write: (s: string) => (out += s) }, err: { write: (s: string) => (err += s) } },
+  );
   return { code, out, err };
 }
 
@@ -68,10 +72,17 @@ test('the failing batch: the failed backup with its reason, the skipped post hoo
   assert.is(r.code, 0, r.err);
   const t = JSON.parse(r.out) as SessionTimeline;
   const bar = (row: string, label: string) => t.rows.find((x) => x.label === row)!.bars.find((b) => b.label === label)!;
-  assert.equal([bar('StatefulSet/db-b', 'backup').outcome, bar('StatefulSet/db-b', 'backup').message], ['failed', 'db-b-0: Failed: failed to backup host-0. Reason: path not found']);
-  assert.equal([bar('StatefulSet/db-a', 'postBackup').outcome, bar('StatefulSet/db-a', 'postBackup').message], ['skipped', 'Skipping executing postBackup. Reason: executionPolicy is "OnFailure" but phase is "Succeeded".']);
+  assert.equal(
+    [bar('StatefulSet/db-b', 'backup').outcome, bar('StatefulSet/db-b', 'backup').message],
+    ['failed', 'db-b-0: Failed: failed to backup host-0. Reason: path not found'],
+  );
+  assert.equal(
+    [bar('StatefulSet/db-a', 'postBackup').outcome, bar('StatefulSet/db-a', 'postBackup').message],
+    ['skipped', 'Skipping executing postBackup. Reason: executionPolicy is "OnFailure" but phase is "Succeeded".'],
+  );
   const globalPost = bar('global postBackup', 'postBackup');
-  for (const row of ['StatefulSet/db-a', 'StatefulSet/db-b']) assert.ok(globalPost.startMs! >= bar(row, 'postBackup').endMs!, `global post starts after the local post of ${row}`);
+  for (const row of ['StatefulSet/db-a', 'StatefulSet/db-b'])
+    assert.ok(globalPost.startMs! >= bar(row, 'postBackup').endMs!, `global post starts after the local post of ${row}`);
   assert.is(bar('finalize', 'finalize').outcome, 'failed');
   assert.ok(bar('StatefulSet/db-b', 'postBackup').job?.id.startsWith('hook.postBackup.t1.'), 'the bar links its BullMQ job');
 });
@@ -92,7 +103,11 @@ test('bad input: a clear message and exit code, nothing thrown', async () => {
 
 test('the CLI and the kubectl plugin print the same timeline', async () => {
   const env = { ...process.env, KUBECONFIG: demo.kubeconfig, STASH_HOOKS_PREFIX: demo.prefix };
-  const cli = spawnSync(process.execPath, [STASH_HOOKS_BIN, 'describe', 'backupsession/app-backup-demo', '-n', 'demo'], { env, encoding: 'utf8', timeout: 60_000 });
+  const cli = spawnSync(process.execPath, [STASH_HOOKS_BIN, 'describe', 'backupsession/app-backup-demo', '-n', 'demo'], {
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.is(cli.status, 0, cli.stderr);
   assert.fixture(normalise(cli.stdout), readFileSync(GOLDEN('app-backup-demo'), 'utf8'));
   if (!existsSync(KUBECTL)) {
@@ -103,7 +118,11 @@ test('the CLI and the kubectl plugin print the same timeline', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kubectl-plugin-'));
   try {
     symlinkSync(PLUGIN, join(dir, 'kubectl-stash_hooks'));
-    const r = spawnSync(KUBECTL, ['stash-hooks', 'describe', 'backupsession/app-backup-demo', '-n', 'demo'], { env: { ...env, PATH: `${dir}:${process.env.PATH ?? ""}` }, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(KUBECTL, ['stash-hooks', 'describe', 'backupsession/app-backup-demo', '-n', 'demo'], {
+      env: { ...env, PATH: `${dir}:${process.env.PATH ?? ''}` },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.is(r.status, 0, r.stderr);
     assert.fixture(normalise(r.stdout), readFileSync(GOLDEN('app-backup-demo'), 'utf8'));
   } finally {

@@ -40,7 +40,11 @@ spec:
       containers: [{name: db, image: postgres}]
 `);
   const core = p.kubeConfig.makeApiClient(CoreV1Api);
-  await waitFor(`${PODS} running pods`, async () => (await core.listNamespacedPod({ namespace: NS })).items.filter((x) => x.status?.phase === 'Running').length === PODS, 30_000);
+  await waitFor(
+    `${PODS} running pods`,
+    async () => (await core.listNamespacedPod({ namespace: NS })).items.filter((x) => x.status?.phase === 'Running').length === PODS,
+    30_000,
+  );
   await p.apply(`
 apiVersion: stash.appscode.com/v1beta1
 kind: BackupConfiguration
@@ -63,7 +67,10 @@ spec:
   const message = pre?.message ?? '';
   const bytes = Buffer.byteLength(message);
   assert.ok(bytes <= 32 * 1024, `condition message is ${bytes} bytes`);
-  assert.ok(message.startsWith(`Failed to execute preBackup hook. Reason: exec failed on ${PODS} of ${PODS} hosts: exec in pod ${NS}/db-`), message.slice(0, 200));
+  assert.ok(
+    message.startsWith(`Failed to execute preBackup hook. Reason: exec failed on ${PODS} of ${PODS} hosts: exec in pod ${NS}/db-`),
+    message.slice(0, 200),
+  );
   const more = /; … and (\d+) more hosts$/.exec(message);
   assert.ok(more, `the message ends with the count of hosts left out: …${message.slice(-80)}`);
   const listed = message.split(`exec in pod ${NS}/db-`).length - 1;

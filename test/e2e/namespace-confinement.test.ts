@@ -154,8 +154,11 @@ spec:
   const [home, away] = b.status?.targets ?? [];
   assert.is(cond(home?.conditions, 'PreBackupHookExecutionSucceeded')?.status, 'True', JSON.stringify(b.status));
   assert.is(cond(away?.conditions, 'PreBackupHookExecutionSucceeded')?.status, 'False');
-  assert.match(cond(away?.conditions, 'PreBackupHookExecutionSucceeded')?.message ?? '', 'namespace "elsewhere" has not opted in to hooks of namespace "tenant-a"');
-  assert.is(hits('/batch-home').length, 1, 'the member in the batch\'s own namespace ran');
+  assert.match(
+    cond(away?.conditions, 'PreBackupHookExecutionSucceeded')?.message ?? '',
+    'namespace "elsewhere" has not opted in to hooks of namespace "tenant-a"',
+  );
+  assert.is(hits('/batch-home').length, 1, "the member in the batch's own namespace ran");
   assert.equal(hits('/batch-away'), [], 'the member elsewhere did not');
 });
 

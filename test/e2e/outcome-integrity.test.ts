@@ -47,9 +47,13 @@ const cases: Array<{ ns: string; what: string; tamper: Tamper; trusted: boolean 
   },
   {
     ns: 'kept-genuine',
-    what: 'an outcome sealed with the workers\' key',
+    what: "an outcome sealed with the workers' key",
     trusted: true,
-    tamper: (j, d) => ({ ...d, outcome: { kind: 'failed', error: 'kept by an earlier attempt' }, outcomeSeal: sealFor(KEY, j, d, { kind: 'failed', error: 'kept by an earlier attempt' }) }),
+    tamper: (j, d) => ({
+      ...d,
+      outcome: { kind: 'failed', error: 'kept by an earlier attempt' },
+      outcomeSeal: sealFor(KEY, j, d, { kind: 'failed', error: 'kept by an earlier attempt' }),
+    }),
   },
 ];
 
@@ -64,7 +68,12 @@ test('a forged or altered kept outcome is ignored and the hook runs; a sealed on
     }
     for (const c of cases) {
       const session = await p.getSession('BackupSession', c.ns, 'cfg-1');
-      const id = hookJobId({ session: { kind: 'BackupSession', namespace: c.ns, name: 'cfg-1', uid: session.metadata.uid! }, hook: 'preBackup', scope: 'local', targetIndex: 0 });
+      const id = hookJobId({
+        session: { kind: 'BackupSession', namespace: c.ns, name: 'cfg-1', uid: session.metadata.uid! },
+        hook: 'preBackup',
+        scope: 'local',
+        targetIndex: 0,
+      });
       const job = await waitFor(`the preBackup job of ${c.ns}`, () => queue.getJob(id));
       await job.updateData(c.tamper(job, job.data as HookJobData & Record<string, unknown>) as never);
     }
@@ -92,7 +101,11 @@ test('a forged or altered kept outcome is ignored and the hook runs; a sealed on
   }
   const warnings = logs.filter((l) => l.includes('does not carry a valid seal'));
   assert.is(warnings.length, 3, 'each forgery is logged once');
-  for (const c of cases.filter((x) => !x.trusted)) assert.ok(warnings.some((l) => l.includes(c.ns)), `${c.ns} logged`);
+  for (const c of cases.filter((x) => !x.trusted))
+    assert.ok(
+      warnings.some((l) => l.includes(c.ns)),
+      `${c.ns} logged`,
+    );
 });
 
 test.run();

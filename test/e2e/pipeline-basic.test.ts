@@ -42,7 +42,11 @@ spec:
   assert.is(t.phase, 'Succeeded');
   const cond = (type: string) => t.conditions?.find((c) => c.type === type);
   assert.equal(
-    { status: cond('PreBackupHookExecutionSucceeded')?.status, reason: cond('PreBackupHookExecutionSucceeded')?.reason, message: cond('PreBackupHookExecutionSucceeded')?.message },
+    {
+      status: cond('PreBackupHookExecutionSucceeded')?.status,
+      reason: cond('PreBackupHookExecutionSucceeded')?.reason,
+      message: cond('PreBackupHookExecutionSucceeded')?.message,
+    },
     { status: 'True', reason: 'SuccessfullyExecutedPreBackupHook', message: 'Successfully executed preBackup hook.' },
   );
   assert.is(cond('ReadyForBackup')?.status, 'True');
@@ -72,7 +76,10 @@ spec:
   const s = (await p.waitForPhase('BackupSession', 'nohooks', 'plain-1')) as BackupSession;
   assert.is(s.status?.phase, 'Succeeded', JSON.stringify(s.status));
   const t = s.status!.targets![0];
-  assert.equal(t.conditions?.map((c) => c.type), ['ReadyForBackup']);
+  assert.equal(
+    t.conditions?.map((c) => c.type),
+    ['ReadyForBackup'],
+  );
   assert.equal(cond(t.conditions, 'ReadyForBackup'), { status: 'True', reason: 'NoPreHook', message: 'Ready for backup: no pre-backup hook is set.' });
   assert.is(t.totalHosts, 2);
   assert.equal(s.status?.conditions ?? [], []);

@@ -97,15 +97,31 @@ test('batch order: global pre < each local pre < its backup < its local post < g
     assert.ok(post < gPost, `local post of member ${i} before the global post`);
     const t = s.status!.targets![i];
     assert.is(t.phase, 'Succeeded');
-    assert.equal(cond(t.conditions, 'PreBackupHookExecutionSucceeded'), { status: 'True', reason: 'SuccessfullyExecutedPreBackupHook', message: 'Successfully executed preBackup hook.' });
-    assert.equal(cond(t.conditions, 'PostBackupHookExecutionSucceeded'), { status: 'True', reason: 'SuccessfullyExecutedPostBackupHook', message: 'Successfully executed postBackup hook.' });
+    assert.equal(cond(t.conditions, 'PreBackupHookExecutionSucceeded'), {
+      status: 'True',
+      reason: 'SuccessfullyExecutedPreBackupHook',
+      message: 'Successfully executed preBackup hook.',
+    });
+    assert.equal(cond(t.conditions, 'PostBackupHookExecutionSucceeded'), {
+      status: 'True',
+      reason: 'SuccessfullyExecutedPostBackupHook',
+      message: 'Successfully executed postBackup hook.',
+    });
     // Second-granular, so "not after" rather than "before".
     const localPostTime = t.conditions!.find((c) => c.type === 'PostBackupHookExecutionSucceeded')!.lastTransitionTime!;
     const globalPostTime = s.status!.conditions!.find((c) => c.type === 'GlobalPostBackupHookSucceeded')!.lastTransitionTime!;
     assert.ok(localPostTime <= globalPostTime, `${localPostTime} <= ${globalPostTime}`);
   }
-  assert.equal(cond(s.status?.conditions, 'GlobalPreBackupHookSucceeded'), { status: 'True', reason: 'GlobalPreBackupHookExecutedSuccessfully', message: 'Global PreBackup hook has been executed successfully' });
-  assert.equal(cond(s.status?.conditions, 'GlobalPostBackupHookSucceeded'), { status: 'True', reason: 'GlobalPostBackupHookExecutedSuccessfully', message: 'Global PostBackup hook has been executed successfully' });
+  assert.equal(cond(s.status?.conditions, 'GlobalPreBackupHookSucceeded'), {
+    status: 'True',
+    reason: 'GlobalPreBackupHookExecutedSuccessfully',
+    message: 'Global PreBackup hook has been executed successfully',
+  });
+  assert.equal(cond(s.status?.conditions, 'GlobalPostBackupHookSucceeded'), {
+    status: 'True',
+    reason: 'GlobalPostBackupHookExecutedSuccessfully',
+    message: 'Global PostBackup hook has been executed successfully',
+  });
   assert.is(requestsOf(ns).length, 8, 'each hook ran once');
 });
 
@@ -114,7 +130,9 @@ test('a failed global pre hook: no member initiated, no post hook, the session F
   p.sink.statusFor.set(`/${ns}/global/pre`, 500);
   await apps(ns, ['a', 'b']);
   // A deadline far away: settling "at once" must not mean "at the deadline".
-  await p.apply(batchYaml(ns, 'batch', { timeOut: '30s', globalPre: true, globalPost: true, members: ['a', 'b'].map((app) => ({ app, pre: true, post: true })) }));
+  await p.apply(
+    batchYaml(ns, 'batch', { timeOut: '30s', globalPre: true, globalPost: true, members: ['a', 'b'].map((app) => ({ app, pre: true, post: true })) }),
+  );
   const s = (await p.waitForPhase('BackupSession', ns, 'batch-1')) as BackupSession;
 
   assert.is(s.status?.phase, 'Failed');
@@ -126,7 +144,11 @@ test('a failed global pre hook: no member initiated, no post hook, the session F
   assert.is(cond(s.status?.conditions, 'GlobalPostBackupHookSucceeded'), undefined);
   assert.equal(s.status?.targets ?? [], [], 'no member initiated');
   assert.ok(!p.history.some((o) => o.namespace === ns && (o.status as BackupSession['status'])?.targets?.length), 'no target was ever initiated');
-  assert.equal(requestsOf(ns).map((r) => r.path), [`/${ns}/global/pre`], 'nothing but the global pre hook ran');
+  assert.equal(
+    requestsOf(ns).map((r) => r.path),
+    [`/${ns}/global/pre`],
+    'nothing but the global pre hook ran',
+  );
 
   const failedAt = p.firstSeen('BackupSession', ns, 'batch-1', (st) => st?.phase === 'Failed')!;
   const settleMs = failedAt - at(ns, 'global/pre');
@@ -140,20 +162,49 @@ test('a failed global pre hook: no member initiated, no post hook, the session F
 test('a failed member: the global post hook still runs and sees the session Failed', async () => {
   const ns = 'mfail';
   await apps(ns, ['good', 'bad'], ['bad']);
-  await p.apply(batchYaml(ns, 'batch', { globalPre: true, globalPost: true, members: [{ app: 'good', post: true }, { app: 'bad', post: true }] }));
+  await p.apply(
+    batchYaml(ns, 'batch', {
+      globalPre: true,
+      globalPost: true,
+      members: [
+        { app: 'good', post: true },
+        { app: 'bad', post: true },
+      ],
+    }),
+  );
   const s = (await p.waitForPhase('BackupSession', ns, 'batch-1')) as BackupSession;
 
   assert.is(s.status?.phase, 'Failed');
-  assert.equal(s.status!.targets!.map((t) => t.phase), ['Succeeded', 'Failed']);
-  assert.equal(s.status!.targets![1].stats?.map((h) => h.error), ['disk full']);
+  assert.equal(
+    s.status!.targets!.map((t) => t.phase),
+    ['Succeeded', 'Failed'],
+  );
+  assert.equal(
+    s.status!.targets![1].stats?.map((h) => h.error),
+    ['disk full'],
+  );
   const gPost = requestsOf(ns).filter((r) => r.path === `/${ns}/global/post`);
-  assert.equal(gPost.map((r) => r.body), ['Failed'], 'the global post hook saw the computed phase, not Running');
-  assert.equal(cond(s.status?.conditions, 'GlobalPostBackupHookSucceeded'), { status: 'True', reason: 'GlobalPostBackupHookExecutedSuccessfully', message: 'Global PostBackup hook has been executed successfully' });
+  assert.equal(
+    gPost.map((r) => r.body),
+    ['Failed'],
+    'the global post hook saw the computed phase, not Running',
+  );
+  assert.equal(cond(s.status?.conditions, 'GlobalPostBackupHookSucceeded'), {
+    status: 'True',
+    reason: 'GlobalPostBackupHookExecutedSuccessfully',
+    message: 'Global PostBackup hook has been executed successfully',
+  });
   // Each member's local post saw its own outcome.
-  assert.equal(requestsOf(ns).filter((r) => /\/m\d\/post$/.test(r.path)).map((r) => `${r.path} ${r.body}`).sort(), [`/${ns}/m0/post Succeeded`, `/${ns}/m1/post Failed`]);
+  assert.equal(
+    requestsOf(ns)
+      .filter((r) => /\/m\d\/post$/.test(r.path))
+      .map((r) => `${r.path} ${r.body}`)
+      .sort(),
+    [`/${ns}/m0/post Succeeded`, `/${ns}/m1/post Failed`],
+  );
 });
 
-test('Sequential: member i+1 starts (local pre) only after member i\'s local post', async () => {
+test("Sequential: member i+1 starts (local pre) only after member i's local post", async () => {
   const ns = 'seq';
   await apps(ns, ['a', 'b', 'c']);
   await p.apply(batchYaml(ns, 'batch', { order: 'Sequential', members: ['a', 'b', 'c'].map((app) => ({ app, pre: true, post: true })) }));
@@ -167,10 +218,13 @@ test('Sequential: member i+1 starts (local pre) only after member i\'s local pos
     assert.ok(post < nextPre, `member ${i}'s post (${post}) before member ${i + 1}'s pre (${nextPre})`);
     assert.ok(post < nextRunning, `member ${i}'s post before member ${i + 1}'s backup`);
   }
-  assert.equal(requestsOf(ns).map((r) => r.path), [0, 1, 2].flatMap((i) => [`/${ns}/m${i}/pre`, `/${ns}/m${i}/post`]));
+  assert.equal(
+    requestsOf(ns).map((r) => r.path),
+    [0, 1, 2].flatMap((i) => [`/${ns}/m${i}/pre`, `/${ns}/m${i}/post`]),
+  );
 });
 
-test('a failed global post hook fails the session with Stash\'s global message', async () => {
+test("a failed global post hook fails the session with Stash's global message", async () => {
   const ns = 'gpostfail';
   p.sink.statusFor.set(`/${ns}/global/post`, 500);
   await apps(ns, ['a']);
@@ -184,14 +238,22 @@ test('a failed global post hook fails the session with Stash\'s global message',
     reason: 'GlobalPostBackupHookExecutionFailed',
     message: `Failed to execute global PostBackup Hook. Reason: HTTP POST http://127.0.0.1:${p.sink.port}/${ns}/global/post returned 500.`,
   });
-  assert.equal(requestsOf(ns).map((r) => r.path), [`/${ns}/global/pre`, `/${ns}/m0/post`, `/${ns}/global/post`]);
+  assert.equal(
+    requestsOf(ns).map((r) => r.path),
+    [`/${ns}/global/pre`, `/${ns}/m0/post`, `/${ns}/global/post`],
+  );
 });
 
-test('the global post hook\'s executionPolicy is applied to the computed phase', async () => {
+test("the global post hook's executionPolicy is applied to the computed phase", async () => {
   const ns = 'gpolicy';
   await apps(ns, ['good', 'bad'], ['bad']);
   await p.apply(batchYaml(ns, 'ok', { globalPost: true, globalPostPolicy: 'OnFailure', members: [{ app: 'good' }] }));
-  await p.apply(batchYaml(ns, 'ko', { globalPost: true, globalPostPolicy: 'OnSuccess', members: [{ app: 'good' }, { app: 'bad' }] }).replace(/\/gpolicy\/global/g, '/gpolicy/ko/global'));
+  await p.apply(
+    batchYaml(ns, 'ko', { globalPost: true, globalPostPolicy: 'OnSuccess', members: [{ app: 'good' }, { app: 'bad' }] }).replace(
+      /\/gpolicy\/global/g,
+      '/gpolicy/ko/global',
+    ),
+  );
   const [ok, ko] = (await Promise.all([p.waitForPhase('BackupSession', ns, 'ok-1'), p.waitForPhase('BackupSession', ns, 'ko-1')])) as BackupSession[];
 
   assert.equal([ok.status?.phase, ko.status?.phase], ['Succeeded', 'Failed']);
@@ -217,13 +279,19 @@ test('a wide batch: eight members writing conditions into one session concurrent
 
   assert.is(s.status?.phase, 'Succeeded', JSON.stringify(s.status));
   assert.equal(
-    s.status!.targets!.map((t) => [t.phase, ...['PreBackupHookExecutionSucceeded', 'ReadyForBackup', 'PostBackupHookExecutionSucceeded'].map((type) => cond(t.conditions, type)?.status)]),
+    s.status!.targets!.map((t) => [
+      t.phase,
+      ...['PreBackupHookExecutionSucceeded', 'ReadyForBackup', 'PostBackupHookExecutionSucceeded'].map((type) => cond(t.conditions, type)?.status),
+    ]),
     names.map(() => ['Succeeded', 'True', 'True', 'True']),
   );
   const counts = new Map<string, number>();
   for (const r of requestsOf(ns)) counts.set(r.path, (counts.get(r.path) ?? 0) + 1);
   assert.is(counts.size, 2 + 2 * names.length);
-  assert.ok([...counts.values()].every((n) => n === 1), JSON.stringify([...counts]));
+  assert.ok(
+    [...counts.values()].every((n) => n === 1),
+    JSON.stringify([...counts]),
+  );
 });
 
 for (const order of ['Parallel', 'Sequential'] as const) {
@@ -244,9 +312,18 @@ for (const order of ['Parallel', 'Sequential'] as const) {
     assert.is(t1.phase, 'Succeeded');
     assert.is(cond(t1.conditions, 'PostBackupHookExecutionSucceeded')?.status, 'True');
     const seen = requestsOf(ns).map((r) => `${r.path} ${r.body}`);
-    assert.equal(seen.filter((x) => x.includes('/m0/')), [`/${ns}/m0/pre Succeeded`]);
-    assert.equal(seen.filter((x) => x.includes('/m1/')), [`/${ns}/m1/pre Succeeded`, `/${ns}/m1/post Succeeded`]);
-    assert.equal(seen.filter((x) => x.includes('/global/')), [`/${ns}/global/post Failed`]);
+    assert.equal(
+      seen.filter((x) => x.includes('/m0/')),
+      [`/${ns}/m0/pre Succeeded`],
+    );
+    assert.equal(
+      seen.filter((x) => x.includes('/m1/')),
+      [`/${ns}/m1/pre Succeeded`, `/${ns}/m1/post Succeeded`],
+    );
+    assert.equal(
+      seen.filter((x) => x.includes('/global/')),
+      [`/${ns}/global/post Failed`],
+    );
   });
 }
 

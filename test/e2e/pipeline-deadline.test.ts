@@ -38,13 +38,27 @@ spec:
   const s = (await p.waitForPhase('BackupSession', 'slow', 'cfg-1', 9_000)) as BackupSession;
 
   assert.is(s.status?.phase, 'Failed');
-  assert.equal(cond(s.status?.conditions, 'DeadlineExceeded'), { status: 'True', reason: 'FailedToCompleteWithinDeadline', message: 'Failed to complete backup within 2s.' });
+  assert.equal(cond(s.status?.conditions, 'DeadlineExceeded'), {
+    status: 'True',
+    reason: 'FailedToCompleteWithinDeadline',
+    message: 'Failed to complete backup within 2s.',
+  });
   const t = s.status!.targets![0];
-  assert.ok(p.firstSeen('BackupSession', 'slow', 'cfg-1', (st) => (st as BackupSession['status'])?.targets?.[0]?.phase === 'Running'), 'the executor had started');
+  assert.ok(
+    p.firstSeen('BackupSession', 'slow', 'cfg-1', (st) => (st as BackupSession['status'])?.targets?.[0]?.phase === 'Running'),
+    'the executor had started',
+  );
   assert.is(t.phase, 'Failed');
   assert.is(t.stats, undefined, 'the executor had not finished');
-  assert.equal(cond(t.conditions, 'PostBackupHookExecutionSucceeded'), { status: 'True', reason: 'SuccessfullyExecutedPostBackupHook', message: 'Successfully executed postBackup hook.' });
-  assert.equal(p.sink.requests.map((r) => `${r.path} ${r.body}`), ['/slow/pre Succeeded', '/slow/post Failed']);
+  assert.equal(cond(t.conditions, 'PostBackupHookExecutionSucceeded'), {
+    status: 'True',
+    reason: 'SuccessfullyExecutedPostBackupHook',
+    message: 'Successfully executed postBackup hook.',
+  });
+  assert.equal(
+    p.sink.requests.map((r) => `${r.path} ${r.body}`),
+    ['/slow/pre Succeeded', '/slow/post Failed'],
+  );
 });
 
 test('a BackupBatch past its deadline: every member Failed, local and global post hooks run with Failed', async () => {
@@ -76,10 +90,20 @@ spec:
   const s = (await p.waitForPhase('BackupSession', 'slowbatch', 'batch-1', 9_000)) as BackupSession;
 
   assert.is(s.status?.phase, 'Failed');
-  assert.equal(cond(s.status?.conditions, 'DeadlineExceeded'), { status: 'True', reason: 'FailedToCompleteWithinDeadline', message: 'Failed to complete backup within 2s.' });
-  assert.equal(s.status!.targets!.map((t) => t.phase), ['Failed', 'Failed']);
+  assert.equal(cond(s.status?.conditions, 'DeadlineExceeded'), {
+    status: 'True',
+    reason: 'FailedToCompleteWithinDeadline',
+    message: 'Failed to complete backup within 2s.',
+  });
+  assert.equal(
+    s.status!.targets!.map((t) => t.phase),
+    ['Failed', 'Failed'],
+  );
   assert.is(cond(s.status!.targets![0].conditions, 'PostBackupHookExecutionSucceeded')?.message, 'Successfully executed postBackup hook.');
-  assert.is(cond(s.status!.targets![1].conditions, 'PostBackupHookExecutionSucceeded')?.message, 'Skipping executing postBackup. Reason: executionPolicy is "OnSuccess" but phase is "Failed".');
+  assert.is(
+    cond(s.status!.targets![1].conditions, 'PostBackupHookExecutionSucceeded')?.message,
+    'Skipping executing postBackup. Reason: executionPolicy is "OnSuccess" but phase is "Failed".',
+  );
   assert.equal(cond(s.status?.conditions, 'GlobalPostBackupHookSucceeded')?.status, 'True');
   const seen = p.sink.requests.filter((r) => r.path.startsWith('/slowbatch/')).map((r) => `${r.path} ${r.body}`);
   assert.equal(seen, ['/slowbatch/m0/post Failed', '/slowbatch/global/post Failed']);
@@ -113,9 +137,15 @@ spec:
 
   assert.is(s.status?.phase, 'Failed');
   assert.is(cond(s.status?.conditions, 'DeadlineExceeded')?.message, 'Failed to complete backup within 2s.');
-  assert.equal(s.status!.targets!.map((t) => t.phase), ['Failed', 'Failed']);
+  assert.equal(
+    s.status!.targets!.map((t) => t.phase),
+    ['Failed', 'Failed'],
+  );
   assert.is(cond(s.status!.targets![1].conditions, 'ReadyForBackup'), undefined, 'member 1 was never released');
-  assert.is(p.firstSeen('BackupSession', 'slowseq', 'batch-1', (st) => (st as BackupSession['status'])?.targets?.[1]?.phase === 'Running'), undefined);
+  assert.is(
+    p.firstSeen('BackupSession', 'slowseq', 'batch-1', (st) => (st as BackupSession['status'])?.targets?.[1]?.phase === 'Running'),
+    undefined,
+  );
   const seen = p.sink.requests.filter((r) => r.path.startsWith('/slowseq/')).map((r) => `${r.path} ${r.body}`);
   assert.equal(seen.slice(0, 1), ['/slowseq/m0/pre Succeeded']);
   assert.equal(seen.slice(1).sort(), ['/slowseq/m0/post Failed', '/slowseq/m1/post Failed']);
@@ -136,7 +166,11 @@ spec:
   const s = (await p.waitForPhase('RestoreSession', 'slowrestore', 'restore-1', 9_000)) as RestoreSession;
 
   assert.is(s.status?.phase, 'Failed');
-  assert.equal(cond(s.status?.conditions, 'DeadlineExceeded'), { status: 'True', reason: 'FailedToCompleteWithinDeadline', message: 'Failed to complete restore within 2s.' });
+  assert.equal(cond(s.status?.conditions, 'DeadlineExceeded'), {
+    status: 'True',
+    reason: 'FailedToCompleteWithinDeadline',
+    message: 'Failed to complete restore within 2s.',
+  });
   assert.is(cond(s.status?.conditions, 'PostRestoreHookExecutionSucceeded')?.message, 'Successfully executed postRestore hook.');
   const posted = p.sink.requests.filter((r) => r.path === '/slowrestore/post').map((r) => r.body);
   assert.equal(posted, ['Failed: Failed to complete restore within 2s.'], 'the summary carries the deadline as the error');

@@ -44,7 +44,7 @@ spec:
 const hang = (i: number | string) => `{timeoutSeconds: 120, httpPost: {host: 127.0.0.1, port: ${p.sink.port}, path: /hang/${i}, body: x}}`;
 const arrived = (prefix: string) => p.sink.requests.filter((r) => r.path.startsWith(prefix)).length;
 
-test('10 hanging hooks in one namespace; another namespace\'s hook reaches its sink within 5 s', async () => {
+test("10 hanging hooks in one namespace; another namespace's hook reaches its sink within 5 s", async () => {
   await p.apply(appYaml('noisy', 'app'));
   for (let i = 0; i < 10; i++) await p.apply(configYaml('noisy', `cfg${i}`, hang(i)));
   await waitFor('the noisy namespace to fill its share of slots', () => arrived('/hang/') >= 5);
@@ -53,7 +53,7 @@ test('10 hanging hooks in one namespace; another namespace\'s hook reaches its s
 
   const t0 = Date.now();
   await applySinkSession(p, 'quiet');
-  const req = await waitFor('the quiet namespace\'s pre hook', () => p.sink.requests.find((r) => r.path === '/quiet/pre'), 10_000);
+  const req = await waitFor("the quiet namespace's pre hook", () => p.sink.requests.find((r) => r.path === '/quiet/pre'), 10_000);
   assert.ok(req.at - t0 < 5000, `the quiet namespace waited ${req.at - t0} ms`);
   const quiet = (await p.waitForPhase('BackupSession', 'quiet', 'cfg-1')) as BackupSession;
   assert.is(quiet.status?.phase, 'Succeeded');
@@ -63,14 +63,27 @@ test('deleting a session stops its hook in flight, and the freed slot goes to th
   const s = (await p.getSession('BackupSession', 'noisy', 'cfg0-1')) as BackupSession;
   const ref: SessionRef = { kind: 'BackupSession', namespace: 'noisy', name: 'cfg0-1', uid: s.metadata.uid! };
   const before = arrived('/hang/');
-  assert.ok(p.sink.requests.some((r) => r.path === '/hang/0'), 'cfg0\'s hook is one of those in flight');
-  await p.custom.deleteNamespacedCustomObject({ group: 'stash.appscode.com', version: 'v1beta1', namespace: 'noisy', plural: 'backupsessions', name: 'cfg0-1' });
+  assert.ok(
+    p.sink.requests.some((r) => r.path === '/hang/0'),
+    "cfg0's hook is one of those in flight",
+  );
+  await p.custom.deleteNamespacedCustomObject({
+    group: 'stash.appscode.com',
+    version: 'v1beta1',
+    namespace: 'noisy',
+    plural: 'backupsessions',
+    name: 'cfg0-1',
+  });
   const queue = new Queue(QueueName.preBackup, { connection: p.redis.nodes[0], prefix: p.prefix });
   try {
-    const job = await waitFor('the deleted session\'s hook job to finish', async () => {
-      const j = await queue.getJob(hookJobId({ session: ref, hook: 'preBackup', scope: 'local', targetIndex: 0 }));
-      return j?.returnvalue ? j : undefined;
-    }, 10_000);
+    const job = await waitFor(
+      "the deleted session's hook job to finish",
+      async () => {
+        const j = await queue.getJob(hookJobId({ session: ref, hook: 'preBackup', scope: 'local', targetIndex: 0 }));
+        return j?.returnvalue ? j : undefined;
+      },
+      10_000,
+    );
     assert.equal([job.returnvalue.outcome, job.returnvalue.message], ['skipped', 'the session was deleted while the hook ran; the hook was stopped']);
   } finally {
     await queue.close();
@@ -78,14 +91,14 @@ test('deleting a session stops its hook in flight, and the freed slot goes to th
   await waitFor('a waiting noisy hook to take the freed slot', () => arrived('/hang/') === before + 1, 10_000);
 });
 
-test('a pre hook in flight is stopped at its session\'s deadline, with a message saying so', async () => {
+test("a pre hook in flight is stopped at its session's deadline, with a message saying so", async () => {
   await p.apply(appYaml('late', 'app'));
   await p.apply(configYaml('late', 'cfg', hang('late'), '\n  timeOut: 4s'));
   const s = (await p.waitForPhase('BackupSession', 'late', 'cfg-1', 20_000)) as BackupSession;
   assert.equal(cond(s.status!.targets![0].conditions, 'PreBackupHookExecutionSucceeded'), {
     status: 'False',
     reason: 'FailedToExecutePreBackupHook',
-    message: 'Failed to execute preBackup hook. Reason: the hook was stopped at the session\'s deadline (timeOut 4s)',
+    message: "Failed to execute preBackup hook. Reason: the hook was stopped at the session's deadline (timeOut 4s)",
   });
   assert.is(s.status?.phase, 'Failed');
 });

@@ -79,20 +79,35 @@ test('a global pre hook that cannot be recorded until the deadline: Failed with 
   const s = (await p.waitForPhase('BackupSession', ns, 'batch-1', 60_000)) as BackupSession;
 
   assert.is(s.status?.phase, 'Failed');
-  assert.not.ok(p.history.some((o) => o.namespace === ns && o.status?.phase === 'Succeeded'), 'never Succeeded');
+  assert.not.ok(
+    p.history.some((o) => o.namespace === ns && o.status?.phase === 'Succeeded'),
+    'never Succeeded',
+  );
   const pre = cond(s.status?.conditions, 'GlobalPreBackupHookSucceeded');
   assert.is(pre?.status, 'False', JSON.stringify(s.status?.conditions));
   assert.is(pre?.reason, 'GlobalPreBackupHookExecutionFailed');
-  assert.ok(pre?.message?.startsWith('Failed to execute global PreBackup Hook. Reason: it could not complete before the session\'s deadline (timeOut 12s): its job '), pre?.message);
+  assert.ok(
+    pre?.message?.startsWith("Failed to execute global PreBackup Hook. Reason: it could not complete before the session's deadline (timeOut 12s): its job "),
+    pre?.message,
+  );
   assert.ok(pre?.message?.includes('injected by devcluster fault injection'), `the message names the fault: ${pre?.message}`);
-  assert.equal(cond(s.status?.conditions, 'DeadlineExceeded'), { status: 'True', reason: 'FailedToCompleteWithinDeadline', message: 'Failed to complete backup within 12s.' });
-  assert.not.ok(p.history.some((o) => o.namespace === ns && targetsOf(o.status).length > 0), 'no member was ever initiated');
+  assert.equal(cond(s.status?.conditions, 'DeadlineExceeded'), {
+    status: 'True',
+    reason: 'FailedToCompleteWithinDeadline',
+    message: 'Failed to complete backup within 12s.',
+  });
+  assert.not.ok(
+    p.history.some((o) => o.namespace === ns && targetsOf(o.status).length > 0),
+    'no member was ever initiated',
+  );
   assert.is(cond(s.status?.conditions, 'GlobalPostBackupHookSucceeded'), undefined);
   // Nothing ran but the global pre hook, once (the post jobs settle without running).
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal(paths(ns), [`/${ns}/global/pre`]);
   const events = await p.core.listNamespacedEvent({ namespace: ns });
-  assert.ok(events.items.some((e) => e.involvedObject?.name === 'batch-1' && e.reason === 'SessionFailed' && e.message?.includes('did not run before the deadline')));
+  assert.ok(
+    events.items.some((e) => e.involvedObject?.name === 'batch-1' && e.reason === 'SessionFailed' && e.message?.includes('did not run before the deadline')),
+  );
 });
 
 test('an outage that ends before the deadline: the global pre job that failed for good is run again, records the kept outcome (the hook is not re-run), then the members run', async () => {
@@ -108,7 +123,10 @@ test('an outage that ends before the deadline: the global pre job that failed fo
     await waitFor('the global pre job to fail for good', async () => (await (await Job.fromId(queue, id))?.isFailed()) === true, 120_000);
     // Still no member initiated: nothing may start without the global pre condition.
     await new Promise((r) => setTimeout(r, 1000));
-    assert.not.ok(p.history.some((o) => o.namespace === ns && targetsOf(o.status).length > 0), 'no member initiated during the outage');
+    assert.not.ok(
+      p.history.some((o) => o.namespace === ns && targetsOf(o.status).length > 0),
+      'no member initiated during the outage',
+    );
   } finally {
     await queue.close();
     client.disconnect();
@@ -117,10 +135,18 @@ test('an outage that ends before the deadline: the global pre job that failed fo
   const s = (await p.waitForPhase('BackupSession', ns, 'batch-1', 60_000)) as BackupSession;
 
   assert.is(s.status?.phase, 'Succeeded', JSON.stringify(s.status));
-  assert.equal(cond(s.status?.conditions, 'GlobalPreBackupHookSucceeded'), { status: 'True', reason: 'GlobalPreBackupHookExecutedSuccessfully', message: 'Global PreBackup hook has been executed successfully' });
+  assert.equal(cond(s.status?.conditions, 'GlobalPreBackupHookSucceeded'), {
+    status: 'True',
+    reason: 'GlobalPreBackupHookExecutedSuccessfully',
+    message: 'Global PreBackup hook has been executed successfully',
+  });
   const initiated = p.history.find((o) => o.namespace === ns && targetsOf(o.status).length > 0);
   assert.ok(initiated, 'the members were initiated');
-  assert.is(cond(initiated!.status?.conditions, 'GlobalPreBackupHookSucceeded')?.status, 'True', 'the members were initiated only once the global pre condition was True');
+  assert.is(
+    cond(initiated!.status?.conditions, 'GlobalPreBackupHookSucceeded')?.status,
+    'True',
+    'the members were initiated only once the global pre condition was True',
+  );
   assert.equal(paths(ns), [`/${ns}/global/pre`, `/${ns}/m0/post`, `/${ns}/global/post`], 'the global pre hook ran once');
 });
 

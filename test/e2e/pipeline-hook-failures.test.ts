@@ -13,7 +13,6 @@ test.after(async () => {
   await p?.close();
 });
 
-
 test('a failed pre hook closes the gate, skips the backup and the post hook, and fails the session', async () => {
   p.sink.statusFor.set('/prefail/pre', 500);
   await p.apply(appYaml('prefail', 'app'));
@@ -30,12 +29,18 @@ test('a failed pre hook closes the gate, skips the backup and the post hook, and
   assert.equal(cond(t.conditions, 'ReadyForBackup'), { status: 'False', reason: 'PreHookFailed', message: 'Skipping backup: preBackup hook failed.' });
   assert.is(t.phase, 'Failed');
   // The executor never touched it: never Running, no hosts, no stats.
-  assert.is(p.firstSeen('BackupSession', 'prefail', 'cfg-1', (st) => (st as BackupSession['status'])?.targets?.[0]?.phase === 'Running'), undefined);
+  assert.is(
+    p.firstSeen('BackupSession', 'prefail', 'cfg-1', (st) => (st as BackupSession['status'])?.targets?.[0]?.phase === 'Running'),
+    undefined,
+  );
   assert.is(t.totalHosts, undefined);
   assert.is(t.stats, undefined);
   // The post hook did not run and recorded nothing.
   assert.is(cond(t.conditions, 'PostBackupHookExecutionSucceeded'), undefined);
-  assert.equal(p.sink.requests.filter((r) => r.path.startsWith('/prefail/')).map((r) => r.path), ['/prefail/pre']);
+  assert.equal(
+    p.sink.requests.filter((r) => r.path.startsWith('/prefail/')).map((r) => r.path),
+    ['/prefail/pre'],
+  );
 });
 
 test('a post hook answered with 500 records the failure and fails the session', async () => {
@@ -57,19 +62,29 @@ test('a post hook answered with 500 records the failure and fails the session', 
   // target too (DESIGN §5: "A failed post hook makes the target and the session Failed").
   assert.ok(p.firstSeen('BackupSession', 'postfail', 'cfg-1', (st) => (st as BackupSession['status'])?.targets?.[0]?.phase === 'Succeeded'));
   assert.is(t.phase, 'Failed');
-  assert.equal(t.stats?.map((h) => h.phase), ['Succeeded'], 'the executor\'s host report stands');
-  assert.equal(p.sink.requests.filter((r) => r.path.startsWith('/postfail/')).map((r) => r.path), ['/postfail/pre', '/postfail/post']);
+  assert.equal(
+    t.stats?.map((h) => h.phase),
+    ['Succeeded'],
+    "the executor's host report stands",
+  );
+  assert.equal(
+    p.sink.requests.filter((r) => r.path.startsWith('/postfail/')).map((r) => r.path),
+    ['/postfail/pre', '/postfail/post'],
+  );
   assert.is(p.sink.requests.find((r) => r.path === '/postfail/post')?.body, 'Succeeded');
 });
 
 test('hook results and the final phase are recorded as Events on the session (the failed-post session above)', async () => {
   const events = await p.core.listNamespacedEvent({ namespace: 'postfail' });
   const seen = events.items.filter((e) => e.involvedObject?.name === 'cfg-1').map((e) => `${e.type} ${e.reason}: ${e.message}`);
-  assert.equal(seen.sort(), [
-    'Normal HookSucceeded: Successfully executed preBackup hook.',
-    `Warning HookFailed: Failed to execute postBackup hook. Reason: HTTP POST http://127.0.0.1:${p.sink.port}/postfail/post returned 500`,
-    `Warning SessionFailed: Backup session failed after ${(await p.getSession('BackupSession', 'postfail', 'cfg-1')).status?.sessionDuration}.`,
-  ].sort());
+  assert.equal(
+    seen.sort(),
+    [
+      'Normal HookSucceeded: Successfully executed preBackup hook.',
+      `Warning HookFailed: Failed to execute postBackup hook. Reason: HTTP POST http://127.0.0.1:${p.sink.port}/postfail/post returned 500`,
+      `Warning SessionFailed: Backup session failed after ${(await p.getSession('BackupSession', 'postfail', 'cfg-1')).status?.sessionDuration}.`,
+    ].sort(),
+  );
 });
 
 test.run();

@@ -54,7 +54,10 @@ spec:
   assert.is(s.status?.phase, 'Succeeded', JSON.stringify(s.status));
   assert.is(cond(s.status!.targets![0].conditions, 'PreBackupHookExecutionSucceeded')?.status, 'True');
   assert.is(cond(s.status!.targets![0].conditions, 'PostBackupHookExecutionSucceeded')?.status, 'True');
-  assert.equal(p.sink.requests.filter((r) => r.path.startsWith(`/${ns}/`)).map((r) => `${r.path} ${r.body}`), [`/${ns}/pre Succeeded`, `/${ns}/post Succeeded`]);
+  assert.equal(
+    p.sink.requests.filter((r) => r.path.startsWith(`/${ns}/`)).map((r) => `${r.path} ${r.body}`),
+    [`/${ns}/pre Succeeded`, `/${ns}/post Succeeded`],
+  );
   assert.equal((await eventsOf(ns)).filter((e) => e.includes('InvokerNotFound')).length, 1, 'one Event for the wait, not one per look');
 });
 
@@ -70,9 +73,18 @@ test('an invoker that never appears: the session fails at its deadline, not at o
   // creationTimestamp has whole seconds: the session is at most 1 s older than it says.
   assert.ok(failedAt - created >= TIMEOUT_MS - 1000, `failed ${failedAt - created} ms after creation, at the ${TIMEOUT_MS} ms deadline`);
   assert.ok(failedAt - created < TIMEOUT_MS + 8000, `failed ${failedAt - created} ms after creation, soon after the deadline`);
-  assert.equal(cond(s.status?.conditions, 'DeadlineExceeded'), { status: 'True', reason: 'FailedToCompleteWithinDeadline', message: 'Failed to complete backup within 10s.' });
+  assert.equal(cond(s.status?.conditions, 'DeadlineExceeded'), {
+    status: 'True',
+    reason: 'FailedToCompleteWithinDeadline',
+    message: 'Failed to complete backup within 10s.',
+  });
   const events = await eventsOf(ns);
-  assert.ok(events.includes(`Warning SessionFailed: BackupConfiguration ${ns}/nope not found: no hook can run (waited for it until the session's deadline, 10s after the session was created)`), events.join('\n'));
+  assert.ok(
+    events.includes(
+      `Warning SessionFailed: BackupConfiguration ${ns}/nope not found: no hook can run (waited for it until the session's deadline, 10s after the session was created)`,
+    ),
+    events.join('\n'),
+  );
   assert.is(events.filter((e) => e.includes('InvokerNotFound')).length, 1);
 });
 

@@ -53,7 +53,10 @@ async function lifecycleJobTypes(uid: string): Promise<string[]> {
   const q = new Queue('lifecycle', { connection: client, prefix: p.prefix });
   try {
     const jobs = await q.getJobs(['completed', 'failed', 'active', 'waiting', 'delayed']);
-    return jobs.filter((j) => j.data.session.uid === uid).map((j) => j.name).sort();
+    return jobs
+      .filter((j) => j.data.session.uid === uid)
+      .map((j) => j.name)
+      .sort();
   } finally {
     await q.close();
     client.disconnect();
@@ -77,7 +80,10 @@ test('one leader watches, the standby does not; hooks run once; closing the lead
 
   const first = await runSession('lead1');
   assert.is(first.status?.phase, 'Succeeded', JSON.stringify(first.status));
-  assert.equal(p.sink.requests.filter((r) => r.path.startsWith('/lead1/')).map((r) => r.path), ['/lead1/pre', '/lead1/post']);
+  assert.equal(
+    p.sink.requests.filter((r) => r.path.startsWith('/lead1/')).map((r) => r.path),
+    ['/lead1/pre', '/lead1/post'],
+  );
   assert.equal(await lifecycleJobTypes(first.metadata.uid!), ['SessionObserved', 'TargetCompleted']);
 
   await leader.close();
@@ -89,7 +95,10 @@ test('one leader watches, the standby does not; hooks run once; closing the lead
   assert.is(second.status?.phase, 'Succeeded', JSON.stringify(second.status));
   // The new leader's initial list saw the finished first session too: it must not re-run it.
   await new Promise((r) => setTimeout(r, 1500));
-  assert.equal(p.sink.requests.map((r) => r.path), ['/lead1/pre', '/lead1/post', '/lead2/pre', '/lead2/post']);
+  assert.equal(
+    p.sink.requests.map((r) => r.path),
+    ['/lead1/pre', '/lead1/post', '/lead2/pre', '/lead2/post'],
+  );
   assert.equal(await lifecycleJobTypes(second.metadata.uid!), ['SessionObserved', 'TargetCompleted']);
 });
 
@@ -103,7 +112,10 @@ test('even two watchers both watching (no Lease) publish nothing twice: determin
   const s = await runSession('nolease');
   assert.is(s.status?.phase, 'Succeeded', JSON.stringify(s.status));
   await new Promise((r) => setTimeout(r, 1500)); // both resync every second meanwhile
-  assert.equal(p.sink.requests.filter((r) => r.path.startsWith('/nolease/')).map((r) => r.path), ['/nolease/pre', '/nolease/post']);
+  assert.equal(
+    p.sink.requests.filter((r) => r.path.startsWith('/nolease/')).map((r) => r.path),
+    ['/nolease/pre', '/nolease/post'],
+  );
   assert.equal(await lifecycleJobTypes(s.metadata.uid!), ['SessionObserved', 'TargetCompleted']);
 });
 
@@ -113,7 +125,10 @@ test('a Lease whose holder stopped renewing (a crashed replica) is taken over on
   const leases = p.kubeConfig.makeApiClient(CoordinationV1Api);
   await leases.createNamespacedLease({
     namespace: 'default',
-    body: { metadata: { name, namespace: 'default' }, spec: { holderIdentity: 'ghost', leaseDurationSeconds: 3, acquireTime: new Date(), renewTime: new Date(), leaseTransitions: 4 } },
+    body: {
+      metadata: { name, namespace: 'default' },
+      spec: { holderIdentity: 'ghost', leaseDurationSeconds: 3, acquireTime: new Date(), renewTime: new Date(), leaseTransitions: 4 },
+    },
   });
   const a = replica('a', true, name);
   a.start();

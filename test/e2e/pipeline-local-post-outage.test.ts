@@ -56,8 +56,8 @@ spec:
   invoker: {apiGroup: stash.appscode.com, kind: BackupBatch, name: batch}
 `);
   // Member 1's local post lands normally; member 0's runs, but every write fails from then on.
-  await waitFor('member 0\'s post request', () => p.sink.requests.some((r) => r.path === `/${ns}/m0/post`));
-  await waitFor('member 1\'s post condition', () => p.firstSeen('BackupSession', ns, 'batch-1', (st) => postOf(st, 1) !== undefined) !== undefined);
+  await waitFor("member 0's post request", () => p.sink.requests.some((r) => r.path === `/${ns}/m0/post`));
+  await waitFor("member 1's post condition", () => p.firstSeen('BackupSession', ns, 'batch-1', (st) => postOf(st, 1) !== undefined) !== undefined);
   await faults({ writeErrorRate: 1 });
   release();
 
@@ -66,24 +66,46 @@ spec:
   try {
     const uid = (await p.getSession('BackupSession', ns, 'batch-1')).metadata.uid!;
     const id = hookJobId({ session: { kind: 'BackupSession', namespace: ns, name: 'batch-1', uid }, hook: 'postBackup', scope: 'local', targetIndex: 0 });
-    await waitFor('member 0\'s post job to fail for good', async () => (await (await Job.fromId(queue, id))?.isFailed()) === true, 120_000);
+    await waitFor("member 0's post job to fail for good", async () => (await (await Job.fromId(queue, id))?.isFailed()) === true, 120_000);
   } finally {
     await queue.close();
     client.disconnect();
   }
-  assert.not.ok(p.sink.requests.some((r) => r.path === `/${ns}/global/post`), 'the global post did not run while a local post condition was missing');
+  assert.not.ok(
+    p.sink.requests.some((r) => r.path === `/${ns}/global/post`),
+    'the global post did not run while a local post condition was missing',
+  );
   await faults({ writeErrorRate: 0 });
   const s = (await p.waitForPhase('BackupSession', ns, 'batch-1', 60_000)) as BackupSession;
 
   assert.is(s.status?.phase, 'Failed');
-  assert.equal(postOf(s.status, 0), { status: 'False', reason: 'FailedToExecutePostBackupHook', message: `Failed to execute postBackup hook. Reason: ${UNRUN_HOOK_ERROR}` });
+  assert.equal(postOf(s.status, 0), {
+    status: 'False',
+    reason: 'FailedToExecutePostBackupHook',
+    message: `Failed to execute postBackup hook. Reason: ${UNRUN_HOOK_ERROR}`,
+  });
   assert.equal(postOf(s.status, 1), { status: 'True', reason: 'SuccessfullyExecutedPostBackupHook', message: 'Successfully executed postBackup hook.' });
   const globalPost = p.sink.requests.filter((r) => r.path === `/${ns}/global/post`);
-  assert.equal(globalPost.map((r) => r.body), ['Failed'], 'the global post ran once and saw Failed');
+  assert.equal(
+    globalPost.map((r) => r.body),
+    ['Failed'],
+    'the global post ran once and saw Failed',
+  );
   const m0Recorded = p.firstSeen('BackupSession', ns, 'batch-1', (st) => postOf(st, 0) !== undefined)!;
-  assert.ok(m0Recorded < globalPost[0].at, 'member 0\'s post condition existed before the global post ran');
-  assert.equal(cond(s.status?.conditions, 'GlobalPostBackupHookSucceeded'), { status: 'True', reason: 'GlobalPostBackupHookExecutedSuccessfully', message: 'Global PostBackup hook has been executed successfully' });
-  assert.equal(p.sink.requests.filter((r) => r.path.startsWith(`/${ns}/m`)).map((r) => r.path).sort(), [`/${ns}/m0/post`, `/${ns}/m1/post`], 'each local post hook ran once');
+  assert.ok(m0Recorded < globalPost[0].at, "member 0's post condition existed before the global post ran");
+  assert.equal(cond(s.status?.conditions, 'GlobalPostBackupHookSucceeded'), {
+    status: 'True',
+    reason: 'GlobalPostBackupHookExecutedSuccessfully',
+    message: 'Global PostBackup hook has been executed successfully',
+  });
+  assert.equal(
+    p.sink.requests
+      .filter((r) => r.path.startsWith(`/${ns}/m`))
+      .map((r) => r.path)
+      .sort(),
+    [`/${ns}/m0/post`, `/${ns}/m1/post`],
+    'each local post hook ran once',
+  );
 });
 
 test.run();

@@ -14,11 +14,13 @@ test.after(async () => {
   await p?.close();
 });
 
-test('a hook to the API server or to Redis fails with the guard\'s reason; a hook to a pod address runs', async () => {
+test("a hook to the API server or to Redis fails with the guard's reason; a hook to a pod address runs", async () => {
   const api = new URL(p.cluster.url);
   const redis = p.redis.nodes[0];
   await p.apply(appYaml('guarded', 'app'));
-  await p.apply(configAndSession('guarded', `    preBackup: ${sinkPost(p.sink, '/guarded/pre')}\n    postBackup: {tcpSocket: {host: ${redis.host}, port: ${redis.port}}}`));
+  await p.apply(
+    configAndSession('guarded', `    preBackup: ${sinkPost(p.sink, '/guarded/pre')}\n    postBackup: {tcpSocket: {host: ${redis.host}, port: ${redis.port}}}`),
+  );
   const s = (await p.waitForPhase('BackupSession', 'guarded', 'cfg-1')) as BackupSession;
   const t = s.status!.targets![0];
   assert.is(cond(t.conditions, 'PreBackupHookExecutionSucceeded')?.status, 'True', 'the sink on loopback is reachable in devcluster mode');

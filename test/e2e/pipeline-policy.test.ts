@@ -38,7 +38,11 @@ test.after(async () => {
 
 test('executionPolicy × backup outcome: the post hook runs or records the exact skip message', async () => {
   await p.apply(appYaml(NS, 'ok-app'));
-  await p.apply(appYaml(NS, 'bad-app', { annotations: { 'devcluster.stash-hooks.dev/backup-result': 'Failed', 'devcluster.stash-hooks.dev/backup-error': 'disk full' } }).replace(/^apiVersion: v1\nkind: Namespace\nmetadata: \{name: policy\}\n---/m, ''));
+  await p.apply(
+    appYaml(NS, 'bad-app', {
+      annotations: { 'devcluster.stash-hooks.dev/backup-result': 'Failed', 'devcluster.stash-hooks.dev/backup-error': 'disk full' },
+    }).replace(/^apiVersion: v1\nkind: Namespace\nmetadata: \{name: policy\}\n---/m, ''),
+  );
   const docs = TABLE.map((r) => {
     const name = nameOf(r);
     const retry = r.retryLeft !== undefined ? `\n  retryLeft: ${r.retryLeft}` : '';
@@ -80,7 +84,9 @@ spec:
     post: {
       status: 'True',
       reason: 'SuccessfullyExecutedPostBackupHook',
-      message: r.runs ? 'Successfully executed postBackup hook.' : `Skipping executing postBackup. Reason: executionPolicy is "${r.policy}" but phase is "${r.outcome}".`,
+      message: r.runs
+        ? 'Successfully executed postBackup hook.'
+        : `Skipping executing postBackup. Reason: executionPolicy is "${r.policy}" but phase is "${r.outcome}".`,
     },
     requests: r.runs ? [r.outcome] : [],
   }));

@@ -43,9 +43,25 @@ test('a worker that died after recording a failed pre hook (before its gate): th
   await p.stopRoles();
   await applySinkSession(p, ns);
   const s = await p.getSession('BackupSession', ns, 'cfg-1');
-  const failed = { type: 'PreBackupHookExecutionSucceeded', status: 'False' as const, reason: 'FailedToExecutePreBackupHook', message: 'Failed to execute preBackup hook. Reason: exit code 1', lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
-  s.status = { phase: 'Running', targets: [{ ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'app', namespace: ns }, phase: 'Pending', conditions: [failed] }] };
-  await p.custom.replaceNamespacedCustomObjectStatus({ group: 'stash.appscode.com', version: 'v1beta1', namespace: ns, plural: 'backupsessions', name: 'cfg-1', body: s });
+  const failed = {
+    type: 'PreBackupHookExecutionSucceeded',
+    status: 'False' as const,
+    reason: 'FailedToExecutePreBackupHook',
+    message: 'Failed to execute preBackup hook. Reason: exit code 1',
+    lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  };
+  s.status = {
+    phase: 'Running',
+    targets: [{ ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'app', namespace: ns }, phase: 'Pending', conditions: [failed] }],
+  };
+  await p.custom.replaceNamespacedCustomObjectStatus({
+    group: 'stash.appscode.com',
+    version: 'v1beta1',
+    namespace: ns,
+    plural: 'backupsessions',
+    name: 'cfg-1',
+    body: s,
+  });
   p.startRoles();
 
   // Settled well before the 60 s deadline: the recorded failure is acted on, not re-run.
@@ -56,7 +72,11 @@ test('a worker that died after recording a failed pre hook (before its gate): th
   assert.equal(cond(t.conditions, 'ReadyForBackup'), { status: 'False', reason: 'PreHookFailed', message: 'Skipping backup: preBackup hook failed.' });
   assert.is(t.phase, 'Failed');
   assert.is(t.totalHosts, undefined, 'no backup ran');
-  assert.equal(p.sink.requests.filter((r) => r.path.startsWith(`/${ns}/`)), [], 'neither the recorded pre hook nor the post hook ran');
+  assert.equal(
+    p.sink.requests.filter((r) => r.path.startsWith(`/${ns}/`)),
+    [],
+    'neither the recorded pre hook nor the post hook ran',
+  );
 });
 
 test('a hook whose condition write fails after it ran: the retry records its outcome and does not run it again', async () => {
@@ -74,7 +94,11 @@ test('a hook whose condition write fails after it ran: the retry records its out
   const queue = new Queue(QueueName.preBackup, { connection, prefix: bullPrefix(p.prefix, p.redis) });
   try {
     const id = hookJobId({ session: { kind: 'BackupSession', namespace: ns, name: 'cfg-1', uid }, hook: 'preBackup', scope: 'local', targetIndex: 0 });
-    const failed = await waitFor('a failed attempt of the pre hook job', async () => ((await queue.getJob(id))?.attemptsMade ?? 0) >= 1 && (await queue.getJob(id))!, 30_000);
+    const failed = await waitFor(
+      'a failed attempt of the pre hook job',
+      async () => ((await queue.getJob(id))?.attemptsMade ?? 0) >= 1 && (await queue.getJob(id))!,
+      30_000,
+    );
     assert.match(failed.failedReason, /500|Internal error/);
   } finally {
     await faults({ writeErrorRate: 0 });

@@ -91,9 +91,24 @@ spec:
   const session = await p.getSession('BackupSession', ns, 'batch-1');
   session.status = {
     phase: 'Failed',
-    conditions: [{ type: 'GlobalPreBackupHookSucceeded', status: 'False', reason: 'GlobalPreBackupHookExecutionFailed', message: 'Failed to execute global PreBackup Hook. Reason: x.', lastTransitionTime: '2026-01-01T00:00:00Z' }],
+    conditions: [
+      {
+        type: 'GlobalPreBackupHookSucceeded',
+        status: 'False',
+        reason: 'GlobalPreBackupHookExecutionFailed',
+        message: 'Failed to execute global PreBackup Hook. Reason: x.',
+        lastTransitionTime: '2026-01-01T00:00:00Z',
+      },
+    ],
   };
-  await p.custom.replaceNamespacedCustomObjectStatus({ group: 'stash.appscode.com', version: 'v1beta1', namespace: ns, plural: 'backupsessions', name: 'batch-1', body: session });
+  await p.custom.replaceNamespacedCustomObjectStatus({
+    group: 'stash.appscode.com',
+    version: 'v1beta1',
+    namespace: ns,
+    plural: 'backupsessions',
+    name: 'batch-1',
+    body: session,
+  });
   const plan: SessionPlan = {
     session: { kind: 'BackupSession', namespace: ns, name: 'batch-1', uid: session.metadata.uid! },
     targets: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'app', namespace: ns }],
@@ -113,12 +128,22 @@ spec:
     await flows.add(preFlow(plan));
     p.startRoles();
     // The 60 s deadline must not be what finally moves the post jobs.
-    await waitFor('the flow to drain', async () => (await post.getDelayedCount()) + (await post.getWaitingCount()) + (await post.getActiveCount()) === 0 && (await coordinator.getWaitingChildrenCount()) === 0, 10_000);
+    await waitFor(
+      'the flow to drain',
+      async () =>
+        (await post.getDelayedCount()) + (await post.getWaitingCount()) + (await post.getActiveCount()) === 0 &&
+        (await coordinator.getWaitingChildrenCount()) === 0,
+      10_000,
+    );
   } finally {
     await Promise.all([flows.close(), post.close(), coordinator.close()]);
     client.disconnect();
   }
-  assert.equal(p.sink.requests.filter((r) => r.path.startsWith(`/${ns}/`)), [], 'no hook ran for the settled session');
+  assert.equal(
+    p.sink.requests.filter((r) => r.path.startsWith(`/${ns}/`)),
+    [],
+    'no hook ran for the settled session',
+  );
   assert.is((await p.getSession('BackupSession', ns, 'batch-1')).status?.phase, 'Failed');
 });
 

@@ -33,11 +33,22 @@ test('preRestore and postRestore run around the restore; ReadyForRestore True; S
 
   assert.is(s.status?.phase, 'Succeeded', JSON.stringify(s.status));
   const c = s.status?.conditions;
-  assert.equal(cond(c, 'PreRestoreHookExecutionSucceeded'), { status: 'True', reason: 'SuccessfullyExecutedPreRestoreHook', message: 'Successfully executed preRestore hook.' });
+  assert.equal(cond(c, 'PreRestoreHookExecutionSucceeded'), {
+    status: 'True',
+    reason: 'SuccessfullyExecutedPreRestoreHook',
+    message: 'Successfully executed preRestore hook.',
+  });
   assert.equal(cond(c, 'ReadyForRestore'), { status: 'True', reason: 'PreHookSucceeded', message: 'Ready for restore: the pre-restore hook succeeded.' });
-  assert.equal(cond(c, 'PostRestoreHookExecutionSucceeded'), { status: 'True', reason: 'SuccessfullyExecutedPostRestoreHook', message: 'Successfully executed postRestore hook.' });
+  assert.equal(cond(c, 'PostRestoreHookExecutionSucceeded'), {
+    status: 'True',
+    reason: 'SuccessfullyExecutedPostRestoreHook',
+    message: 'Successfully executed postRestore hook.',
+  });
   assert.is(s.status?.totalHosts, 2);
-  assert.equal(s.status?.stats?.map((h) => h.phase), ['Succeeded', 'Succeeded']);
+  assert.equal(
+    s.status?.stats?.map((h) => h.phase),
+    ['Succeeded', 'Succeeded'],
+  );
 
   const req = (path: string) => p.sink.requests.filter((r) => r.path === path);
   assert.is(req('/rok/pre').length, 1);
@@ -65,19 +76,34 @@ test('a failed preRestore closes the gate: no restore, no postRestore, Failed', 
   assert.equal(cond(c, 'ReadyForRestore'), { status: 'False', reason: 'PreHookFailed', message: 'Skipping restore: preRestore hook failed.' });
   assert.is(cond(c, 'PostRestoreHookExecutionSucceeded'), undefined);
   assert.ok(!p.history.some((o) => o.namespace === 'rfail' && (o.status as RestoreSession['status'])?.totalHosts !== undefined), 'the executor never started');
-  assert.equal(p.sink.requests.filter((r) => r.path.startsWith('/rfail/')).map((r) => r.path), ['/rfail/pre']);
+  assert.equal(
+    p.sink.requests.filter((r) => r.path.startsWith('/rfail/')).map((r) => r.path),
+    ['/rfail/pre'],
+  );
 });
 
 test('a restore whose host fails: postRestore runs and sees the host error; Failed', async () => {
-  await p.apply(appYaml('rhost', 'app', { annotations: { 'devcluster.stash-hooks.dev/backup-result': 'Failed', 'devcluster.stash-hooks.dev/backup-error': 'snapshot not found' } }));
-  await p.apply(restoreYaml('rhost').replace(`path: "/rhost/post", body: '{{ .Status.Phase }}'`, `path: "/rhost/post", body: '{{ .Status.Phase }}: {{ .Status.Error }}'`));
+  await p.apply(
+    appYaml('rhost', 'app', {
+      annotations: { 'devcluster.stash-hooks.dev/backup-result': 'Failed', 'devcluster.stash-hooks.dev/backup-error': 'snapshot not found' },
+    }),
+  );
+  await p.apply(
+    restoreYaml('rhost').replace(`path: "/rhost/post", body: '{{ .Status.Phase }}'`, `path: "/rhost/post", body: '{{ .Status.Phase }}: {{ .Status.Error }}'`),
+  );
   const s = (await p.waitForPhase('RestoreSession', 'rhost', 'restore-1')) as RestoreSession;
 
   assert.is(s.status?.phase, 'Failed');
-  assert.equal(s.status?.stats?.map((h) => [h.phase, h.error]), [['Failed', 'snapshot not found']]);
+  assert.equal(
+    s.status?.stats?.map((h) => [h.phase, h.error]),
+    [['Failed', 'snapshot not found']],
+  );
   assert.is(cond(s.status?.conditions, 'ReadyForRestore')?.status, 'True');
   assert.is(cond(s.status?.conditions, 'PostRestoreHookExecutionSucceeded')?.status, 'True');
-  assert.equal(p.sink.requests.filter((r) => r.path === '/rhost/post').map((r) => r.body), ['Failed: snapshot not found']);
+  assert.equal(
+    p.sink.requests.filter((r) => r.path === '/rhost/post').map((r) => r.body),
+    ['Failed: snapshot not found'],
+  );
 });
 
 test.run();

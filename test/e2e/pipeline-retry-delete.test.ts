@@ -16,18 +16,26 @@ test.after(async () => {
   await p?.close();
 });
 
-
 const paths = (ns: string) => p.sink.requests.filter((r) => r.path.startsWith(`/${ns}/`)).map((r) => r.path);
 
 test('maxRetry: a pre hook that fails twice and then succeeds is retried and recorded once, as a success', async () => {
   const ns = 'retryok';
   p.sink.sequenceFor.set(`/${ns}/pre`, [500, 503]);
   await p.apply(appYaml(ns, 'app'));
-  await p.apply(configAndSession(ns, `    preBackup: ${sinkPost(p.sink, `/${ns}/pre`, 'x', 'maxRetry: 2, retryDelaySeconds: 0')}\n    postBackup: ${sinkPost(p.sink, `/${ns}/post`)}`));
+  await p.apply(
+    configAndSession(
+      ns,
+      `    preBackup: ${sinkPost(p.sink, `/${ns}/pre`, 'x', 'maxRetry: 2, retryDelaySeconds: 0')}\n    postBackup: ${sinkPost(p.sink, `/${ns}/post`)}`,
+    ),
+  );
   const s = (await p.waitForPhase('BackupSession', ns, 'cfg-1')) as BackupSession;
 
   assert.is(s.status?.phase, 'Succeeded', JSON.stringify(s.status));
-  assert.equal(cond(s.status!.targets![0].conditions, 'PreBackupHookExecutionSucceeded'), { status: 'True', reason: 'SuccessfullyExecutedPreBackupHook', message: 'Successfully executed preBackup hook.' });
+  assert.equal(cond(s.status!.targets![0].conditions, 'PreBackupHookExecutionSucceeded'), {
+    status: 'True',
+    reason: 'SuccessfullyExecutedPreBackupHook',
+    message: 'Successfully executed preBackup hook.',
+  });
   assert.equal(paths(ns), [`/${ns}/pre`, `/${ns}/pre`, `/${ns}/pre`, `/${ns}/post`]);
 });
 
@@ -49,7 +57,12 @@ test('maxRetry exhausted: 1 + maxRetry attempts, then the failure is final', asy
   const ns = 'retryfail';
   p.sink.statusFor.set(`/${ns}/pre`, 500);
   await p.apply(appYaml(ns, 'app'));
-  await p.apply(configAndSession(ns, `    preBackup: ${sinkPost(p.sink, `/${ns}/pre`, 'x', 'maxRetry: 1, retryDelaySeconds: 0')}\n    postBackup: ${sinkPost(p.sink, `/${ns}/post`)}`));
+  await p.apply(
+    configAndSession(
+      ns,
+      `    preBackup: ${sinkPost(p.sink, `/${ns}/pre`, 'x', 'maxRetry: 1, retryDelaySeconds: 0')}\n    postBackup: ${sinkPost(p.sink, `/${ns}/post`)}`,
+    ),
+  );
   const s = (await p.waitForPhase('BackupSession', ns, 'cfg-1')) as BackupSession;
 
   assert.is(s.status?.phase, 'Failed');
@@ -65,7 +78,9 @@ test('a session deleted while its backup runs: no post hook runs and no job wait
   const ns = 'deleted';
   await p.apply(appYaml(ns, 'app'));
   await p.apply(configAndSession(ns, `    preBackup: ${sinkPost(p.sink, `/${ns}/pre`)}\n    postBackup: ${sinkPost(p.sink, `/${ns}/post`)}`));
-  await waitFor('the backup to start', () => p.firstSeen('BackupSession', ns, 'cfg-1', (st) => (st as BackupSession['status'])?.targets?.[0]?.phase === 'Running'));
+  await waitFor('the backup to start', () =>
+    p.firstSeen('BackupSession', ns, 'cfg-1', (st) => (st as BackupSession['status'])?.targets?.[0]?.phase === 'Running'),
+  );
   await p.custom.deleteNamespacedCustomObject({ group: 'stash.appscode.com', version: 'v1beta1', namespace: ns, plural: 'backupsessions', name: 'cfg-1' });
 
   const client = await connectRedis(p.redis, { purpose: 'producer' });
@@ -73,7 +88,13 @@ test('a session deleted while its backup runs: no post hook runs and no job wait
   const coordinator = new Queue('coordinator', { connection: client, prefix: p.prefix });
   try {
     // The post job was parked until the deadline (60 s here); deletion must settle it now.
-    await waitFor('the flow to drain', async () => (await post.getDelayedCount()) + (await post.getWaitingCount()) + (await post.getActiveCount()) === 0 && (await coordinator.getWaitingChildrenCount()) === 0, 10_000);
+    await waitFor(
+      'the flow to drain',
+      async () =>
+        (await post.getDelayedCount()) + (await post.getWaitingCount()) + (await post.getActiveCount()) === 0 &&
+        (await coordinator.getWaitingChildrenCount()) === 0,
+      10_000,
+    );
   } finally {
     await post.close();
     await coordinator.close();
@@ -92,7 +113,11 @@ test('a session re-created under the same name is a new session: its hooks run a
   const first = await p.waitForPhase('BackupSession', ns, 'cfg-1');
   assert.is(first.status?.phase, 'Succeeded');
   await p.custom.deleteNamespacedCustomObject({ group: 'stash.appscode.com', version: 'v1beta1', namespace: ns, plural: 'backupsessions', name: 'cfg-1' });
-  await waitFor('the deletion', async () => !(await p.custom.listNamespacedCustomObject({ group: 'stash.appscode.com', version: 'v1beta1', namespace: ns, plural: 'backupsessions' })).items.length);
+  await waitFor(
+    'the deletion',
+    async () =>
+      !(await p.custom.listNamespacedCustomObject({ group: 'stash.appscode.com', version: 'v1beta1', namespace: ns, plural: 'backupsessions' })).items.length,
+  );
   await p.apply(yaml.slice(yaml.lastIndexOf('---') + 3));
   await waitFor('the new session', async () => {
     const s = await p.getSession('BackupSession', ns, 'cfg-1').catch(() => undefined);

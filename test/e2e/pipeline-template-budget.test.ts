@@ -37,13 +37,19 @@ test('20 heavy template fields fail on the budget; /healthz and a quiet namespac
   try {
     const values = Array.from({ length: 20 }, () => `'${HEAVY}'`).join(', ');
     await p.apply(appYaml('hostile', 'app'));
-    await p.apply(configAndSession('hostile', `    preBackup: {httpPost: {host: 127.0.0.1, port: ${p.sink.port}, path: /hostile/pre, form: [{key: k, values: [${values}]}]}}\n    postBackup: ${sinkPost(p.sink, '/hostile/post')}`));
+    await p.apply(
+      configAndSession(
+        'hostile',
+        `    preBackup: {httpPost: {host: 127.0.0.1, port: ${p.sink.port}, path: /hostile/pre, form: [{key: k, values: [${values}]}]}}\n    postBackup: ${sinkPost(p.sink, '/hostile/post')}`,
+      ),
+    );
     await applySinkSession(p, 'quiet');
     const hostile = (await p.waitForPhase('BackupSession', 'hostile', 'cfg-1')) as BackupSession;
     assert.equal(cond(hostile.status!.targets![0].conditions, 'PreBackupHookExecutionSucceeded'), {
       status: 'False',
       reason: 'FailedToExecutePreBackupHook',
-      message: 'Failed to execute preBackup hook. Reason: rendering the templates of this hook took more than the budget of 2000 ms (all fields together); simplify its loops',
+      message:
+        'Failed to execute preBackup hook. Reason: rendering the templates of this hook took more than the budget of 2000 ms (all fields together); simplify its loops',
     });
     assert.is(p.sink.requests.filter((r) => r.path.startsWith('/hostile/')).length, 0, 'the hostile hook sent nothing');
     await assertSinkSessionRanOnce(p, 'quiet');

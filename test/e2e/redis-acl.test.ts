@@ -52,7 +52,10 @@ test.before(async () => {
   for (let i = 0; i < 100; i++) {
     const probe = new Redis({ port, username: 'admin', password: ADMIN_PASSWORD, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
     probe.on('error', () => {});
-    const ok = await probe.connect().then(() => probe.ping(), () => undefined);
+    const ok = await probe.connect().then(
+      () => probe.ping(),
+      () => undefined,
+    );
     probe.disconnect();
     if (ok === 'PONG') return;
     await new Promise((r) => setTimeout(r, 50));
@@ -103,7 +106,12 @@ spec:
   assert.equal(p.sink.requests.map((r) => r.path).sort(), ['/post', '/pre']);
 
   // The dashboard as the same user: queues found by SCAN, job lists, worker list (CLIENT LIST).
-  const d = await startDashboard({ connection: process.env.REDIS_URL ?? `redis://stash-hooks:${PASSWORD}@127.0.0.1:${port}`, prefix: p.prefix, port: 0, discoverIntervalMs: 0 });
+  const d = await startDashboard({
+    connection: process.env.REDIS_URL ?? `redis://stash-hooks:${PASSWORD}@127.0.0.1:${port}`,
+    prefix: p.prefix,
+    port: 0,
+    discoverIntervalMs: 0,
+  });
   try {
     const res = await fetch(`${d.url}api/queues?activeQueue=pre-backup&status=completed&page=1&jobsPerPage=10`);
     assert.is(res.status, 200, await res.clone().text());
@@ -125,7 +133,10 @@ spec:
       ['ACL LIST', () => user.acl('LIST')],
       ['SHUTDOWN', () => user.call('SHUTDOWN', 'NOSAVE')],
     ] as const) {
-      const err = await (call as () => Promise<unknown>)().then(() => undefined, (e: Error) => e);
+      const err = await (call as () => Promise<unknown>)().then(
+        () => undefined,
+        (e: Error) => e,
+      );
       assert.ok(err, `${what} was allowed`);
       assert.match(err!.message, /NOPERM/, what);
     }
@@ -136,7 +147,13 @@ spec:
   const anonymous = new Redis({ port, maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
   const errors: string[] = [];
   anonymous.on('error', (e: Error) => errors.push(e.message));
-  const refused = await anonymous.connect().then(() => anonymous.get('x')).then(() => undefined, (e: Error) => e);
+  const refused = await anonymous
+    .connect()
+    .then(() => anonymous.get('x'))
+    .then(
+      () => undefined,
+      (e: Error) => e,
+    );
   anonymous.disconnect();
   assert.ok(refused, 'an anonymous GET was answered');
   assert.match([refused!.message, ...errors].join(' | '), /NOAUTH/);

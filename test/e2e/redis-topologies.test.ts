@@ -73,7 +73,10 @@ test('Redis Cluster (3 masters): the smoke session succeeds and every queue key 
     const r = await smoke(cluster.url);
     p = r.p;
     assert.ok(r.keys.length > 0, 'queue keys exist');
-    assert.ok(r.keys.every((k) => k.startsWith(`{${p!.prefix}}:`)), r.keys.slice(0, 5).join(' '));
+    assert.ok(
+      r.keys.every((k) => k.startsWith(`{${p!.prefix}}:`)),
+      r.keys.slice(0, 5).join(' '),
+    );
   } finally {
     await closePipeline(p);
     await cluster.stop();

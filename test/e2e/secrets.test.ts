@@ -91,7 +91,9 @@ async function dashboardDump(): Promise<string[]> {
 const count = (hay: string[]) => FORMS.reduce((n, f) => n + hay.reduce((m, h) => m + h.split(f).length - 1, 0), 0);
 
 test('a secret used by hooks is found zero times in Redis, logs, the dashboard API and Events', async () => {
-  const failed = appYaml(NS, 'app', { annotations: { 'devcluster.stash-hooks.dev/backup-result': 'Failed', 'devcluster.stash-hooks.dev/backup-error': `disk full token=${SECRET}` } });
+  const failed = appYaml(NS, 'app', {
+    annotations: { 'devcluster.stash-hooks.dev/backup-result': 'Failed', 'devcluster.stash-hooks.dev/backup-error': `disk full token=${SECRET}` },
+  });
   await p.apply(failed);
   await p.apply(`
 apiVersion: v1
@@ -130,27 +132,52 @@ spec:
   const s = await p.waitForPhase('BackupSession', NS, 'cfg-1', 30_000);
   assert.is(s.status?.phase, 'Failed');
   // The hooks really used the secret: header on both, the template value in the post body.
-  assert.equal(received.map((r) => [r.path, r.headers['x-token']]), [['/pre', SECRET], ['/fail/post', SECRET]]);
+  assert.equal(
+    received.map((r) => [r.path, r.headers['x-token']]),
+    [
+      ['/pre', SECRET],
+      ['/fail/post', SECRET],
+    ],
+  );
   assert.ok(received[1].body.includes(SECRET), received[1].body);
   // Once the dashboard has discovered every queue the run used, scan everything.
-  await waitFor('the dashboard discovered the queues of the run', () => ['lifecycle', 'coordinator', 'pre-backup', 'post-backup'].every((q) => dashboard!.queueNames().includes(q)));
+  await waitFor('the dashboard discovered the queues of the run', () =>
+    ['lifecycle', 'coordinator', 'pre-backup', 'post-backup'].every((q) => dashboard!.queueNames().includes(q)),
+  );
   const events = await p.kubeConfig.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: NS });
   const eventText = events.items.map((e) => JSON.stringify(e));
   const redis = await redisDump();
   const board = await dashboardDump();
   assert.ok(redis.length > 10, 'Redis holds the run (the scan is not vacuous)');
-  assert.ok(redis.some((x) => x.includes('you sent')), 'the echoed output (which carried the secret) is stored, redacted');
-  assert.ok(board.some((b) => b.includes('cfg-1')), 'the dashboard shows the run');
-  assert.ok(logs.some((l) => l.includes('cfg-1')), 'the logs mention the session');
-  assert.ok(eventText.some((e) => e.includes('HookFailed')), 'the failed hook has an Event');
+  assert.ok(
+    redis.some((x) => x.includes('you sent')),
+    'the echoed output (which carried the secret) is stored, redacted',
+  );
+  assert.ok(
+    board.some((b) => b.includes('cfg-1')),
+    'the dashboard shows the run',
+  );
+  assert.ok(
+    logs.some((l) => l.includes('cfg-1')),
+    'the logs mention the session',
+  );
+  assert.ok(
+    eventText.some((e) => e.includes('HookFailed')),
+    'the failed hook has an Event',
+  );
   const where = { redis: count(redis), logs: count(logs), dashboard: count(board), events: count(eventText) };
   const show = (list: string[]) => list.filter((x) => FORMS.some((f) => x.includes(f))).map((x) => x.slice(0, 400));
-  assert.equal(where, { redis: 0, logs: 0, dashboard: 0, events: 0 }, JSON.stringify({ redis: show(redis), logs: show(logs), dashboard: show(board), events: show(eventText) }, null, 1).slice(0, 4000));
+  assert.equal(
+    where,
+    { redis: 0, logs: 0, dashboard: 0, events: 0 },
+    JSON.stringify({ redis: show(redis), logs: show(logs), dashboard: show(board), events: show(eventText) }, null, 1).slice(0, 4000),
+  );
 });
 
 test('a Secret printed by exec (pre succeeds, post fails) is absent from Redis, the status, Events and logs', async () => {
   const ns = 'secrets-exec';
-  const printIt = (exit: number) => JSON.stringify(['sh', '-c', `echo "starting; DB_PASSWORD=$DB_PASSWORD"; echo "login with $DB_PASSWORD failed" >&2; exit ${exit}`]);
+  const printIt = (exit: number) =>
+    JSON.stringify(['sh', '-c', `echo "starting; DB_PASSWORD=$DB_PASSWORD"; echo "login with $DB_PASSWORD failed" >&2; exit ${exit}`]);
   await p.apply(`
 apiVersion: v1
 kind: Namespace
@@ -212,16 +239,29 @@ spec:
   // The exec really printed the password (it is redacted where the output is kept: the failure).
   assert.is(pre?.status, 'True', JSON.stringify(s.status));
   assert.is(post?.status, 'False');
-  assert.match(post?.message ?? '', /exec failed on 2 of 2 hosts: exec in pod secrets-exec\/db-[^ ]+ container db exited with code 1: login with \[REDACTED\] failed/);
+  assert.match(
+    post?.message ?? '',
+    /exec failed on 2 of 2 hosts: exec in pod secrets-exec\/db-[^ ]+ container db exited with code 1: login with \[REDACTED\] failed/,
+  );
   assert.is(received.filter((r) => r.path === '/exec-pre').length, 1);
-  assert.equal(received.filter((r) => r.path === '/never'), [], 'the failed exec stopped the hook before its HTTP action');
+  assert.equal(
+    received.filter((r) => r.path === '/never'),
+    [],
+    'the failed exec stopped the hook before its HTTP action',
+  );
   await new Promise((r) => setTimeout(r, 300));
   const events = await p.kubeConfig.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: ns });
   const eventText = events.items.map((e) => JSON.stringify(e));
   const redis = await redisDump();
   const status = [JSON.stringify(s)];
-  assert.ok(redis.some((x) => x.includes(`${ns}`)), 'Redis holds this run (the scan is not vacuous)');
-  assert.ok(eventText.some((e) => e.includes('[REDACTED]')), 'the failed hook\'s Event quotes the redacted output');
+  assert.ok(
+    redis.some((x) => x.includes(`${ns}`)),
+    'Redis holds this run (the scan is not vacuous)',
+  );
+  assert.ok(
+    eventText.some((e) => e.includes('[REDACTED]')),
+    "the failed hook's Event quotes the redacted output",
+  );
   const where = { redis: count(redis), logs: count(logs), status: count(status), events: count(eventText) };
   assert.equal(where, { redis: 0, logs: 0, status: 0, events: 0 });
 });
@@ -264,7 +304,11 @@ spec:
     `Failed to execute preBackup hook. Reason: httpPost.httpHeaders[0] (Authorization): Secret ${ns}/kubeconfig is not a hook secret; ` +
       `label it stash-hooks.dev/hook-secret: "true" to let hooks use it (kubectl label secret -n ${ns} kubeconfig stash-hooks.dev/hook-secret=true)`,
   );
-  assert.equal(received.filter((r) => r.path.startsWith('/unlabeled')), [], 'neither the exec nor the request ran');
+  assert.equal(
+    received.filter((r) => r.path.startsWith('/unlabeled')),
+    [],
+    'neither the exec nor the request ran',
+  );
 });
 
 test.run();

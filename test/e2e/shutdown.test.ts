@@ -105,18 +105,33 @@ ${sessions.map((s) => `---\napiVersion: stash.appscode.com/v1beta1\nkind: Backup
   const { CustomObjectsApi } = await import('@kubernetes/client-node');
   const custom = cluster.kubeConfig.makeApiClient(CustomObjectsApi);
   for (const s of sessions) {
-    const done = await waitFor(`${s} to finish`, async () => {
-      const obj = (await custom.getNamespacedCustomObject({ group: 'stash.appscode.com', version: 'v1beta1', namespace: NS, plural: 'backupsessions', name: s })) as { status?: { phase?: string } };
-      return ['Succeeded', 'Failed'].includes(obj.status?.phase ?? '') ? obj.status!.phase : undefined;
-    }, 30_000);
+    const done = await waitFor(
+      `${s} to finish`,
+      async () => {
+        const obj = (await custom.getNamespacedCustomObject({
+          group: 'stash.appscode.com',
+          version: 'v1beta1',
+          namespace: NS,
+          plural: 'backupsessions',
+          name: s,
+        })) as { status?: { phase?: string } };
+        return ['Succeeded', 'Failed'].includes(obj.status?.phase ?? '') ? obj.status!.phase : undefined;
+      },
+      30_000,
+    );
     assert.is(done, 'Succeeded', s);
   }
-  assert.equal([...arrived].sort(), [...sessions.map((s) => `/post/${s}`), ...sessions.map((s) => `/pre/${s}`)].sort(), `every hook exactly once (before the restart: ${beforeRestart.join(' ')})`);
+  assert.equal(
+    [...arrived].sort(),
+    [...sessions.map((s) => `/post/${s}`), ...sessions.map((s) => `/pre/${s}`)].sort(),
+    `every hook exactly once (before the restart: ${beforeRestart.join(' ')})`,
+  );
 });
 
 test('SIGTERM to the leading watcher hands its Lease to the standby before it could expire', async () => {
   const lease = cluster.kubeConfig.makeApiClient(CoordinationV1Api);
-  const holder = async () => (await lease.readNamespacedLease({ name: 'stash-hooks-watcher', namespace: 'default' }).catch(() => undefined))?.spec?.holderIdentity ?? '';
+  const holder = async () =>
+    (await lease.readNamespacedLease({ name: 'stash-hooks-watcher', namespace: 'default' }).catch(() => undefined))?.spec?.holderIdentity ?? '';
   const a = role(['watcher'], { POD_NAME: 'watcher-a' });
   const b = role(['watcher'], { POD_NAME: 'watcher-b' });
   // The first test's watcher ("w-only") may still hold the Lease; stop it so a or b leads.

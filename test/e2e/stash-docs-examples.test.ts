@@ -39,7 +39,23 @@ if (!process.env[TLS_DIR_ENV]) {
   openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=stash-docs-test-ca', '-keyout', f('ca.key'), '-out', f('ca.crt'));
   openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${ip}`, '-keyout', f('server.key'), '-out', f('server.csr'));
   writeFileSync(f('san.ext'), `subjectAltName=IP:${ip}\n`);
-  openssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '1', '-extfile', f('san.ext'), '-out', f('server.crt'));
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    f('server.csr'),
+    '-CA',
+    f('ca.crt'),
+    '-CAkey',
+    f('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '1',
+    '-extfile',
+    f('san.ext'),
+    '-out',
+    f('server.crt'),
+  );
   writeFileSync(f('ip'), ip);
   const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
     stdio: 'inherit',
@@ -48,7 +64,6 @@ if (!process.env[TLS_DIR_ENV]) {
   rmSync(dir, { recursive: true, force: true });
   process.exit(r.status ?? 1);
 }
-
 
 const CORPUS = fileURLToPath(new URL('../corpus/stash-docs/', import.meta.url));
 const TLS_DIR = process.env[TLS_DIR_ENV]!;
@@ -127,14 +142,20 @@ function goIfElse(template: string, phase: string, fields: Record<string, string
   return out.trim();
 }
 
-const bodyOf = (file: string, hook: string): string => (parse(example(file)) as { spec: { hooks: Record<string, { httpPost: { body: string } }> } }).spec.hooks[hook].httpPost.body;
+const bodyOf = (file: string, hook: string): string =>
+  (parse(example(file)) as { spec: { hooks: Record<string, { httpPost: { body: string } }> } }).spec.hooks[hook].httpPost.body;
 
 test('every example is accepted by the CRDs in k8s-manifests unchanged, hooks intact', async () => {
   const cluster = await startDevCluster({ backupSeconds: 0.2 });
   try {
     await applyObjects(cluster.kubeConfig, readManifests(...CRD_FILES));
-    await applyObjects(cluster.kubeConfig, parseAllDocuments('apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n').map((d) => d.toJS()));
-    const files = readdirSync(CORPUS).filter((f) => f.endsWith('.yaml')).sort();
+    await applyObjects(
+      cluster.kubeConfig,
+      parseAllDocuments('apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n').map((d) => d.toJS()),
+    );
+    const files = readdirSync(CORPUS)
+      .filter((f) => f.endsWith('.yaml'))
+      .sort();
     assert.ok(files.length >= 9, files.join(', '));
     const problems: string[] = [];
     for (const file of files) {
@@ -165,17 +186,50 @@ test('BackupBatch WordPress example (batch-backup guide): Slack gets "Backup sta
   const s = session as BackupSession;
 
   assert.is(s.status?.phase, 'Succeeded', JSON.stringify(s.status));
-  assert.equal(s.status?.targets?.map((t) => t.phase), ['Succeeded', 'Succeeded']);
-  assert.equal(cond(s.status?.conditions, 'GlobalPreBackupHookSucceeded'), { status: 'True', reason: 'GlobalPreBackupHookExecutedSuccessfully', message: 'Global PreBackup hook has been executed successfully' });
-  assert.equal(cond(s.status?.conditions, 'GlobalPostBackupHookSucceeded'), { status: 'True', reason: 'GlobalPostBackupHookExecutedSuccessfully', message: 'Global PostBackup hook has been executed successfully' });
+  assert.equal(
+    s.status?.targets?.map((t) => t.phase),
+    ['Succeeded', 'Succeeded'],
+  );
+  assert.equal(cond(s.status?.conditions, 'GlobalPreBackupHookSucceeded'), {
+    status: 'True',
+    reason: 'GlobalPreBackupHookExecutedSuccessfully',
+    message: 'Global PreBackup hook has been executed successfully',
+  });
+  assert.equal(cond(s.status?.conditions, 'GlobalPostBackupHookSucceeded'), {
+    status: 'True',
+    reason: 'GlobalPostBackupHookExecutedSuccessfully',
+    message: 'Global PostBackup hook has been executed successfully',
+  });
   const path = '/services/TXXXXX/BXXXXXXX/XXXXXXXXXXXXXXXXXXXXXXX';
-  assert.equal(requests.map((r) => [r.method, r.path, r.headers['content-type']]), [['POST', path, 'application/json'], ['POST', path, 'application/json']]);
+  assert.equal(
+    requests.map((r) => [r.method, r.path, r.headers['content-type']]),
+    [
+      ['POST', path, 'application/json'],
+      ['POST', path, 'application/json'],
+    ],
+  );
   // Not a template (no `{{`): each body is sent exactly as the YAML gives it, and is the JSON Slack expects.
-  assert.equal(requests.map((r) => r.body), [bodyOf('batch-wordpress-backup.yaml', 'preBackup'), bodyOf('batch-wordpress-backup.yaml', 'postBackup')]);
-  assert.equal(JSON.parse(requests[0].body).blocks[1].text.text, 'Backup started for *wordpress-backup*.\n *Targets:*\n- deployment/wordpress-deployment\n- mysql/wordpress-mysql');
+  assert.equal(
+    requests.map((r) => r.body),
+    [bodyOf('batch-wordpress-backup.yaml', 'preBackup'), bodyOf('batch-wordpress-backup.yaml', 'postBackup')],
+  );
+  assert.equal(
+    JSON.parse(requests[0].body).blocks[1].text.text,
+    'Backup started for *wordpress-backup*.\n *Targets:*\n- deployment/wordpress-deployment\n- mysql/wordpress-mysql',
+  );
   assert.equal(JSON.parse(requests[1].body).blocks[0].text.text, 'Backup has been completed for *wordpress-backup*.');
-  const firstRunning = p.firstSeen('BackupSession', 'demo', 'wordpress-backup-1', (st) => (st as BackupSession['status'])?.targets?.some((t) => t.phase === 'Running') ?? false)!;
-  const allDone = p.firstSeen('BackupSession', 'demo', 'wordpress-backup-1', (st) => (st as BackupSession['status'])?.targets?.every((t) => t.phase === 'Succeeded') ?? false)!;
+  const firstRunning = p.firstSeen(
+    'BackupSession',
+    'demo',
+    'wordpress-backup-1',
+    (st) => (st as BackupSession['status'])?.targets?.some((t) => t.phase === 'Running') ?? false,
+  )!;
+  const allDone = p.firstSeen(
+    'BackupSession',
+    'demo',
+    'wordpress-backup-1',
+    (st) => (st as BackupSession['status'])?.targets?.every((t) => t.phase === 'Succeeded') ?? false,
+  )!;
   assert.ok(requests[0].at < firstRunning, 'the "started" message before any member\'s backup');
   assert.ok(allDone < requests[1].at, 'the "completed" message after every member\'s backup');
 });
@@ -188,8 +242,14 @@ test('Slack guide, backupconfiguration.yaml: a succeeded backup posts the ":whit
 
   assert.is(session.status?.phase, 'Succeeded', JSON.stringify(session.status));
   assert.equal(cond((session as BackupSession).status?.targets?.[0]?.conditions, 'PostBackupHookExecutionSucceeded')?.status, 'True');
-  assert.equal(requests.map((r) => [r.method, r.path, r.headers['content-type']]), [['POST', '/services/XX/XXX/XXXX', 'application/json']]);
-  assert.is(requests[0].body, goIfElse(bodyOf('slack-backupconfiguration.yaml', 'postBackup'), 'Succeeded', { Namespace: 'demo', 'Target.Name': 'stash-demo', 'Status.Error': '' }));
+  assert.equal(
+    requests.map((r) => [r.method, r.path, r.headers['content-type']]),
+    [['POST', '/services/XX/XXX/XXXX', 'application/json']],
+  );
+  assert.is(
+    requests[0].body,
+    goIfElse(bodyOf('slack-backupconfiguration.yaml', 'postBackup'), 'Succeeded', { Namespace: 'demo', 'Target.Name': 'stash-demo', 'Status.Error': '' }),
+  );
   assert.match(requests[0].body, /\n\s+:white_check_mark: Backup succeeded for demo\/stash-demo\n/);
 });
 
@@ -202,7 +262,10 @@ test('Slack guide, all_backup_notification.yaml (Always): "Backup completed for 
   assert.is(session.status?.phase, 'Succeeded');
   assert.is(requests.length, 1);
   // sprig's toJson is Go's json.Marshal: map keys sorted, so "text" before "type".
-  assert.is(requests[0].body, '{\n  "blocks": [\n      {\n        "type": "section",\n        "text": {"text":"Backup completed for demo/stash-demo Status: Succeeded.","type":"mrkdwn"}\n      }\n    ]\n}');
+  assert.is(
+    requests[0].body,
+    '{\n  "blocks": [\n      {\n        "type": "section",\n        "text": {"text":"Backup completed for demo/stash-demo Status: Succeeded.","type":"mrkdwn"}\n      }\n    ]\n}',
+  );
 });
 
 test('Slack guide, failed_backup_notification.yaml (OnFailure): a failed backup posts ":x: Backup failed … Reason: …"; the session is Failed', async () => {
@@ -213,7 +276,10 @@ test('Slack guide, failed_backup_notification.yaml (OnFailure): a failed backup 
 
   assert.is(session.status?.phase, 'Failed');
   assert.is(requests.length, 1);
-  assert.is(requests[0].body, '{\n  "blocks": [\n      {\n        "type": "section",\n        "text": {"text":":x: Backup failed for demo/stash-demo Reason: path /path/does/not/exist not found.","type":"mrkdwn"}\n      }\n    ]\n}');
+  assert.is(
+    requests[0].body,
+    '{\n  "blocks": [\n      {\n        "type": "section",\n        "text": {"text":":x: Backup failed for demo/stash-demo Reason: path /path/does/not/exist not found.","type":"mrkdwn"}\n      }\n    ]\n}',
+  );
 });
 
 test('Slack guide, failed_backup_notification.yaml (OnFailure): a succeeded backup posts nothing; the skip is recorded', async () => {
@@ -238,8 +304,14 @@ test('Slack guide, restoresession.yaml: a succeeded restore posts the ":white_ch
 
   assert.is(session.status?.phase, 'Succeeded', JSON.stringify(session.status));
   assert.is(cond(session.status?.conditions, 'PostRestoreHookExecutionSucceeded')?.status, 'True');
-  assert.equal(requests.map((r) => [r.method, r.path]), [['POST', '/services/XX/XXX/XXXX']]);
-  assert.is(requests[0].body, goIfElse(bodyOf('slack-restoresession.yaml', 'postRestore'), 'Succeeded', { Namespace: 'demo', 'Target.Name': 'stash-demo', 'Status.Error': '' }));
+  assert.equal(
+    requests.map((r) => [r.method, r.path]),
+    [['POST', '/services/XX/XXX/XXXX']],
+  );
+  assert.is(
+    requests[0].body,
+    goIfElse(bodyOf('slack-restoresession.yaml', 'postRestore'), 'Succeeded', { Namespace: 'demo', 'Target.Name': 'stash-demo', 'Status.Error': '' }),
+  );
 });
 
 const DB_PASSWORD = 'CWg2hru8b0Yu7dzS';
@@ -257,14 +329,20 @@ async function startMariaDb(): Promise<MariaDb | undefined> {
   const dir = mkdtempSync(join(tmpdir(), 'stash-docs-mariadb-'));
   const socket = join(dir, 'sock');
   execFileSync('mariadb-install-db', ['--no-defaults', `--datadir=${dir}/data`, '--user=root', '--auth-root-authentication-method=normal'], { stdio: 'pipe' });
-  const server: ChildProcess = spawn('mariadbd', ['--no-defaults', `--datadir=${dir}/data`, `--socket=${socket}`, '--skip-networking', '--user=root', `--pid-file=${dir}/pid`], { stdio: 'ignore' });
+  const server: ChildProcess = spawn(
+    'mariadbd',
+    ['--no-defaults', `--datadir=${dir}/data`, `--socket=${socket}`, '--skip-networking', '--user=root', `--pid-file=${dir}/pid`],
+    { stdio: 'ignore' },
+  );
   const deadline = Date.now() + 30_000;
   while (!existsSync(socket)) {
     if (Date.now() > deadline || server.exitCode !== null) throw new Error(`mariadbd did not start (exit ${server.exitCode})`);
     await new Promise((r) => setTimeout(r, 100));
   }
   const run = (sql: string, password?: string) =>
-    execFileSync('mariadb', ['--no-defaults', '-S', socket, '-u', 'root', ...(password ? [`--password=${password}`] : []), '-N', '-B', '-e', sql], { encoding: 'utf8' });
+    execFileSync('mariadb', ['--no-defaults', '-S', socket, '-u', 'root', ...(password ? [`--password=${password}`] : []), '-N', '-B', '-e', sql], {
+      encoding: 'utf8',
+    });
   run(`ALTER USER root@localhost IDENTIFIED BY '${DB_PASSWORD}';`);
   return {
     socket,
@@ -340,7 +418,8 @@ async function execIn(pod: string, container: string, command: string[]): Promis
   });
 }
 
-const SEED = 'CREATE DATABASE companyRecord; CREATE TABLE companyRecord.employee (id INT, name VARCHAR(50), salary INT, PRIMARY KEY(id)); INSERT INTO companyRecord.employee (id, name, salary) VALUES (1, "John Doe", 5000);';
+const SEED =
+  'CREATE DATABASE companyRecord; CREATE TABLE companyRecord.employee (id INT, name VARCHAR(50), salary INT, PRIMARY KEY(id)); INSERT INTO companyRecord.employee (id, name, salary) VALUES (1, "John Doe", 5000);';
 
 test('MySQL guide setup: a database, and its pod found through the AppBinding', async () => {
   db = await startMariaDb();
@@ -366,7 +445,11 @@ dbTest('MySQL guide, pre_restore_hook_demo.yaml: preRestore drops the corrupted 
   const { session } = await run('RestoreSession', 'pre-restore-hook-demo');
 
   assert.is(session.status?.phase, 'Succeeded', JSON.stringify(session.status));
-  assert.equal(cond(session.status?.conditions, 'PreRestoreHookExecutionSucceeded'), { status: 'True', reason: 'SuccessfullyExecutedPreRestoreHook', message: 'Successfully executed preRestore hook.' });
+  assert.equal(cond(session.status?.conditions, 'PreRestoreHookExecutionSucceeded'), {
+    status: 'True',
+    reason: 'SuccessfullyExecutedPreRestoreHook',
+    message: 'Successfully executed preRestore hook.',
+  });
   assert.is(db!.query("SHOW DATABASES LIKE 'companyRecord';"), '', 'the hook dropped the database before the restore');
 });
 
@@ -376,7 +459,11 @@ dbTest('MySQL guide, post_restore_hook_demo.yaml: postRestore renames employee t
   const { session } = await run('RestoreSession', 'post-restore-hook-demo');
 
   assert.is(session.status?.phase, 'Succeeded', JSON.stringify(session.status));
-  assert.equal(cond(session.status?.conditions, 'PostRestoreHookExecutionSucceeded'), { status: 'True', reason: 'SuccessfullyExecutedPostRestoreHook', message: 'Successfully executed postRestore hook.' });
+  assert.equal(cond(session.status?.conditions, 'PostRestoreHookExecutionSucceeded'), {
+    status: 'True',
+    reason: 'SuccessfullyExecutedPostRestoreHook',
+    message: 'Successfully executed postRestore hook.',
+  });
   assert.is(db!.query('SHOW TABLES IN companyRecord;'), 'salaryRecord\n');
   assert.is(db!.query('SELECT * FROM companyRecord.salaryRecord;'), '1\tJohn Doe\t5000\n');
 });

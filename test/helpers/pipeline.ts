@@ -68,7 +68,11 @@ export async function startSink(): Promise<Sink> {
     statusFor,
     sequenceFor,
     holdFor,
-    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -158,7 +162,15 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
         lastRV = obj.metadata.resourceVersion ?? lastRV;
         if (type === 'BOOKMARK') return;
         if (type === 'ERROR') historyBroken = `${plural} watch error: ${JSON.stringify(obj)}`;
-        else history.push({ at: Date.now(), kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name ?? '', uid: obj.metadata.uid ?? '', status: structuredClone(obj.status) });
+        else
+          history.push({
+            at: Date.now(),
+            kind,
+            namespace: obj.metadata.namespace ?? '',
+            name: obj.metadata.name ?? '',
+            uid: obj.metadata.uid ?? '',
+            status: structuredClone(obj.status),
+          });
       },
       (err) => {
         if (closing) return;
@@ -171,7 +183,8 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   await watchSessions('backupsessions', 'BackupSession');
   await watchSessions('restoresessions', 'RestoreSession');
 
-  const newWatcher = () => new Watcher({ kubeConfig, redis, prefix, logger, namespaces: [], watchdogSeconds: 60, resyncIntervalMs: options.resyncIntervalMs ?? 2000 });
+  const newWatcher = () =>
+    new Watcher({ kubeConfig, redis, prefix, logger, namespaces: [], watchdogSeconds: 60, resyncIntervalMs: options.resyncIntervalMs ?? 2000 });
 
   const p: Pipeline = {
     cluster,
@@ -243,7 +256,15 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       const common = { kubeConfig, redis, prefix, logger };
       const watcher = opts.watcher === false ? undefined : newWatcher();
       const coordinator = new Coordinator({ ...common, sessionTimeoutMs: options.sessionTimeoutMs ?? 60_000 });
-      const workers = new HookWorkerPool({ ...common, queues: HOOK_QUEUES, concurrency: options.concurrency ?? 10, defaultHookTimeoutSeconds: options.defaultHookTimeoutSeconds ?? 30, sessionTimeoutMs: options.sessionTimeoutMs ?? 60_000, protectedNamespaces: options.protectedNamespaces, outcomeKey: options.outcomeKey });
+      const workers = new HookWorkerPool({
+        ...common,
+        queues: HOOK_QUEUES,
+        concurrency: options.concurrency ?? 10,
+        defaultHookTimeoutSeconds: options.defaultHookTimeoutSeconds ?? 30,
+        sessionTimeoutMs: options.sessionTimeoutMs ?? 60_000,
+        protectedNamespaces: options.protectedNamespaces,
+        outcomeKey: options.outcomeKey,
+      });
       coordinator.start();
       workers.start();
       watcher?.start();
@@ -289,7 +310,11 @@ export function capturingLogger(lines: string[]): Logger {
 }
 
 export function appYaml(ns: string, name: string, opts: { replicas?: number; annotations?: Record<string, string> } = {}): string {
-  const ann = opts.annotations ? `\n  annotations:\n${Object.entries(opts.annotations).map(([k, v]) => `    ${k}: "${v}"`).join('\n')}` : '';
+  const ann = opts.annotations
+    ? `\n  annotations:\n${Object.entries(opts.annotations)
+        .map(([k, v]) => `    ${k}: "${v}"`)
+        .join('\n')}`
+    : '';
   return `
 apiVersion: v1
 kind: Namespace
@@ -384,8 +409,15 @@ export async function assertSinkSessionRanOnce(p: Pipeline, ns: string): Promise
   assert.is(s.status?.phase, 'Succeeded', JSON.stringify(s.status));
   const t = s.status!.targets![0];
   assert.is(cond(t.conditions, 'PreBackupHookExecutionSucceeded')?.status, 'True');
-  assert.equal(cond(t.conditions, 'PostBackupHookExecutionSucceeded'), { status: 'True', reason: 'SuccessfullyExecutedPostBackupHook', message: 'Successfully executed postBackup hook.' });
+  assert.equal(cond(t.conditions, 'PostBackupHookExecutionSucceeded'), {
+    status: 'True',
+    reason: 'SuccessfullyExecutedPostBackupHook',
+    message: 'Successfully executed postBackup hook.',
+  });
   // Give a duplicate every chance to show up (a resync runs every 2 s in the harness).
   await new Promise((r) => setTimeout(r, 2500));
-  assert.equal(p.sink.requests.filter((r) => r.path.startsWith(`/${ns}/`)).map((r) => r.path), [`/${ns}/pre`, `/${ns}/post`]);
+  assert.equal(
+    p.sink.requests.filter((r) => r.path.startsWith(`/${ns}/`)).map((r) => r.path),
+    [`/${ns}/pre`, `/${ns}/post`],
+  );
 }

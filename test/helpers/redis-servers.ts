@@ -68,7 +68,9 @@ function killAndWait(child: ChildProcess | undefined): Promise<void> {
 }
 
 /** Starts `redis-server` on a free port with `extraArgs`; `pingArgs` are passed to redis-cli for readiness. */
-async function startProcess(opts: { extraArgs?: (port: number, dir: string) => string[]; pingArgs?: string[]; scheme?: string; port?: number } = {}): Promise<RedisServer> {
+async function startProcess(
+  opts: { extraArgs?: (port: number, dir: string) => string[]; pingArgs?: string[]; scheme?: string; port?: number } = {},
+): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'redis-test-'));
   const port = opts.port ?? (await freePort());
   let child: ChildProcess | undefined;
@@ -113,9 +115,24 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterServer
   const nodes: RedisServer[] = [];
   try {
     for (let i = 0; i < masters; i++) {
-      nodes.push(await startProcess({ extraArgs: (port, dir) => ['--port', String(port), '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', '5000'] }));
+      nodes.push(
+        await startProcess({
+          extraArgs: (port, dir) => [
+            '--port',
+            String(port),
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            join(dir, 'nodes.conf'),
+            '--cluster-node-timeout',
+            '5000',
+          ],
+        }),
+      );
     }
-    await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 20_000 });
+    await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], {
+      timeout: 20_000,
+    });
     await waitUntil('cluster_state:ok on every node', async () => {
       for (const n of nodes) {
         const { stdout } = await run('redis-cli', ['-p', String(n.port), 'CLUSTER', 'INFO']).catch(() => ({ stdout: '' }));
@@ -153,7 +170,10 @@ export async function startRedisSentinel(masterName = 'mymaster'): Promise<Redis
       extraArgs: (port, dir) => {
         const conf = join(dir, 'sentinel.conf');
         // Sentinel rewrites its config file, so it must be a writable file of its own.
-        writeFileSync(conf, `port ${port}\nbind 127.0.0.1\nsentinel monitor ${masterName} 127.0.0.1 ${master.port} 1\nsentinel down-after-milliseconds ${masterName} 5000\n`);
+        writeFileSync(
+          conf,
+          `port ${port}\nbind 127.0.0.1\nsentinel monitor ${masterName} 127.0.0.1 ${master.port} 1\nsentinel down-after-milliseconds ${masterName} 5000\n`,
+        );
         return [conf, '--sentinel'];
       },
     });
@@ -199,14 +219,57 @@ export async function startRedisTls(): Promise<RedisTlsServer> {
   const certDir = mkdtempSync(join(tmpdir(), 'redis-tls-'));
   const f = (n: string) => join(certDir, n);
   writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=stash-hooks-test-ca', '-keyout', f('ca.key'), '-out', f('ca.crt')]);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=stash-hooks-test-ca',
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.crt'),
+  ]);
   await run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', f('server.key'), '-out', f('server.csr')]);
-  await run('openssl', ['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '1', '-extfile', f('san.ext'), '-out', f('server.crt')]);
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    f('server.csr'),
+    '-CA',
+    f('ca.crt'),
+    '-CAkey',
+    f('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '1',
+    '-extfile',
+    f('san.ext'),
+    '-out',
+    f('server.crt'),
+  ]);
   const tlsArgs = ['--tls', '--cacert', f('ca.crt')];
   const server = await startProcess({
     scheme: 'rediss',
     pingArgs: tlsArgs,
-    extraArgs: (port) => ['--port', '0', '--tls-port', String(port), '--tls-cert-file', f('server.crt'), '--tls-key-file', f('server.key'), '--tls-ca-cert-file', f('ca.crt'), '--tls-auth-clients', 'no'],
+    extraArgs: (port) => [
+      '--port',
+      '0',
+      '--tls-port',
+      String(port),
+      '--tls-cert-file',
+      f('server.crt'),
+      '--tls-key-file',
+      f('server.key'),
+      '--tls-ca-cert-file',
+      f('ca.crt'),
+      '--tls-auth-clients',
+      'no',
+    ],
   });
   return {
     ...server,

@@ -28,7 +28,21 @@ test('ordinary output passes unchanged', () => {
 });
 
 test('secret keys, in any spelling', () => {
-  for (const k of ['token', 'accessToken', 'x-auth-token', 'password', 'db_password', 'Authorization', 'apiKey', 'API_KEY', 'clientSecret', 'cookie', 'credentials', 'privateKey', 'auth']) {
+  for (const k of [
+    'token',
+    'accessToken',
+    'x-auth-token',
+    'password',
+    'db_password',
+    'Authorization',
+    'apiKey',
+    'API_KEY',
+    'clientSecret',
+    'cookie',
+    'credentials',
+    'privateKey',
+    'auth',
+  ]) {
     assert.ok(isSecretKey(k), k);
   }
   for (const k of ['tokenCount', 'name', 'namespace', 'message', 'output', 'author', 'passed', 'hosts']) assert.not.ok(isSecretKey(k), k);
@@ -40,7 +54,10 @@ test('objects: secret keys, header values and strings are masked; structure and 
     hook: 'preBackup',
     accessToken: 'abc',
     nested: { password: 'p', tokenCount: 3, list: [{ apiKey: 'k' }, 'Bearer abcdefghij'] },
-    httpHeaders: [{ name: 'X-Api', value: 'v' }, { name: 'Authorization', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }],
+    httpHeaders: [
+      { name: 'X-Api', value: 'v' },
+      { name: 'Authorization', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } },
+    ],
     headers: { 'content-type': 'application/json', cookie: 'c' },
     hosts: [{ where: 'demo/app-1', statusCode: 200, durationMs: 3, output: 'Authorization: Bearer abcdefghij' }],
     empty: null,
@@ -51,7 +68,10 @@ test('objects: secret keys, header values and strings are masked; structure and 
     hook: 'preBackup',
     accessToken: REDACTED,
     nested: { password: REDACTED, tokenCount: 3, list: [{ apiKey: REDACTED }, `Bearer ${REDACTED}`] },
-    httpHeaders: [{ name: 'X-Api', value: REDACTED }, { name: 'Authorization', value: REDACTED }],
+    httpHeaders: [
+      { name: 'X-Api', value: REDACTED },
+      { name: 'Authorization', value: REDACTED },
+    ],
     headers: { 'content-type': REDACTED, cookie: REDACTED },
     hosts: [{ where: 'demo/app-1', statusCode: 200, durationMs: 3, output: `Authorization: Bearer ${REDACTED}` }],
     empty: null,

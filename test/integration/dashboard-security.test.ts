@@ -56,9 +56,13 @@ let failedJobId = '';
 test.before(async () => {
   redis = new Redis(REDIS);
   const queue = new Queue('pre-backup', { connection: REDIS, prefix });
-  const worker = new Worker('pre-backup', async () => {
-    throw new Error('hook failed');
-  }, { connection: { ...REDIS, maxRetriesPerRequest: null }, prefix });
+  const worker = new Worker(
+    'pre-backup',
+    async () => {
+      throw new Error('hook failed');
+    },
+    { connection: { ...REDIS, maxRetriesPerRequest: null }, prefix },
+  );
   const failed = new Promise<void>((resolve) => worker.once('failed', () => resolve()));
   failedJobId = (await queue.add('preBackup demo/s Deployment/app', {}, { jobId: 'job-1' })).id!;
   await failed;
@@ -109,7 +113,7 @@ test('the board page loads the CSRF script before bull-board, and the script is 
   const page = await (await fetch(d.url, { headers: basic(USER, PASSWORD) })).text();
   const script = page.indexOf('<script src="stash-hooks/csrf.js"></script>');
   assert.ok(script > 0, 'script tag present');
-  assert.ok(script < page.indexOf('<script defer'), 'before bull-board\'s scripts');
+  assert.ok(script < page.indexOf('<script defer'), "before bull-board's scripts");
   const js = await fetch(`${d.url}stash-hooks/csrf.js`, { headers: basic(USER, PASSWORD) });
   assert.is(js.status, 200);
   assert.match(js.headers.get('content-type') ?? '', 'javascript');
@@ -165,7 +169,7 @@ test('failed logins are throttled per client address, with 429 and Retry-After',
   assert.is(longer.headers['retry-after'], '3');
 });
 
-test('a success clears the address\'s failures', async () => {
+test("a success clears the address's failures", async () => {
   const d = await open({ auth: { token: 'tkn-0123456789abcdef' }, loginThrottle: { freeFailures: 2, baseDelayMs: 60_000 } });
   const url = `${d.url}api/queues`;
   assert.is((await raw(url, { headers: { authorization: 'Bearer nope-1' } })).status, 401);
@@ -179,7 +183,16 @@ test('a success clears the address\'s failures', async () => {
 test('no X-Powered-By on any response, and no Redis server info anywhere', async () => {
   const d = await open({ auth: { user: USER, password: PASSWORD } });
   const h = basic(USER, PASSWORD);
-  const paths = ['', 'api/queues', 'api/queues?activeQueue=pre-backup&status=failed&page=1&jobsPerPage=10', `api/queues/pre-backup/${failedJobId}`, 'api/redis/stats', 'stash-hooks/csrf.js', 'no-such-page', 'static/js/none.js'];
+  const paths = [
+    '',
+    'api/queues',
+    'api/queues?activeQueue=pre-backup&status=failed&page=1&jobsPerPage=10',
+    `api/queues/pre-backup/${failedJobId}`,
+    'api/redis/stats',
+    'stash-hooks/csrf.js',
+    'no-such-page',
+    'static/js/none.js',
+  ];
   const info = (await redis.info('server')).match(/redis_version:(\S+)/)![1];
   for (const path of paths) {
     const res = await raw(`${d.url}${path}`, { headers: h });

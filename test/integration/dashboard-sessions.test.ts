@@ -40,7 +40,12 @@ test.before(async () => {
   const created = (await custom.createNamespacedCustomObject({
     ...GROUP,
     plural: 'backupsessions',
-    body: { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: { name: 'nightly', namespace: 'team-a' }, spec: { invoker: { kind: 'BackupConfiguration', name: 'db' } } },
+    body: {
+      apiVersion: 'stash.appscode.com/v1beta1',
+      kind: 'BackupSession',
+      metadata: { name: 'nightly', namespace: 'team-a' },
+      spec: { invoker: { kind: 'BackupConfiguration', name: 'db' } },
+    },
   })) as { metadata: { uid: string } & Record<string, unknown> };
   uid = created.metadata.uid;
   const failed = hookCondition('preBackup', 'local', { kind: 'failed', error: 'POST http://db:8080/lock: 500; Authorization: Bearer s3cr3t-token' });
@@ -56,25 +61,47 @@ test.before(async () => {
       status: {
         phase: 'Failed',
         sessionDuration: '3s',
-        targets: [{ ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'db' }, phase: 'Failed', conditions: [{ ...failed, lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }] }],
+        targets: [
+          {
+            ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'db' },
+            phase: 'Failed',
+            conditions: [{ ...failed, lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }],
+          },
+        ],
       },
     },
   });
   await custom.createNamespacedCustomObject({
     ...GROUP,
     plural: 'restoresessions',
-    body: { apiVersion: 'stash.appscode.com/v1beta1', kind: 'RestoreSession', metadata: { name: 'restore-1', namespace: 'team-a' }, spec: { target: { ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'db' } } } },
+    body: {
+      apiVersion: 'stash.appscode.com/v1beta1',
+      kind: 'RestoreSession',
+      metadata: { name: 'restore-1', namespace: 'team-a' },
+      spec: { target: { ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'db' } } },
+    },
   });
 
   // The hook's job, run by a real BullMQ worker, so its timestamps are BullMQ's own.
   redis = new Redis(REDIS);
-  const data: HookJobData = { session: { kind: 'BackupSession', namespace: 'team-a', name: 'nightly', uid }, hook: 'preBackup', scope: 'local', targetIndex: 0, target: { kind: 'Deployment', name: 'db' } };
+  const data: HookJobData = {
+    session: { kind: 'BackupSession', namespace: 'team-a', name: 'nightly', uid },
+    hook: 'preBackup',
+    scope: 'local',
+    targetIndex: 0,
+    target: { kind: 'Deployment', name: 'db' },
+  };
   const queue = new Queue('pre-backup', { connection: REDIS, prefix });
   const worker = new Worker<HookJobData, HookJobResult>(
     'pre-backup',
     async () => {
       await new Promise((r) => setTimeout(r, 120));
-      return { outcome: 'failed', message: 'x', hosts: [{ where: 'http://db:8080/lock', statusCode: 500, durationMs: 110, output: 'token=abc' }], durationMs: 120 };
+      return {
+        outcome: 'failed',
+        message: 'x',
+        hosts: [{ where: 'http://db:8080/lock', statusCode: 500, durationMs: 110, output: 'token=abc' }],
+        durationMs: 120,
+      };
     },
     { connection: { ...REDIS, maxRetriesPerRequest: null }, prefix, autorun: false },
   );
@@ -85,7 +112,15 @@ test.before(async () => {
   await worker.close();
   await queue.close();
 
-  dashboard = await startDashboard({ connection: `redis://${REDIS.host}:${REDIS.port}`, prefix, host: '127.0.0.1', port: 0, auth, discoverIntervalMs: 0, kubeConfig: cluster.kubeConfig });
+  dashboard = await startDashboard({
+    connection: `redis://${REDIS.host}:${REDIS.port}`,
+    prefix,
+    host: '127.0.0.1',
+    port: 0,
+    auth,
+    discoverIntervalMs: 0,
+    kubeConfig: cluster.kubeConfig,
+  });
 });
 
 test.after(async () => {
@@ -112,13 +147,23 @@ test('the Sessions page and its API need the same credentials as bull-board and 
 });
 
 test('the list: newest first, filtered by namespace, phase and kind, with clear errors', async () => {
-  const all = (await (await get('sessions/api/list')).json()) as { items: Array<{ name: string; kind: string; phase: string }>; total: number; namespaces: string[] };
+  const all = (await (await get('sessions/api/list')).json()) as {
+    items: Array<{ name: string; kind: string; phase: string }>;
+    total: number;
+    namespaces: string[];
+  };
   assert.equal(all.items.map((i) => i.name).sort(), ['nightly', 'restore-1']);
   assert.equal(all.namespaces, ['team-a']);
   const failed = (await (await get('sessions/api/list?phase=Failed')).json()) as { items: Array<{ name: string }> };
-  assert.equal(failed.items.map((i) => i.name), ['nightly']);
+  assert.equal(
+    failed.items.map((i) => i.name),
+    ['nightly'],
+  );
   const restores = (await (await get('sessions/api/list?kind=restoresession')).json()) as { items: Array<{ name: string }> };
-  assert.equal(restores.items.map((i) => i.name), ['restore-1']);
+  assert.equal(
+    restores.items.map((i) => i.name),
+    ['restore-1'],
+  );
   const none = (await (await get('sessions/api/list?namespace=other')).json()) as { total: number };
   assert.is(none.total, 0);
   for (const [q, message] of [
@@ -138,7 +183,15 @@ test('a timeline: the condition says what failed (secrets masked), the job says 
   const body = await res.text();
   assert.not.match(body, 's3cr3t-token');
   assert.not.match(body, 'token=abc', 'hook output never reaches the page');
-  const { timeline, jobsRead } = JSON.parse(body) as { jobsRead: boolean; timeline: { rows: Array<{ label: string; bars: Array<{ label: string; outcome: string; message: string; where: string; startMs: number; endMs: number; source: string; job: { id: string } }> }> } };
+  const { timeline, jobsRead } = JSON.parse(body) as {
+    jobsRead: boolean;
+    timeline: {
+      rows: Array<{
+        label: string;
+        bars: Array<{ label: string; outcome: string; message: string; where: string; startMs: number; endMs: number; source: string; job: { id: string } }>;
+      }>;
+    };
+  };
   assert.ok(jobsRead);
   const pre = timeline.rows[0].bars[0];
   assert.equal([timeline.rows[0].label, pre.label, pre.outcome, pre.source, pre.where], ['Deployment/db', 'preBackup', 'failed', 'job', 'http://db:8080/lock']);

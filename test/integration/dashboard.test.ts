@@ -108,7 +108,9 @@ test('bearer token: only the right token gets in', async () => {
 test('shows every queue of the prefix, readable job names and redacted results', async () => {
   const d = await open({ auth: { user: USER, password: PASSWORD } });
   const res = await fetch(`${d.url}api/queues?activeQueue=pre-backup&status=latest&page=1&jobsPerPage=10`, { headers: basic(USER, PASSWORD) });
-  const body = (await res.json()) as { queues: Array<{ name: string; readOnlyMode: boolean; counts: Record<string, number>; jobs: Array<Record<string, unknown>> }> };
+  const body = (await res.json()) as {
+    queues: Array<{ name: string; readOnlyMode: boolean; counts: Record<string, number>; jobs: Array<Record<string, unknown>> }>;
+  };
   const names = body.queues.map((q) => q.name).sort();
   assert.equal(names, ['coordinator', 'custom-notify', 'lifecycle', 'post-backup', 'post-restore', 'pre-backup', 'pre-restore']);
   const pre = body.queues.find((q) => q.name === 'pre-backup')!;
@@ -167,7 +169,11 @@ test('allowActions: the same job clean call works', async () => {
   const d = await open({ auth: { user: USER, password: PASSWORD }, allowActions: true });
   // (Queue-wide clean spares jobs younger than bull-board's 5 s grace time; a job clean does not.)
   const failedId = hookJobId({ ...hookData, targetIndex: 1 });
-  const res = await fetch(`${d.url}api/queues/pre-backup/${failedId}/clean`, { method: 'PUT', headers: { ...basic(USER, PASSWORD), ...JSON_MUTATION }, body: '{}' });
+  const res = await fetch(`${d.url}api/queues/pre-backup/${failedId}/clean`, {
+    method: 'PUT',
+    headers: { ...basic(USER, PASSWORD), ...JSON_MUTATION },
+    body: '{}',
+  });
   assert.ok(res.status < 300, `status ${res.status}`);
   const queue = new Queue('pre-backup', { connection: REDIS, prefix });
   try {

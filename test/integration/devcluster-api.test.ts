@@ -51,12 +51,25 @@ test('create fills uid, creationTimestamp, generation, resourceVersion; generate
 test('generation moves on spec changes only; resourceVersion on every write', async () => {
   const d = await apps.createNamespacedDeployment({
     namespace: 'default',
-    body: { metadata: { name: 'gen' }, spec: { replicas: 0, selector: { matchLabels: { app: 'gen' } }, template: { metadata: { labels: { app: 'gen' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } },
+    body: {
+      metadata: { name: 'gen' },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: 'gen' } },
+        template: { metadata: { labels: { app: 'gen' } }, spec: { containers: [{ name: 'c', image: 'i' }] } },
+      },
+    },
   });
-  const labelled = await apps.patchNamespacedDeployment({ name: 'gen', namespace: 'default', body: { metadata: { labels: { x: 'y' } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  const labelled = await apps.patchNamespacedDeployment(
+    { name: 'gen', namespace: 'default', body: { metadata: { labels: { x: 'y' } } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
   assert.is(labelled.metadata!.generation, 1);
   assert.ok(Number(labelled.metadata!.resourceVersion) > Number(d.metadata!.resourceVersion));
-  const scaled = await apps.patchNamespacedDeployment({ name: 'gen', namespace: 'default', body: { spec: { replicas: 0, paused: true } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  const scaled = await apps.patchNamespacedDeployment(
+    { name: 'gen', namespace: 'default', body: { spec: { replicas: 0, paused: true } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
   assert.is(scaled.metadata!.generation, 2);
 });
 
@@ -72,7 +85,13 @@ test('PUT with a stale resourceVersion is 409 Conflict with a Status body', asyn
   const now = await core.readNamespacedConfigMap({ name: 'cas', namespace: 'default' });
   assert.equal(now.data, { v: '2' });
   // A patch that names a stale resourceVersion conflicts too.
-  const patched = await raw(cluster, 'PATCH', '/api/v1/namespaces/default/configmaps/cas', { metadata: { resourceVersion: cm.metadata!.resourceVersion }, data: { v: '4' } }, { 'content-type': 'application/merge-patch+json' });
+  const patched = await raw(
+    cluster,
+    'PATCH',
+    '/api/v1/namespaces/default/configmaps/cas',
+    { metadata: { resourceVersion: cm.metadata!.resourceVersion }, data: { v: '4' } },
+    { 'content-type': 'application/merge-patch+json' },
+  );
   assert.is(patched.status, 409);
 });
 
@@ -82,7 +101,9 @@ test('labelSelector operators and fieldSelector', async () => {
   await mk('sel-b', { tier: 'web', env: 'dev' });
   await mk('sel-c', { tier: 'cache' });
   const names = async (labelSelector?: string, fieldSelector?: string) =>
-    (await core.listNamespacedConfigMap({ namespace: 'default', labelSelector, fieldSelector })).items.map((i) => i.metadata!.name).filter((n) => n!.startsWith('sel-'));
+    (await core.listNamespacedConfigMap({ namespace: 'default', labelSelector, fieldSelector })).items
+      .map((i) => i.metadata!.name)
+      .filter((n) => n!.startsWith('sel-'));
   assert.equal(await names('tier=db'), ['sel-a']);
   assert.equal(await names('tier==web'), ['sel-b']);
   assert.equal(await names('tier!=db,tier'), ['sel-b', 'sel-c']);
@@ -101,24 +122,57 @@ test('labelSelector operators and fieldSelector', async () => {
 });
 
 test('status subresource: the object ignores status, /status ignores everything else', async () => {
-  const body = { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: { name: 'sub' }, spec: { invoker: { kind: 'BackupConfiguration', name: 'x' } }, status: { phase: 'Running' } };
-  const created = (await custom.createNamespacedCustomObject({ group: 'stash.appscode.com', version: 'v1beta1', namespace: 'default', plural: 'backupsessions', body })) as any;
+  const body = {
+    apiVersion: 'stash.appscode.com/v1beta1',
+    kind: 'BackupSession',
+    metadata: { name: 'sub' },
+    spec: { invoker: { kind: 'BackupConfiguration', name: 'x' } },
+    status: { phase: 'Running' },
+  };
+  const created = (await custom.createNamespacedCustomObject({
+    group: 'stash.appscode.com',
+    version: 'v1beta1',
+    namespace: 'default',
+    plural: 'backupsessions',
+    body,
+  })) as any;
   assert.is(created.status, undefined, 'status is dropped on create');
   const withStatus = (await custom.replaceNamespacedCustomObjectStatus({
-    group: 'stash.appscode.com', version: 'v1beta1', namespace: 'default', plural: 'backupsessions', name: 'sub',
-    body: { ...created, spec: { invoker: { kind: 'Changed', name: 'y' } }, metadata: { ...created.metadata, labels: { l: 'v' } }, status: { phase: 'Running' } },
+    group: 'stash.appscode.com',
+    version: 'v1beta1',
+    namespace: 'default',
+    plural: 'backupsessions',
+    name: 'sub',
+    body: {
+      ...created,
+      spec: { invoker: { kind: 'Changed', name: 'y' } },
+      metadata: { ...created.metadata, labels: { l: 'v' } },
+      status: { phase: 'Running' },
+    },
   })) as any;
   assert.equal(withStatus.status, { phase: 'Running' });
   assert.is(withStatus.spec.invoker.kind, 'BackupConfiguration', '/status does not change spec');
   assert.is(withStatus.metadata.labels, undefined, '/status does not change metadata');
   assert.is(withStatus.metadata.generation, 1);
-  const main = await raw(cluster, 'PATCH', '/apis/stash.appscode.com/v1beta1/namespaces/default/backupsessions/sub', { spec: { retryLeft: 2 }, status: { phase: 'Failed' } }, { 'content-type': 'application/merge-patch+json' });
+  const main = await raw(
+    cluster,
+    'PATCH',
+    '/apis/stash.appscode.com/v1beta1/namespaces/default/backupsessions/sub',
+    { spec: { retryLeft: 2 }, status: { phase: 'Failed' } },
+    { 'content-type': 'application/merge-patch+json' },
+  );
   assert.is(main.status, 200);
   assert.is(main.body.status.phase, 'Running', 'the main resource ignores status');
   assert.is(main.body.spec.retryLeft, 2);
   assert.is(main.body.metadata.generation, 2);
   // Custom resources take no strategic merge patch, as in kube-apiserver.
-  const smp = await raw(cluster, 'PATCH', '/apis/stash.appscode.com/v1beta1/namespaces/default/backupsessions/sub', { spec: {} }, { 'content-type': 'application/strategic-merge-patch+json' });
+  const smp = await raw(
+    cluster,
+    'PATCH',
+    '/apis/stash.appscode.com/v1beta1/namespaces/default/backupsessions/sub',
+    { spec: {} },
+    { 'content-type': 'application/strategic-merge-patch+json' },
+  );
   assert.is(smp.status, 415);
   assert.is(smp.body.reason, 'UnsupportedMediaType');
 });
@@ -126,22 +180,69 @@ test('status subresource: the object ignores status, /status ignores everything 
 test('json patch, merge patch and strategic merge patch (containers merged by name)', async () => {
   await apps.createNamespacedDeployment({
     namespace: 'default',
-    body: { metadata: { name: 'smp' }, spec: { replicas: 0, selector: { matchLabels: { app: 'smp' } }, template: { metadata: { labels: { app: 'smp' } }, spec: { containers: [{ name: 'a', image: 'a:1', env: [{ name: 'X', value: '1' }] }, { name: 'b', image: 'b:1' }] } } } },
+    body: {
+      metadata: { name: 'smp' },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: 'smp' } },
+        template: {
+          metadata: { labels: { app: 'smp' } },
+          spec: {
+            containers: [
+              { name: 'a', image: 'a:1', env: [{ name: 'X', value: '1' }] },
+              { name: 'b', image: 'b:1' },
+            ],
+          },
+        },
+      },
+    },
   });
   const s = await apps.patchNamespacedDeployment(
-    { name: 'smp', namespace: 'default', body: { spec: { template: { spec: { containers: [{ name: 'b', image: 'b:2' }, { name: 'c', image: 'c:1' }, { name: 'a', $patch: 'delete' }] } } } } },
+    {
+      name: 'smp',
+      namespace: 'default',
+      body: {
+        spec: {
+          template: {
+            spec: {
+              containers: [
+                { name: 'b', image: 'b:2' },
+                { name: 'c', image: 'c:1' },
+                { name: 'a', $patch: 'delete' },
+              ],
+            },
+          },
+        },
+      },
+    },
     setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
   );
-  assert.equal(s.spec!.template.spec!.containers.map((c) => `${c.name}=${c.image}`), ['b=b:2', 'c=c:1']);
+  assert.equal(
+    s.spec!.template.spec!.containers.map((c) => `${c.name}=${c.image}`),
+    ['b=b:2', 'c=c:1'],
+  );
   const j = await apps.patchNamespacedDeployment(
     { name: 'smp', namespace: 'default', body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'b:3' }] },
     setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
   );
   assert.is(j.spec!.template.spec!.containers[0].image, 'b:3');
-  const failedTest = await raw(cluster, 'PATCH', '/apis/apps/v1/namespaces/default/deployments/smp', [{ op: 'test', path: '/spec/replicas', value: 5 }], { 'content-type': 'application/json-patch+json' });
+  const failedTest = await raw(cluster, 'PATCH', '/apis/apps/v1/namespaces/default/deployments/smp', [{ op: 'test', path: '/spec/replicas', value: 5 }], {
+    'content-type': 'application/json-patch+json',
+  });
   assert.is(failedTest.status, 422);
-  const m = await apps.patchNamespacedDeployment({ name: 'smp', namespace: 'default', body: { metadata: { annotations: { k: 'v' } }, spec: { template: { spec: { containers: [{ name: 'only', image: 'o' }] } } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
-  assert.equal(m.spec!.template.spec!.containers.map((c) => c.name), ['only'], 'merge patch replaces lists');
+  const m = await apps.patchNamespacedDeployment(
+    {
+      name: 'smp',
+      namespace: 'default',
+      body: { metadata: { annotations: { k: 'v' } }, spec: { template: { spec: { containers: [{ name: 'only', image: 'o' }] } } } },
+    },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+  assert.equal(
+    m.spec!.template.spec!.containers.map((c) => c.name),
+    ['only'],
+    'merge patch replaces lists',
+  );
 });
 
 test('errors are Status bodies with the right code and reason; bad requests never crash the server', async () => {
@@ -160,7 +261,13 @@ test('errors are Status bodies with the right code and reason; bad requests neve
     ['GET', '/api/v1/namespaces/default/pods/none/exec?command=ls', undefined, 404, 'NotFound'],
     ['GET', '/api/v1/namespaces/%E0%A4%A/configmaps', undefined, 400, 'BadRequest'],
     ['GET', '/api/v1/namespaces/default/configmaps?limit=1&continue=garbage', undefined, 400, 'BadRequest'],
-    ['POST', '/api/v1/namespaces/default/configmaps', JSON.stringify({ metadata: { name: 'big' }, data: { x: 'y'.repeat(4 * 1024 * 1024) } }), 413, 'RequestEntityTooLarge'],
+    [
+      'POST',
+      '/api/v1/namespaces/default/configmaps',
+      JSON.stringify({ metadata: { name: 'big' }, data: { x: 'y'.repeat(4 * 1024 * 1024) } }),
+      413,
+      'RequestEntityTooLarge',
+    ],
     ['POST', '/api/v1/namespaces/default/configmaps', 'null', 400, 'BadRequest'],
     ['POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'lbl', labels: { a: 1 } } }, 422, 'Invalid'],
   ];
@@ -181,7 +288,10 @@ test('delete: the object is gone, finalizers hold it with a deletionTimestamp', 
   await core.deleteNamespacedConfigMap({ name: 'fin', namespace: 'default' });
   const held = await core.readNamespacedConfigMap({ name: 'fin', namespace: 'default' });
   assert.ok(held.metadata!.deletionTimestamp);
-  await core.patchNamespacedConfigMap({ name: 'fin', namespace: 'default', body: { metadata: { finalizers: null } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  await core.patchNamespacedConfigMap(
+    { name: 'fin', namespace: 'default', body: { metadata: { finalizers: null } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
   assert.is(await codeOf(core.readNamespacedConfigMap({ name: 'fin', namespace: 'default' })), 404);
 });
 
@@ -235,14 +345,26 @@ test('protobuf bodies (what kubectl create sends) for ConfigMap; other kinds get
   const meta = Buffer.concat([pb(1, 'from-proto'), pb(11, Buffer.concat([pb(1, 'team'), pb(2, 'a')]))]);
   const configMap = Buffer.concat([pb(1, meta), pb(2, Buffer.concat([pb(1, 'mode'), pb(2, 'demo')]))]);
   const envelope = (kind: string, raw: Buffer) => Buffer.concat([Buffer.from('k8s\0', 'latin1'), pb(1, Buffer.concat([pb(1, 'v1'), pb(2, kind)])), pb(2, raw)]);
-  const res = await fetch(`${cluster.url}/api/v1/namespaces/default/configmaps`, { method: 'POST', headers: { 'content-type': 'application/vnd.kubernetes.protobuf' }, body: envelope('ConfigMap', configMap) });
+  const res = await fetch(`${cluster.url}/api/v1/namespaces/default/configmaps`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/vnd.kubernetes.protobuf' },
+    body: envelope('ConfigMap', configMap),
+  });
   assert.is(res.status, 201);
   const cm = await core.readNamespacedConfigMap({ name: 'from-proto', namespace: 'default' });
   assert.equal(cm.data, { mode: 'demo' });
   assert.equal(cm.metadata!.labels, { team: 'a' });
-  const pod = await fetch(`${cluster.url}/api/v1/namespaces/default/pods`, { method: 'POST', headers: { 'content-type': 'application/vnd.kubernetes.protobuf' }, body: envelope('Pod', Buffer.alloc(0)) });
+  const pod = await fetch(`${cluster.url}/api/v1/namespaces/default/pods`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/vnd.kubernetes.protobuf' },
+    body: envelope('Pod', Buffer.alloc(0)),
+  });
   assert.is(pod.status, 415);
-  const garbage = await fetch(`${cluster.url}/api/v1/namespaces/default/configmaps`, { method: 'POST', headers: { 'content-type': 'application/vnd.kubernetes.protobuf' }, body: Buffer.from('k8s\0\xff\xff', 'latin1') });
+  const garbage = await fetch(`${cluster.url}/api/v1/namespaces/default/configmaps`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/vnd.kubernetes.protobuf' },
+    body: Buffer.from('k8s\0\xff\xff', 'latin1'),
+  });
   assert.is(garbage.status, 400);
 });
 
@@ -262,7 +384,12 @@ test('a CRD with two served versions: one storage, either version reads it, disc
     },
   };
   assert.is((await raw(cluster, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd)).status, 201);
-  const created = await raw(cluster, 'POST', '/apis/example.com/v1alpha1/widgets', { apiVersion: 'example.com/v1alpha1', kind: 'Widget', metadata: { name: 'w' }, spec: { size: 3 } });
+  const created = await raw(cluster, 'POST', '/apis/example.com/v1alpha1/widgets', {
+    apiVersion: 'example.com/v1alpha1',
+    kind: 'Widget',
+    metadata: { name: 'w' },
+    spec: { size: 3 },
+  });
   assert.is(created.status, 201);
   const v1 = await raw(cluster, 'GET', '/apis/example.com/v1/widgets/w');
   assert.is(v1.body.apiVersion, 'example.com/v1');
@@ -286,7 +413,9 @@ test('--token: served over HTTPS with its own CA; requests without the bearer to
           let body = '';
           res.on('data', (d) => (body += d));
           res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        }).on('error', reject).end();
+        })
+          .on('error', reject)
+          .end();
       });
     const res = await get({});
     assert.is(res.status, 401);
@@ -294,10 +423,16 @@ test('--token: served over HTTPS with its own CA; requests without the bearer to
     assert.is((await get({ authorization: 'Bearer nope' })).status, 401);
     assert.is((await get({ authorization: 'Bearer s3cret' })).status, 200);
     // Without devcluster's CA the certificate is not trusted.
-    const untrusted = await fetch(`${secured.url}/api/v1/namespaces`).then(() => 'connected', (err: Error) => String((err.cause as Error)?.message ?? err));
+    const untrusted = await fetch(`${secured.url}/api/v1/namespaces`).then(
+      () => 'connected',
+      (err: Error) => String((err.cause as Error)?.message ?? err),
+    );
     assert.match(untrusted, /self-signed|unable to verify|certificate/);
     const list = await secured.kubeConfig.makeApiClient(CoreV1Api).listNamespace();
-    assert.ok(list.items.some((n) => n.metadata!.name === 'default'), 'the kubeconfig carries the token and the CA');
+    assert.ok(
+      list.items.some((n) => n.metadata!.name === 'default'),
+      'the kubeconfig carries the token and the CA',
+    );
   } finally {
     await secured.close();
   }

@@ -58,7 +58,9 @@ test('prints one ready line, serves with the token it wrote into the kubeconfig,
         httpsRequest(`${m![1]}/api`, { ca, headers }, (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);
-        }).on('error', reject).end();
+        })
+          .on('error', reject)
+          .end();
       });
     assert.is(await status({}), 401);
     assert.is(await status({ authorization: 'Bearer tok-123' }), 200);

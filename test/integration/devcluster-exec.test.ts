@@ -16,7 +16,15 @@ test.before(async () => {
   core = cluster.kubeConfig.makeApiClient(CoreV1Api);
   await core.createNamespacedPod({
     namespace: 'default',
-    body: { metadata: { name: 'box' }, spec: { containers: [{ name: 'main', image: 'busybox' }, { name: 'side', image: 'busybox' }] } },
+    body: {
+      metadata: { name: 'box' },
+      spec: {
+        containers: [
+          { name: 'main', image: 'busybox' },
+          { name: 'side', image: 'busybox' },
+        ],
+      },
+    },
   });
 });
 
@@ -68,19 +76,21 @@ test("the container's env is resolved as the kubelet would (value, secretKeyRef,
     body: {
       metadata: { name: 'envbox', labels: { tier: 'db' } },
       spec: {
-        containers: [{
-          name: 'db',
-          image: 'postgres',
-          envFrom: [{ configMapRef: { name: 'db-conf' }, prefix: 'CONF_' }],
-          env: [
-            { name: 'PLAIN', value: 'v' },
-            { name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'db-creds', key: 'password' } } },
-            { name: 'HOST', valueFrom: { configMapKeyRef: { name: 'db-conf', key: 'host' } } },
-            { name: 'MY_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
-            { name: 'TIER', valueFrom: { fieldRef: { fieldPath: "metadata.labels['tier']" } } },
-            { name: 'POD_NAME', value: 'overridden?' },
-          ],
-        }],
+        containers: [
+          {
+            name: 'db',
+            image: 'postgres',
+            envFrom: [{ configMapRef: { name: 'db-conf' }, prefix: 'CONF_' }],
+            env: [
+              { name: 'PLAIN', value: 'v' },
+              { name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'db-creds', key: 'password' } } },
+              { name: 'HOST', valueFrom: { configMapKeyRef: { name: 'db-conf', key: 'host' } } },
+              { name: 'MY_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+              { name: 'TIER', valueFrom: { fieldRef: { fieldPath: "metadata.labels['tier']" } } },
+              { name: 'POD_NAME', value: 'overridden?' },
+            ],
+          },
+        ],
       },
     },
   });
@@ -88,7 +98,19 @@ test("the container's env is resolved as the kubelet would (value, secretKeyRef,
   let out = '';
   stdout.on('data', (d) => (out += d));
   await new Promise<V1Status>((resolve, reject) => {
-    new Exec(cluster.kubeConfig).exec('default', 'envbox', 'db', ['sh', '-c', 'echo "$PLAIN $PASSWORD $HOST $CONF_port $TIER $POD_NAME"; echo "$MY_IP"'], stdout, null, null, false, resolve).catch(reject);
+    new Exec(cluster.kubeConfig)
+      .exec(
+        'default',
+        'envbox',
+        'db',
+        ['sh', '-c', 'echo "$PLAIN $PASSWORD $HOST $CONF_port $TIER $POD_NAME"; echo "$MY_IP"'],
+        stdout,
+        null,
+        null,
+        false,
+        resolve,
+      )
+      .catch(reject);
   });
   const [line, ip] = out.trim().split('\n');
   assert.is(line, 'v s3cr3t db.local 5432 db envbox');
@@ -106,7 +128,9 @@ test('streams the client did not ask for are not sent (client-node throws on the
   let err = '';
   stderr.on('data', (d) => (err += d));
   const status = await new Promise<V1Status>((resolve, reject) => {
-    new Exec(cluster.kubeConfig).exec('default', 'box', 'main', ['sh', '-c', 'echo to-stdout; echo to-stderr >&2'], null, stderr, null, false, resolve).catch(reject);
+    new Exec(cluster.kubeConfig)
+      .exec('default', 'box', 'main', ['sh', '-c', 'echo to-stdout; echo to-stderr >&2'], null, stderr, null, false, resolve)
+      .catch(reject);
   });
   assert.is(status.status, 'Success');
   assert.is(err, 'to-stderr\n');
@@ -139,16 +163,30 @@ test('an unknown container or pod is refused before the upgrade with the API err
 
 test('the v4 protocol works too, and closing the socket kills the command', async () => {
   const frames: Buffer[] = [];
-  const ws = new WebSocket(`${cluster.url.replace('http', 'ws')}/api/v1/namespaces/default/pods/box/exec?command=sh&command=-c&command=echo%20v4%3B%20exit%205&stdout=true&container=main`, ['v4.channel.k8s.io']);
+  const ws = new WebSocket(
+    `${cluster.url.replace('http', 'ws')}/api/v1/namespaces/default/pods/box/exec?command=sh&command=-c&command=echo%20v4%3B%20exit%205&stdout=true&container=main`,
+    ['v4.channel.k8s.io'],
+  );
   ws.on('message', (d: Buffer) => frames.push(d));
   await new Promise((resolve) => ws.on('close', resolve));
   assert.is(ws.protocol, 'v4.channel.k8s.io');
-  const stdout = frames.filter((f) => f[0] === 1).map((f) => f.subarray(1).toString()).join('');
-  const status = JSON.parse(frames.find((f) => f[0] === 3)!.subarray(1).toString());
+  const stdout = frames
+    .filter((f) => f[0] === 1)
+    .map((f) => f.subarray(1).toString())
+    .join('');
+  const status = JSON.parse(
+    frames
+      .find((f) => f[0] === 3)!
+      .subarray(1)
+      .toString(),
+  );
   assert.is(stdout, 'v4\n');
   assert.is(status.reason, 'NonZeroExitCode');
 
-  const sleeper = new WebSocket(`${cluster.url.replace('http', 'ws')}/api/v1/namespaces/default/pods/box/exec?command=sh&command=-c&command=echo%20%24%24%3B%20sleep%2030&stdout=true&container=main`, ['v5.channel.k8s.io']);
+  const sleeper = new WebSocket(
+    `${cluster.url.replace('http', 'ws')}/api/v1/namespaces/default/pods/box/exec?command=sh&command=-c&command=echo%20%24%24%3B%20sleep%2030&stdout=true&container=main`,
+    ['v5.channel.k8s.io'],
+  );
   const pid = await new Promise<number>((resolve) => sleeper.on('message', (d: Buffer) => d[0] === 1 && resolve(Number(d.subarray(1).toString().trim()))));
   sleeper.close();
   await new Promise((resolve) => sleeper.on('close', resolve));

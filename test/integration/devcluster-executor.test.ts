@@ -25,12 +25,25 @@ test.before(async () => {
       namespace: 'default',
       body: {
         metadata: { name, annotations },
-        spec: { replicas: 2, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'i' }] } } },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: name } },
+          template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'i' }] } },
+        },
       },
     });
   await deployment('good');
   await deployment('broken', { [RESULT_ANNOTATION]: 'Failed', [ERROR_ANNOTATION]: 'disk full on /data' });
-  await custom.createNamespacedCustomObject({ ...G, plural: 'backupconfigurations', body: { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupConfiguration', metadata: { name: 'bc' }, spec: { target: { ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'good' } } } } });
+  await custom.createNamespacedCustomObject({
+    ...G,
+    plural: 'backupconfigurations',
+    body: {
+      apiVersion: 'stash.appscode.com/v1beta1',
+      kind: 'BackupConfiguration',
+      metadata: { name: 'bc' },
+      spec: { target: { ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'good' } } },
+    },
+  });
 });
 
 test.after(async () => {
@@ -41,13 +54,31 @@ const ref = (kind: string, name: string, apiVersion = 'apps/v1') => ({ apiVersio
 
 /** Creates a BackupSession and initiates its targets the way stash-hooks does. */
 async function initiate(name: string, targets: Array<{ ref: ReturnType<typeof ref>; gate: 'True' | 'False' }>): Promise<void> {
-  await custom.createNamespacedCustomObject({ ...G, plural: 'backupsessions', body: { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: { name }, spec: { invoker: { apiGroup: 'stash.appscode.com', kind: 'BackupConfiguration', name: 'bc' } } } });
+  await custom.createNamespacedCustomObject({
+    ...G,
+    plural: 'backupsessions',
+    body: {
+      apiVersion: 'stash.appscode.com/v1beta1',
+      kind: 'BackupSession',
+      metadata: { name },
+      spec: { invoker: { apiGroup: 'stash.appscode.com', kind: 'BackupConfiguration', name: 'bc' } },
+    },
+  });
   await custom.patchNamespacedCustomObjectStatus(
     {
       ...G,
       plural: 'backupsessions',
       name,
-      body: { status: { phase: 'Running', targets: targets.map((t) => ({ ref: t.ref, phase: 'Pending', conditions: [{ type: 'ReadyForBackup', status: t.gate, reason: t.gate === 'True' ? 'PreBackupHookSucceeded' : 'PreBackupHookFailed' }] })) } },
+      body: {
+        status: {
+          phase: 'Running',
+          targets: targets.map((t) => ({
+            ref: t.ref,
+            phase: 'Pending',
+            conditions: [{ type: 'ReadyForBackup', status: t.gate, reason: t.gate === 'True' ? 'PreBackupHookSucceeded' : 'PreBackupHookFailed' }],
+          })),
+        },
+      },
     },
     merge,
   );
@@ -128,8 +159,15 @@ test('a batch: only targets whose gate is True run, each once', async () => {
 
 test('RestoreSession: ReadyForRestore True → totalHosts and host stats; False → untouched', async () => {
   const mk = async (name: string, target: string, gate: 'True' | 'False') => {
-    await custom.createNamespacedCustomObject({ ...G, plural: 'restoresessions', body: { apiVersion: 'stash.appscode.com/v1beta1', kind: 'RestoreSession', metadata: { name }, spec: { target: { ref: ref('Deployment', target) } } } });
-    await custom.patchNamespacedCustomObjectStatus({ ...G, plural: 'restoresessions', name, body: { status: { phase: 'Running', conditions: [{ type: 'ReadyForRestore', status: gate }] } } }, merge);
+    await custom.createNamespacedCustomObject({
+      ...G,
+      plural: 'restoresessions',
+      body: { apiVersion: 'stash.appscode.com/v1beta1', kind: 'RestoreSession', metadata: { name }, spec: { target: { ref: ref('Deployment', target) } } },
+    });
+    await custom.patchNamespacedCustomObjectStatus(
+      { ...G, plural: 'restoresessions', name, body: { status: { phase: 'Running', conditions: [{ type: 'ReadyForRestore', status: gate }] } } },
+      merge,
+    );
   };
   await mk('rs-gated', 'good', 'False');
   await mk('rs-good', 'good', 'True');
@@ -153,7 +191,16 @@ test('RestoreSession: ReadyForRestore True → totalHosts and host stats; False 
 test('a 200-member batch whose gates open in chunks while it runs: every target Succeeded, once, session phase untouched', async () => {
   const n = 200;
   const name = 'bs-200';
-  await custom.createNamespacedCustomObject({ ...G, plural: 'backupsessions', body: { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: { name }, spec: { invoker: { apiGroup: 'stash.appscode.com', kind: 'BackupBatch', name: 'bb' } } } });
+  await custom.createNamespacedCustomObject({
+    ...G,
+    plural: 'backupsessions',
+    body: {
+      apiVersion: 'stash.appscode.com/v1beta1',
+      kind: 'BackupSession',
+      metadata: { name },
+      spec: { invoker: { apiGroup: 'stash.appscode.com', kind: 'BackupBatch', name: 'bb' } },
+    },
+  });
   const targets = Array.from({ length: n }, (_, i) => ({
     ref: i % 2 === 0 ? ref('Deployment', 'good') : ref('PersistentVolumeClaim', `data-${i}`, 'v1'),
     phase: 'Pending',
@@ -201,8 +248,16 @@ test('under injected write 500s and 410 watches, no target is lost or run twice'
     await installStashCrds(faulty);
     const c = faulty.kubeConfig.makeApiClient(CustomObjectsApi);
     const n = 30;
-    const targets = Array.from({ length: n }, (_, i) => ({ ref: ref('PersistentVolumeClaim', `f-${i}`, 'v1'), phase: 'Pending', conditions: [{ type: 'ReadyForBackup', status: 'True' }] }));
-    await c.createNamespacedCustomObject({ ...G, plural: 'backupsessions', body: { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: { name: 'faulty' }, spec: {} } });
+    const targets = Array.from({ length: n }, (_, i) => ({
+      ref: ref('PersistentVolumeClaim', `f-${i}`, 'v1'),
+      phase: 'Pending',
+      conditions: [{ type: 'ReadyForBackup', status: 'True' }],
+    }));
+    await c.createNamespacedCustomObject({
+      ...G,
+      plural: 'backupsessions',
+      body: { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: { name: 'faulty' }, spec: {} },
+    });
     await c.patchNamespacedCustomObjectStatus({ ...G, plural: 'backupsessions', name: 'faulty', body: { status: { phase: 'Running', targets } } }, merge);
     const on = await raw(faulty, 'PUT', '/debug/faults', { writeErrorRate: 0.4, watchGoneRate: 0.3 });
     assert.is(on.status, 200);
@@ -234,8 +289,22 @@ test('close() does not wait out a backup in progress', async () => {
   try {
     await installStashCrds(slow);
     const c = slow.kubeConfig.makeApiClient(CustomObjectsApi);
-    await c.createNamespacedCustomObject({ ...G, plural: 'backupsessions', body: { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: { name: 'slow' }, spec: {} } });
-    await c.patchNamespacedCustomObjectStatus({ ...G, plural: 'backupsessions', name: 'slow', body: { status: { targets: [{ ref: ref('PersistentVolumeClaim', 'd', 'v1'), phase: 'Pending', conditions: [{ type: 'ReadyForBackup', status: 'True' }] }] } } }, merge);
+    await c.createNamespacedCustomObject({
+      ...G,
+      plural: 'backupsessions',
+      body: { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: { name: 'slow' }, spec: {} },
+    });
+    await c.patchNamespacedCustomObjectStatus(
+      {
+        ...G,
+        plural: 'backupsessions',
+        name: 'slow',
+        body: {
+          status: { targets: [{ ref: ref('PersistentVolumeClaim', 'd', 'v1'), phase: 'Pending', conditions: [{ type: 'ReadyForBackup', status: 'True' }] }] },
+        },
+      },
+      merge,
+    );
     await eventually('the backup to start', async () => {
       const s = (await c.getNamespacedCustomObject({ ...G, plural: 'backupsessions', name: 'slow' })) as any;
       return s.status.targets[0].phase === 'Running' ? true : undefined;

@@ -42,12 +42,20 @@ test('an informer sees ADDED, MODIFIED and DELETED', async () => {
   }
 });
 
-function collect(path: string, query: Record<string, string | number | boolean | undefined>): Promise<{ events: Array<{ type: string; obj: any }>; done: Promise<unknown>; stop: () => void }> {
+function collect(
+  path: string,
+  query: Record<string, string | number | boolean | undefined>,
+): Promise<{ events: Array<{ type: string; obj: any }>; done: Promise<unknown>; stop: () => void }> {
   const events: Array<{ type: string; obj: any }> = [];
   let resolveDone!: (v: unknown) => void;
   const done = new Promise((r) => (resolveDone = r));
   return new Watch(cluster.kubeConfig)
-    .watch(path, query, (type, obj) => events.push({ type, obj }), (err) => resolveDone(err))
+    .watch(
+      path,
+      query,
+      (type, obj) => events.push({ type, obj }),
+      (err) => resolveDone(err),
+    )
     .then((controller) => ({ events, done, stop: () => controller.abort() }));
 }
 
@@ -59,7 +67,10 @@ test('a watch resumes from a resourceVersion and sees only later changes', async
   try {
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'r4' } } });
     await eventually('r4', () => (w.events.some((e) => e.obj.metadata.name === 'r4') ? true : undefined));
-    assert.equal(w.events.map((e) => `${e.type} ${e.obj.metadata.name}`), ['ADDED r2', 'ADDED r3', 'ADDED r4']);
+    assert.equal(
+      w.events.map((e) => `${e.type} ${e.obj.metadata.name}`),
+      ['ADDED r2', 'ADDED r3', 'ADDED r4'],
+    );
   } finally {
     w.stop();
   }
@@ -155,11 +166,26 @@ test('a label selector watch sees objects enter as ADDED and leave as DELETED', 
   const cm = await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'mover', labels: { team: 'a' } } } });
   const w = await collect('/api/v1/namespaces/default/configmaps', { resourceVersion: cm.metadata!.resourceVersion, labelSelector: 'team=b' });
   try {
-    await raw(cluster, 'PATCH', '/api/v1/namespaces/default/configmaps/mover', { metadata: { labels: { team: 'b' } } }, { 'content-type': 'application/merge-patch+json' });
+    await raw(
+      cluster,
+      'PATCH',
+      '/api/v1/namespaces/default/configmaps/mover',
+      { metadata: { labels: { team: 'b' } } },
+      { 'content-type': 'application/merge-patch+json' },
+    );
     await raw(cluster, 'PATCH', '/api/v1/namespaces/default/configmaps/mover', { data: { x: '1' } }, { 'content-type': 'application/merge-patch+json' });
-    await raw(cluster, 'PATCH', '/api/v1/namespaces/default/configmaps/mover', { metadata: { labels: { team: 'c' } } }, { 'content-type': 'application/merge-patch+json' });
+    await raw(
+      cluster,
+      'PATCH',
+      '/api/v1/namespaces/default/configmaps/mover',
+      { metadata: { labels: { team: 'c' } } },
+      { 'content-type': 'application/merge-patch+json' },
+    );
     await eventually('three events', () => (w.events.length >= 3 ? true : undefined));
-    assert.equal(w.events.map((e) => e.type), ['ADDED', 'MODIFIED', 'DELETED']);
+    assert.equal(
+      w.events.map((e) => e.type),
+      ['ADDED', 'MODIFIED', 'DELETED'],
+    );
   } finally {
     w.stop();
   }

@@ -34,7 +34,10 @@ async function podsOf(selector: string, n: number): Promise<V1Pod[]> {
 }
 
 test('a Deployment gets Running, Ready pods with distinct loopback IPs that a server can bind', async () => {
-  await apps.createNamespacedDeployment({ namespace: 'default', body: { metadata: { name: 'web' }, spec: { replicas: 3, selector: { matchLabels: { app: 'web' } }, template: template('web') } } });
+  await apps.createNamespacedDeployment({
+    namespace: 'default',
+    body: { metadata: { name: 'web' }, spec: { replicas: 3, selector: { matchLabels: { app: 'web' } }, template: template('web') } },
+  });
   const pods = await podsOf('app=web', 3);
   const ips = pods.map((p) => p.status!.podIP!);
   assert.equal([...ips].sort(), ['127.0.0.2', '127.0.0.3', '127.0.0.4'], 'pod IPs count up from 127.0.0.2');
@@ -62,7 +65,10 @@ test('a Deployment gets Running, Ready pods with distinct loopback IPs that a se
 });
 
 test('scaling follows replicas; deleting the Deployment removes its ReplicaSet and pods', async () => {
-  await apps.patchNamespacedDeployment({ name: 'web', namespace: 'default', body: { spec: { replicas: 1 } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  await apps.patchNamespacedDeployment(
+    { name: 'web', namespace: 'default', body: { spec: { replicas: 1 } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
   await podsOf('app=web', 1);
   await apps.deleteNamespacedDeployment({ name: 'web', namespace: 'default' });
   await podsOf('app=web', 0);
@@ -70,18 +76,30 @@ test('scaling follows replicas; deleting the Deployment removes its ReplicaSet a
 });
 
 test('a StatefulSet names its pods <name>-0..n-1 and a DaemonSet runs one pod', async () => {
-  await apps.createNamespacedStatefulSet({ namespace: 'default', body: { metadata: { name: 'db' }, spec: { replicas: 2, serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: template('db') } } });
+  await apps.createNamespacedStatefulSet({
+    namespace: 'default',
+    body: { metadata: { name: 'db' }, spec: { replicas: 2, serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: template('db') } },
+  });
   const pods = await podsOf('app=db', 2);
   assert.equal(pods.map((p) => p.metadata!.name).sort(), ['db-0', 'db-1']);
-  await apps.patchNamespacedStatefulSet({ name: 'db', namespace: 'default', body: { spec: { replicas: 3 } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  await apps.patchNamespacedStatefulSet(
+    { name: 'db', namespace: 'default', body: { spec: { replicas: 3 } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
   assert.equal((await podsOf('app=db', 3)).map((p) => p.metadata!.name).sort(), ['db-0', 'db-1', 'db-2']);
-  await apps.createNamespacedDaemonSet({ namespace: 'default', body: { metadata: { name: 'agent' }, spec: { selector: { matchLabels: { app: 'agent' } }, template: template('agent') } } });
+  await apps.createNamespacedDaemonSet({
+    namespace: 'default',
+    body: { metadata: { name: 'agent' }, spec: { selector: { matchLabels: { app: 'agent' } }, template: template('agent') } },
+  });
   const agent = await podsOf('app=agent', 1);
   assert.is(agent[0].metadata!.ownerReferences![0].kind, 'DaemonSet');
 });
 
 test('Endpoints follow the Service selector over ready pods, with named target ports resolved', async () => {
-  await core.createNamespacedService({ namespace: 'default', body: { metadata: { name: 'db' }, spec: { selector: { app: 'db' }, ports: [{ name: 'sql', port: 5432, targetPort: 'http' }] } } });
+  await core.createNamespacedService({
+    namespace: 'default',
+    body: { metadata: { name: 'db' }, spec: { selector: { app: 'db' }, ports: [{ name: 'sql', port: 5432, targetPort: 'http' }] } },
+  });
   const ep = await eventually('endpoints with 3 addresses', async () => {
     const e = await core.readNamespacedEndpoints({ name: 'db', namespace: 'default' }).catch(() => undefined);
     return e?.subsets?.[0]?.addresses?.length === 3 ? e : undefined;
@@ -115,7 +133,9 @@ test('a bare Pod runs at once and frees its IP when deleted', async () => {
 test('firstPodIp moves the pod range of a cluster; a bad one is refused by name', async () => {
   const other = await startDevCluster({ executor: false, firstPodIp: '127.0.9.10' });
   try {
-    const pod = await other.kubeConfig.makeApiClient(CoreV1Api).createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'x' }] } } });
+    const pod = await other.kubeConfig
+      .makeApiClient(CoreV1Api)
+      .createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'x' }] } } });
     assert.is(pod.status!.podIP, '127.0.9.10');
   } finally {
     await other.close();

@@ -9,7 +9,7 @@ import { NetworkGuard } from '../../workers/execution/network-guard.js';
 import { startBlackhole } from '../fixtures/execution/blackhole.js';
 import { closedPort, selfSignedCertificate, startHttpServer, startHttpsServer, startTcpServer, type TestServer } from '../fixtures/execution/servers.js';
 
-const guard = new NetworkGuard({ allowLoopback: true }) // the test servers listen on loopback, as devcluster pods do;
+const guard = new NetworkGuard({ allowLoopback: true }); // the test servers listen on loopback, as devcluster pods do;
 const opts = { timeoutSeconds: 5, secrets: [] as string[] };
 let a: TestServer; // 127.0.0.1
 let b: TestServer; // 127.0.0.2: "another host"
@@ -109,7 +109,13 @@ test('POST: 302 is re-sent as GET, 307 keeps POST and its body', async () => {
 test('form wins over body: urlencoded with sorted keys, Go escaping', async () => {
   const before = a.received.length;
   await runHttp(
-    post(a, '/form', { body: '{"ignored":true}', form: [{ key: 'zeta', values: ['last'] }, { key: 'alpha', values: ['a b', 'x*y~z'] }] }),
+    post(a, '/form', {
+      body: '{"ignored":true}',
+      form: [
+        { key: 'zeta', values: ['last'] },
+        { key: 'alpha', values: ['a b', 'x*y~z'] },
+      ],
+    }),
     guard,
     opts,
   );
@@ -119,9 +125,19 @@ test('form wins over body: urlencoded with sorted keys, Go escaping', async () =
   assert.is(got.headers['content-type'], 'application/x-www-form-urlencoded');
 });
 
-test('a repeated form key keeps its last entry, as Stash\'s prober builds url.Values', async () => {
+test("a repeated form key keeps its last entry, as Stash's prober builds url.Values", async () => {
   const before = a.received.length;
-  await runHttp(post(a, '/form', { form: [{ key: 'channel', values: ['#ops'] }, { key: 'text', values: ['hi'] }, { key: 'channel', values: ['#backups'] }] }), guard, opts);
+  await runHttp(
+    post(a, '/form', {
+      form: [
+        { key: 'channel', values: ['#ops'] },
+        { key: 'text', values: ['hi'] },
+        { key: 'channel', values: ['#backups'] },
+      ],
+    }),
+    guard,
+    opts,
+  );
   assert.is(a.received[before].body, 'channel=%23backups&text=hi');
 });
 
@@ -148,7 +164,12 @@ test('Content-Type: JSON object/array → application/json, HTML, XML, other tex
 
 test('headers are sent as given; secret values are redacted from the output', async () => {
   const r = await runHttp(
-    get(a, '/echo-headers', { headers: [{ name: 'X-Token', value: 's3cr3t-value' }, { name: 'X-Plain', value: 'visible' }] }),
+    get(a, '/echo-headers', {
+      headers: [
+        { name: 'X-Token', value: 's3cr3t-value' },
+        { name: 'X-Plain', value: 'visible' },
+      ],
+    }),
     guard,
     { ...opts, secrets: ['s3cr3t-value'] },
   );
@@ -224,7 +245,11 @@ test('guard: a name re-resolving to a denied address on a followed redirect is r
   const err = await failure(runHttp({ action: 'httpGet', host: 'rebind.example', port: a.port, path: '/rebind', headers: [] }, strict, opts));
   assert.is(err.message, 'network guard refused host rebind.example (address 127.0.0.9): it matches deny rule 127.0.0.9/32');
   assert.is(err.code, 'ERR_NETWORK_DENIED');
-  assert.equal(a.received.slice(before).map((r) => r.url), ['/rebind'], 'the redirect target was never requested');
+  assert.equal(
+    a.received.slice(before).map((r) => r.url),
+    ['/rebind'],
+    'the redirect target was never requested',
+  );
   assert.is(lookups, 2);
 });
 
@@ -245,7 +270,9 @@ test('TCP: an open port succeeds, a closed port is refused, a black hole times o
     const named = new NetworkGuard({ allowLoopback: true, lookup: async () => [{ address: '127.0.0.1', family: 4 }] });
     const viaName = await runTcp('db.demo.svc', t.port, named, opts);
     assert.is(viaName.where, `db.demo.svc:${t.port}`);
-    const denied = await failure(runTcp('db.demo.svc', t.port, new NetworkGuard({ deny: ['127.0.0.0/30'], lookup: async () => [{ address: '127.0.0.1', family: 4 }] }), opts));
+    const denied = await failure(
+      runTcp('db.demo.svc', t.port, new NetworkGuard({ deny: ['127.0.0.0/30'], lookup: async () => [{ address: '127.0.0.1', family: 4 }] }), opts),
+    );
     assert.is(denied.message, 'network guard refused host db.demo.svc (address 127.0.0.1): it matches deny rule 127.0.0.0/30');
     assert.ok(t.connections() >= 2);
   } finally {

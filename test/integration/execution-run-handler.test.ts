@@ -62,28 +62,42 @@ test('exec runs in every running pod of a StatefulSet, in the first container by
   const r = await runHandler({ exec: { command: ['sh', '-c', 'echo "$POD_NAME/$CONTAINER_NAME"'] } }, ctx(target('StatefulSet', 'web')), deps);
   assert.equal(r.actions, ['exec']);
   // What a successful command prints is not kept (DESIGN §11); `where` says where it ran.
-  assert.equal(r.hosts.map((h) => [h.where, h.exitCode, h.output]), [
-    [`pod ${NS}/web-0 container app`, 0, ''],
-    [`pod ${NS}/web-1 container app`, 0, ''],
-  ]);
+  assert.equal(
+    r.hosts.map((h) => [h.where, h.exitCode, h.output]),
+    [
+      [`pod ${NS}/web-0 container app`, 0, ''],
+      [`pod ${NS}/web-1 container app`, 0, ''],
+    ],
+  );
 });
 
 test('exec runs in one pod of a Deployment: the first Ready one by name when no leader lock is held', async () => {
   const r = await runHandler({ exec: { command: ['sh', '-c', 'echo $POD_NAME'] } }, ctx(target('Deployment', 'api')), deps);
-  const first = Object.keys(env.pods).filter((n) => n.startsWith('api-')).sort()[0];
+  const first = Object.keys(env.pods)
+    .filter((n) => n.startsWith('api-'))
+    .sort()[0];
   // Success output is not kept (DESIGN §11): where it ran is the evidence.
-  assert.equal(r.hosts.map((h) => h.where), [`pod ${NS}/${first} container app`]);
+  assert.equal(
+    r.hosts.map((h) => h.where),
+    [`pod ${NS}/${first} container app`],
+  );
 });
 
 test('exec exit code 3 fails with the stderr tail', async () => {
-  const err = await failure(runHandler({ exec: { command: ['sh', '-c', 'echo starting; echo "table locked" >&2; exit 3'] }, containerName: 'mysql' }, ctx(), deps));
+  const err = await failure(
+    runHandler({ exec: { command: ['sh', '-c', 'echo starting; echo "table locked" >&2; exit 3'] }, containerName: 'mysql' }, ctx(), deps),
+  );
   assert.is(err.message, `exec in pod ${NS}/db-0 container mysql exited with code 3: table locked`);
   assert.is(err.code, 'ERR_HOOK_FAILED');
 });
 
 test('one failing pod of two fails the hook and the message names it', async () => {
   const err = await failure(
-    runHandler({ exec: { command: ['sh', '-c', 'if [ "$POD_NAME" = web-1 ]; then echo bad >&2; exit 5; fi; echo fine'] } }, ctx(target('StatefulSet', 'web')), deps),
+    runHandler(
+      { exec: { command: ['sh', '-c', 'if [ "$POD_NAME" = web-1 ]; then echo bad >&2; exit 5; fi; echo fine'] } },
+      ctx(target('StatefulSet', 'web')),
+      deps,
+    ),
   );
   assert.is(err.message, `exec failed on 1 of 2 hosts: exec in pod ${NS}/web-1 container app exited with code 5: bad`);
 });
@@ -109,21 +123,43 @@ test('missing pods and workloads are named', async () => {
 });
 
 test('executor.pod: ExecuteOnOne picks one pod, ExecuteOnAll every one', async () => {
-  const one = await runHandler({ exec: { command: ['sh', '-c', 'echo $POD_NAME'] }, executor: { pod: { selector: 'app=web', strategy: 'ExecuteOnOne' } } }, ctx({ scope: 'global', target: undefined }), deps);
-  assert.equal(one.hosts.map((h) => h.where), [`pod ${NS}/web-0 container app`]);
-  const all = await runHandler({ exec: { command: ['sh', '-c', 'echo $POD_NAME'] }, executor: { pod: { selector: 'app=web', strategy: 'ExecuteOnAll', namespace: NS } } }, ctx({ scope: 'global', target: undefined }), deps);
-  assert.equal(all.hosts.map((h) => h.where), [`pod ${NS}/web-0 container app`, `pod ${NS}/web-1 container app`]);
+  const one = await runHandler(
+    { exec: { command: ['sh', '-c', 'echo $POD_NAME'] }, executor: { pod: { selector: 'app=web', strategy: 'ExecuteOnOne' } } },
+    ctx({ scope: 'global', target: undefined }),
+    deps,
+  );
+  assert.equal(
+    one.hosts.map((h) => h.where),
+    [`pod ${NS}/web-0 container app`],
+  );
+  const all = await runHandler(
+    { exec: { command: ['sh', '-c', 'echo $POD_NAME'] }, executor: { pod: { selector: 'app=web', strategy: 'ExecuteOnAll', namespace: NS } } },
+    ctx({ scope: 'global', target: undefined }),
+    deps,
+  );
+  assert.equal(
+    all.hosts.map((h) => h.where),
+    [`pod ${NS}/web-0 container app`, `pod ${NS}/web-1 container app`],
+  );
 });
 
 test('AppBinding with a Service: exec runs in the endpoint pod', async () => {
-  const r = await runHandler({ exec: { command: ['sh', '-c', 'echo $POD_NAME/$CONTAINER_NAME'] } }, ctx(target('AppBinding', 'db', 'appcatalog.appscode.com/v1alpha1')), deps);
-  assert.equal(r.hosts.map((h) => h.where), [`pod ${NS}/db-0 container mysql`]);
+  const r = await runHandler(
+    { exec: { command: ['sh', '-c', 'echo $POD_NAME/$CONTAINER_NAME'] } },
+    ctx(target('AppBinding', 'db', 'appcatalog.appscode.com/v1alpha1')),
+    deps,
+  );
+  assert.equal(
+    r.hosts.map((h) => h.where),
+    [`pod ${NS}/db-0 container mysql`],
+  );
 });
 
 test('AppBinding: the first ready endpoint pod, else the first not-ready one', async () => {
   const core = env.cluster.kubeConfig.makeApiClient(CoreV1Api);
   const cache = ctx(target('AppBinding', 'cache', 'appcatalog.appscode.com/v1alpha1'));
-  const whereRuns = async () => (await runHandler({ exec: { command: ['sh', '-c', 'echo $POD_NAME'] } }, cache, deps)).hosts.map((h) => h.where.split(' ')[1].split('/')[1]);
+  const whereRuns = async () =>
+    (await runHandler({ exec: { command: ['sh', '-c', 'echo $POD_NAME'] } }, cache, deps)).hosts.map((h) => h.where.split(' ')[1].split('/')[1]);
   await waitForEndpoints(core, 'cache', ['cache-0', 'cache-1'], []);
   assert.equal(await whereRuns(), ['cache-0']);
   await setPodReady(core, 'cache-0', false);
@@ -134,43 +170,79 @@ test('AppBinding: the first ready endpoint pod, else the first not-ready one', a
   assert.equal(await whereRuns(), ['cache-0'], 'no ready pod: the first not-ready one');
 });
 
-test('AppBinding endpoints are chosen per subset: a subset\'s not-ready pod comes before a later subset\'s ready one', async () => {
+test("AppBinding endpoints are chosen per subset: a subset's not-ready pod comes before a later subset's ready one", async () => {
   const core = env.cluster.kubeConfig.makeApiClient(CoreV1Api);
   // Pods that resolve the Service's named targetPort to different numbers land in different subsets.
-  for (const [name, port] of [['multi-a', 1001], ['multi-b', 1002]] as const) {
+  for (const [name, port] of [
+    ['multi-a', 1001],
+    ['multi-b', 1002],
+  ] as const) {
     await core.createNamespacedPod({
       namespace: NS,
-      body: { metadata: { name, labels: { app: 'multi' } }, spec: { containers: [{ name: 'db', image: 'db:1', ports: [{ name: 'db', containerPort: port }] }] } },
+      body: {
+        metadata: { name, labels: { app: 'multi' } },
+        spec: { containers: [{ name: 'db', image: 'db:1', ports: [{ name: 'db', containerPort: port }] }] },
+      },
     });
   }
-  await core.createNamespacedService({ namespace: NS, body: { metadata: { name: 'multi' }, spec: { selector: { app: 'multi' }, ports: [{ name: 'db', port: 5432, targetPort: 'db' }] } } });
+  await core.createNamespacedService({
+    namespace: NS,
+    body: { metadata: { name: 'multi' }, spec: { selector: { app: 'multi' }, ports: [{ name: 'db', port: 5432, targetPort: 'db' }] } },
+  });
   await env.kube.custom.createNamespacedCustomObject({
     group: 'appcatalog.appscode.com',
     version: 'v1alpha1',
     namespace: NS,
     plural: 'appbindings',
-    body: { apiVersion: 'appcatalog.appscode.com/v1alpha1', kind: 'AppBinding', metadata: { name: 'multi' }, spec: { clientConfig: { service: { name: 'multi', port: 5432 } } } },
+    body: {
+      apiVersion: 'appcatalog.appscode.com/v1alpha1',
+      kind: 'AppBinding',
+      metadata: { name: 'multi' },
+      spec: { clientConfig: { service: { name: 'multi', port: 5432 } } },
+    },
   });
   await setPodReady(core, 'multi-a', false);
   await waitForEndpoints(core, 'multi', ['multi-b'], ['multi-a']);
   const ep = await core.readNamespacedEndpoints({ namespace: NS, name: 'multi' });
-  assert.equal(ep.subsets!.map((s) => [(s.addresses ?? []).map((a) => a.targetRef!.name), (s.notReadyAddresses ?? []).map((a) => a.targetRef!.name)]), [[[], ['multi-a']], [['multi-b'], []]]);
-  const r = await runHandler({ exec: { command: ['sh', '-c', 'echo $POD_NAME'] } }, ctx(target('AppBinding', 'multi', 'appcatalog.appscode.com/v1alpha1')), deps);
-  assert.equal(r.hosts.map((h) => h.where.split(' ')[1].split('/')[1]), ['multi-a']);
+  assert.equal(
+    ep.subsets!.map((s) => [(s.addresses ?? []).map((a) => a.targetRef!.name), (s.notReadyAddresses ?? []).map((a) => a.targetRef!.name)]),
+    [
+      [[], ['multi-a']],
+      [['multi-b'], []],
+    ],
+  );
+  const r = await runHandler(
+    { exec: { command: ['sh', '-c', 'echo $POD_NAME'] } },
+    ctx(target('AppBinding', 'multi', 'appcatalog.appscode.com/v1alpha1')),
+    deps,
+  );
+  assert.equal(
+    r.hosts.map((h) => h.where.split(' ')[1].split('/')[1]),
+    ['multi-a'],
+  );
 });
 
 test('a lower-case scheme and a numeric-string port work as in Stash', async () => {
   const before = podServers['web-0'].received.length;
   const r = await runHandler({ httpGet: { host: ip('web-0'), port: String(anchorHttp.port), scheme: 'http', path: '/who' } }, ctx(), deps);
-  assert.equal(r.hosts.map((h) => [h.where, h.output]), [[`http://${ip('web-0')}:${anchorHttp.port}/who`, 'web-0']]);
+  assert.equal(
+    r.hosts.map((h) => [h.where, h.output]),
+    [[`http://${ip('web-0')}:${anchorHttp.port}/who`, 'web-0']],
+  );
   assert.is(podServers['web-0'].received.length, before + 1);
   const tcp = await runHandler({ tcpSocket: { host: ip('web-0'), port: String(anchorHttp.port) } }, ctx(), deps);
-  assert.equal(tcp.hosts.map((h) => h.where), [`${ip('web-0')}:${anchorHttp.port}`]);
+  assert.equal(
+    tcp.hosts.map((h) => h.where),
+    [`${ip('web-0')}:${anchorHttp.port}`],
+  );
 });
 
 test('AppBinding with only a URL cannot take an exec hook, and the message names it', async () => {
   const err = await failure(runHandler({ exec: { command: ['true'] } }, ctx(target('AppBinding', 'external', 'appcatalog.appscode.com/v1alpha1')), deps));
-  assert.is(err.message, `AppBinding ${NS}/external has only clientConfig.url (mysql://db.example.com:3306/), so an exec hook has no pod to run in; set executor.pod to choose one`);
+  assert.is(
+    err.message,
+    `AppBinding ${NS}/external has only clientConfig.url (mysql://db.example.com:3306/), so an exec hook has no pod to run in; set executor.pod to choose one`,
+  );
   assert.is(err.code, 'ERR_TARGET');
   const missing = await failure(runHandler({ exec: { command: ['true'] } }, ctx(target('AppBinding', 'nope', 'appcatalog.appscode.com/v1alpha1')), deps));
   assert.is(missing.message, `AppBinding ${NS}/nope not found`);
@@ -179,18 +251,27 @@ test('AppBinding with only a URL cannot take an exec hook, and the message names
 test('AppBinding HTTP without host goes to the Service, a named port through the Service ports', async () => {
   const before = dbSql.received.length;
   const r = await runHandler({ httpGet: { port: 'sql', path: '/health' } }, ctx(target('AppBinding', 'db', 'appcatalog.appscode.com/v1alpha1')), deps);
-  assert.equal(r.hosts.map((h) => [h.where, h.statusCode]), [[`http://db.${NS}.svc:${anchorSql.port}/health`, 200]]);
+  assert.equal(
+    r.hosts.map((h) => [h.where, h.statusCode]),
+    [[`http://db.${NS}.svc:${anchorSql.port}/health`, 200]],
+  );
   assert.is(dbSql.received[before].url, '/health');
 });
 
 test('workload HTTP without host goes to each pod IP; a named port resolves through the container ports', async () => {
   const r = await runHandler({ httpGet: { port: 'http', path: '/who' } }, ctx(target('StatefulSet', 'web')), deps);
-  assert.equal(r.hosts.map((h) => [h.where, h.output]), [
-    [`http://${ip('web-0')}:${anchorHttp.port}/who`, 'web-0'],
-    [`http://${ip('web-1')}:${anchorHttp.port}/who`, 'web-1'],
-  ]);
+  assert.equal(
+    r.hosts.map((h) => [h.where, h.output]),
+    [
+      [`http://${ip('web-0')}:${anchorHttp.port}/who`, 'web-0'],
+      [`http://${ip('web-1')}:${anchorHttp.port}/who`, 'web-1'],
+    ],
+  );
   const tcp = await runHandler({ tcpSocket: { port: 'http' } }, ctx(target('StatefulSet', 'web')), deps);
-  assert.equal(tcp.hosts.map((h) => h.where), [`${ip('web-0')}:${anchorHttp.port}`, `${ip('web-1')}:${anchorHttp.port}`]);
+  assert.equal(
+    tcp.hosts.map((h) => h.where),
+    [`${ip('web-0')}:${anchorHttp.port}`, `${ip('web-1')}:${anchorHttp.port}`],
+  );
   const missing = await failure(runHandler({ httpGet: { port: 'metrics' } }, ctx(target('StatefulSet', 'web')), deps));
   assert.is(missing.message, `httpGet.port "metrics" not found in pod ${NS}/web-0 (named ports: http, admin)`);
 });
@@ -204,7 +285,10 @@ test('secret headers: read at run time, sent, and redacted from result, messages
       port: anchorSql.port,
       path: '/echo',
       body: '{"text": "{{ .Status.Error }}"}',
-      httpHeaders: [{ name: 'Authorization', valueFrom: { secretKeyRef: { name: 'slack', key: 'token' } } }, { name: 'X-Session', value: '{{ .Name }}' }],
+      httpHeaders: [
+        { name: 'Authorization', valueFrom: { secretKeyRef: { name: 'slack', key: 'token' } } },
+        { name: 'X-Session', value: '{{ .Name }}' },
+      ],
     },
   };
   const r = await runHandler(h, ctx(), deps);
@@ -226,15 +310,27 @@ test('secret headers: read at run time, sent, and redacted from result, messages
 
 test('secret header problems name the Secret and key', async () => {
   const noSecret = await failure(
-    runHandler({ httpGet: { host: '127.0.0.1', port: 1, httpHeaders: [{ name: 'Authorization', valueFrom: { secretKeyRef: { name: 'nope', key: 'token' } } }] } }, ctx(), deps),
+    runHandler(
+      { httpGet: { host: '127.0.0.1', port: 1, httpHeaders: [{ name: 'Authorization', valueFrom: { secretKeyRef: { name: 'nope', key: 'token' } } }] } },
+      ctx(),
+      deps,
+    ),
   );
   assert.is(noSecret.message, `httpGet.httpHeaders[0] (Authorization): Secret ${NS}/nope not found`);
   const noKey = await failure(
-    runHandler({ httpGet: { host: '127.0.0.1', port: 1, httpHeaders: [{ name: 'Authorization', valueFrom: { secretKeyRef: { name: 'slack', key: 'pass' } } }] } }, ctx(), deps),
+    runHandler(
+      { httpGet: { host: '127.0.0.1', port: 1, httpHeaders: [{ name: 'Authorization', valueFrom: { secretKeyRef: { name: 'slack', key: 'pass' } } }] } },
+      ctx(),
+      deps,
+    ),
   );
   assert.is(noKey.message, `httpGet.httpHeaders[0] (Authorization): Secret ${NS}/slack has no key "pass"`);
   const unlabeled = await failure(
-    runHandler({ httpGet: { host: '127.0.0.1', port: 1, httpHeaders: [{ name: 'Authorization', valueFrom: { secretKeyRef: { name: 'unlabeled', key: 'token' } } }] } }, ctx(), deps),
+    runHandler(
+      { httpGet: { host: '127.0.0.1', port: 1, httpHeaders: [{ name: 'Authorization', valueFrom: { secretKeyRef: { name: 'unlabeled', key: 'token' } } }] } },
+      ctx(),
+      deps,
+    ),
   );
   assert.is(
     unlabeled.message,
@@ -256,8 +352,14 @@ test('actions run in Stash order exec → httpGet → httpPost → tcpSocket and
     };
     const r = await runHandler(all, ctx(), deps);
     assert.equal(r.actions, ['exec', 'httpGet', 'httpPost', 'tcpSocket']);
-    assert.equal(r.hosts.map((h) => h.action), ['exec', 'httpGet', 'httpPost', 'tcpSocket']);
-    assert.equal(s.received.slice(before).map((x) => `${x.method} ${x.url}`), ['GET /get', 'POST /post']);
+    assert.equal(
+      r.hosts.map((h) => h.action),
+      ['exec', 'httpGet', 'httpPost', 'tcpSocket'],
+    );
+    assert.equal(
+      s.received.slice(before).map((x) => `${x.method} ${x.url}`),
+      ['GET /get', 'POST /post'],
+    );
     const mid = s.received.length;
     const err = await failure(runHandler({ ...all, exec: { command: ['false'] } }, ctx(), deps));
     assert.is(err.message, `exec in pod ${NS}/db-0 container mysql exited with code 1`);
@@ -267,28 +369,42 @@ test('actions run in Stash order exec → httpGet → httpPost → tcpSocket and
   }
 });
 
-test('HTTP hooks carry the worker\'s User-Agent unless they set their own', async () => {
-  const post = (httpHeaders: Array<{ name: string; value: string }>) => ({ httpPost: { host: ip('db-0'), port: anchorSql.port, path: '/echo', body: 'x', httpHeaders } });
+test("HTTP hooks carry the worker's User-Agent unless they set their own", async () => {
+  const post = (httpHeaders: Array<{ name: string; value: string }>) => ({
+    httpPost: { host: ip('db-0'), port: anchorSql.port, path: '/echo', body: 'x', httpHeaders },
+  });
   const withUa = { ...deps, userAgent: 'stash-hooks (worker hooks-7f9c)' };
   const before = dbSql.received.length;
   await runHandler(post([]), ctx(), withUa);
   await runHandler(post([{ name: 'user-agent', value: 'my-probe/1.0' }]), ctx(), withUa);
-  assert.equal(dbSql.received.slice(before).map((r) => r.headers['user-agent']), ['stash-hooks (worker hooks-7f9c)', 'my-probe/1.0']);
+  assert.equal(
+    dbSql.received.slice(before).map((r) => r.headers['user-agent']),
+    ['stash-hooks (worker hooks-7f9c)', 'my-probe/1.0'],
+  );
 });
 
 test('templates render in exec commands; a bad one fails before anything runs', async () => {
   // A failing command, so that what it printed (the rendered arguments) is kept in the message.
-  const rendered = await failure(runHandler({ exec: { command: ['sh', '-c', 'echo "$0 $1" >&2; exit 9', '{{ .Namespace }}/{{ target.name }}', '{{ RetryLeft }}'] } }, ctx(), deps));
+  const rendered = await failure(
+    runHandler({ exec: { command: ['sh', '-c', 'echo "$0 $1" >&2; exit 9', '{{ .Namespace }}/{{ target.name }}', '{{ RetryLeft }}'] } }, ctx(), deps),
+  );
   assert.is(rendered.message, `exec in pod ${NS}/db-0 container mysql exited with code 9: ${NS}/db 0`);
   const err = await failure(runHandler({ exec: { command: ['echo', 'a', 'line1\n{{ .Status.Eror }}'] } }, ctx(), deps));
-  assert.is(err.message, "template error in exec.command[2], line 2, col 4: can't evaluate field Eror in type v1beta1.TargetStatus at <.Status.Eror> (did you mean Error?)");
+  assert.is(
+    err.message,
+    "template error in exec.command[2], line 2, col 4: can't evaluate field Eror in type v1beta1.TargetStatus at <.Status.Eror> (did you mean Error?)",
+  );
   assert.is(err.code, 'ERR_TEMPLATE');
 });
 
 test('other targets and global hooks need executor.pod or host', async () => {
-  const pvc = await failure(runHandler({ exec: { command: ['true'] } }, ctx({ target: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: 'data' } }), deps));
+  const pvc = await failure(
+    runHandler({ exec: { command: ['true'] } }, ctx({ target: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: 'data' } }), deps),
+  );
   assert.is(pvc.message, `exec: PersistentVolumeClaim ${NS}/data runs in no pod; set executor.pod to choose the pods`);
-  const pvcHttp = await failure(runHandler({ httpGet: { port: 80 } }, ctx({ target: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: 'data' } }), deps));
+  const pvcHttp = await failure(
+    runHandler({ httpGet: { port: 80 } }, ctx({ target: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: 'data' } }), deps),
+  );
   assert.is(pvcHttp.message, `httpGet: PersistentVolumeClaim ${NS}/data has no pod or service to connect to; set httpGet.host or executor.pod`);
   const global = await failure(runHandler({ httpGet: { port: 80 } }, ctx({ scope: 'global', target: undefined }), deps));
   assert.is(global.message, 'preBackup.httpGet.host: a global hook needs host (or executor.pod)');

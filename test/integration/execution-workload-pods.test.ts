@@ -44,7 +44,10 @@ const ran = async (c: HookContext, h: Handler = whoami) =>
 async function podsOf(label: string, count: number): Promise<string[]> {
   for (let i = 0; i < 200; i++) {
     const list = await core.listNamespacedPod({ namespace: NS, labelSelector: `app=${label}` });
-    const names = list.items.filter((p) => p.status?.podIP).map((p) => p.metadata!.name!).sort();
+    const names = list.items
+      .filter((p) => p.status?.podIP)
+      .map((p) => p.metadata!.name!)
+      .sort();
     if (names.length === count) return names;
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -63,7 +66,10 @@ async function lease(name: string, holder: string, ageSeconds = 0): Promise<void
   const renewTime = new Date(Date.now() - ageSeconds * 1000);
   await coordination.createNamespacedLease({
     namespace: NS,
-    body: { metadata: { name, namespace: NS }, spec: { holderIdentity: holder, leaseDurationSeconds: 15, acquireTime: renewTime, renewTime, leaseTransitions: 0 } },
+    body: {
+      metadata: { name, namespace: NS },
+      spec: { holderIdentity: holder, leaseDurationSeconds: 15, acquireTime: renewTime, renewTime, leaseTransitions: 0 },
+    },
   });
 }
 
@@ -71,7 +77,10 @@ async function lease(name: string, holder: string, ageSeconds = 0): Promise<void
 async function configMapLock(name: string, holder: string): Promise<void> {
   const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const record = { holderIdentity: holder, leaseDurationSeconds: 15, acquireTime: now, renewTime: now, leaderTransitions: 0 };
-  await core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name, namespace: NS, annotations: { [LEADER_ANNOTATION]: JSON.stringify(record) } } } });
+  await core.createNamespacedConfigMap({
+    namespace: NS,
+    body: { metadata: { name, namespace: NS, annotations: { [LEADER_ANNOTATION]: JSON.stringify(record) } } },
+  });
 }
 
 test.before(async () => {
@@ -92,8 +101,14 @@ test.before(async () => {
   await apps.createNamespacedDeployment({ namespace: NS, body: { metadata: { name: 'api' }, spec: spec('api', 3) } });
   await apps.createNamespacedReplicaSet({ namespace: NS, body: { metadata: { name: 'rs' }, spec: spec('rs', 2) } });
   await apps.createNamespacedStatefulSet({ namespace: NS, body: { metadata: { name: 'sts' }, spec: { ...spec('sts', 2), serviceName: 'sts' } } });
-  await apps.createNamespacedDaemonSet({ namespace: NS, body: { metadata: { name: 'ds' }, spec: { selector: { matchLabels: { app: 'ds' } }, template: template('ds') } } });
-  await core.createNamespacedReplicationController({ namespace: NS, body: { metadata: { name: 'rc' }, spec: { replicas: 2, selector: { app: 'rc' }, template: template('rc') } } });
+  await apps.createNamespacedDaemonSet({
+    namespace: NS,
+    body: { metadata: { name: 'ds' }, spec: { selector: { matchLabels: { app: 'ds' } }, template: template('ds') } },
+  });
+  await core.createNamespacedReplicationController({
+    namespace: NS,
+    body: { metadata: { name: 'rc' }, spec: { replicas: 2, selector: { app: 'rc' }, template: template('rc') } },
+  });
   await kc.makeApiClient(ApiextensionsV1Api).createCustomResourceDefinition({
     body: {
       metadata: { name: 'deploymentconfigs.apps.openshift.io' },
@@ -101,7 +116,15 @@ test.before(async () => {
         group: 'apps.openshift.io',
         scope: 'Namespaced',
         names: { plural: 'deploymentconfigs', singular: 'deploymentconfig', kind: 'DeploymentConfig', listKind: 'DeploymentConfigList' },
-        versions: [{ name: 'v1', served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } } }],
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            subresources: { status: {} },
+            schema: { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } },
+          },
+        ],
       },
     },
   });
@@ -110,14 +133,24 @@ test.before(async () => {
     version: 'v1',
     namespace: NS,
     plural: 'deploymentconfigs',
-    body: { apiVersion: 'apps.openshift.io/v1', kind: 'DeploymentConfig', metadata: { name: 'dc' }, spec: { replicas: 2, selector: { app: 'dc' }, template: template('dc') } },
+    body: {
+      apiVersion: 'apps.openshift.io/v1',
+      kind: 'DeploymentConfig',
+      metadata: { name: 'dc' },
+      spec: { replicas: 2, selector: { app: 'dc' }, template: template('dc') },
+    },
   });
   // A restore in progress: every pod waits in Stash's restore init container.
   await apps.createNamespacedDeployment({
     namespace: NS,
     body: {
       metadata: { name: 'restoring' },
-      spec: spec('restoring', 2, { initContainers: [{ name: 'stash-init', image: 'stash:1' }], containers: app }, { 'devcluster.stash-hooks.dev/init-running': 'stash-init' }),
+      spec: spec(
+        'restoring',
+        2,
+        { initContainers: [{ name: 'stash-init', image: 'stash:1' }], containers: app },
+        { 'devcluster.stash-hooks.dev/init-running': 'stash-init' },
+      ),
     },
   });
   // A native sidecar (an init container with restartPolicy Always) and an init container that finished.
@@ -125,7 +158,16 @@ test.before(async () => {
     namespace: NS,
     body: {
       metadata: { name: 'side' },
-      spec: { ...spec('side', 1, { initContainers: [{ name: 'setup', image: 'busybox' }, { name: 'proxy', image: 'envoy', restartPolicy: 'Always' }], containers: app }), serviceName: 'side' },
+      spec: {
+        ...spec('side', 1, {
+          initContainers: [
+            { name: 'setup', image: 'busybox' },
+            { name: 'proxy', image: 'envoy', restartPolicy: 'Always' },
+          ],
+          containers: app,
+        }),
+        serviceName: 'side',
+      },
     },
   });
 });
@@ -204,9 +246,15 @@ test('DeploymentConfig (apps.openshift.io/v1): read through the custom objects A
 test('StatefulSet and DaemonSet: every running pod, even with a lock present', async () => {
   const sts = await podsOf('sts', 2);
   await lease('lock-statefulset-sts-backup', sts[1]);
-  assert.equal(await ran(ctx('StatefulSet', 'sts')), sts.map((p) => `${p}/app`));
+  assert.equal(
+    await ran(ctx('StatefulSet', 'sts')),
+    sts.map((p) => `${p}/app`),
+  );
   const ds = await podsOf('ds', 1);
-  assert.equal(await ran(ctx('DaemonSet', 'ds')), ds.map((p) => `${p}/app`));
+  assert.equal(
+    await ran(ctx('DaemonSet', 'ds')),
+    ds.map((p) => `${p}/app`),
+  );
 });
 
 test('httpGet without host goes to the chosen Deployment pod only', async () => {
@@ -219,8 +267,14 @@ test('httpGet without host goes to the chosen Deployment pod only', async () => 
     for (const p of pods) servers.push(await startHttpServer(ips[p], anchor.port));
     await lease('lock-deployment-api-backup', pods[1]);
     const r = await runHandler({ httpGet: { port: anchor.port, path: '/hook' } }, ctx('Deployment', 'api'), deps);
-    assert.equal(r.hosts.map((h) => h.where), [`http://${ips[pods[1]]}:${anchor.port}/hook`]);
-    assert.equal(servers.map((s) => s.received.length), [0, 1, 0]);
+    assert.equal(
+      r.hosts.map((h) => h.where),
+      [`http://${ips[pods[1]]}:${anchor.port}/hook`],
+    );
+    assert.equal(
+      servers.map((s) => s.received.length),
+      [0, 1, 0],
+    );
   } finally {
     await coordination.deleteNamespacedLease({ namespace: NS, name: 'lock-deployment-api-backup' }).catch(() => {});
     for (const s of [...servers, anchor]) await s.close();

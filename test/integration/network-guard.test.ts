@@ -33,7 +33,10 @@ test('outside devcluster, a name that really resolves to loopback (localhost) is
   const before = web.received.length;
   const err = await failure(runHttp(get('localhost', web.port, '/secret'), new NetworkGuard(), opts));
   assert.is(err.code, 'ERR_NETWORK_DENIED');
-  assert.match(err.message, /^network guard refused host localhost \(address (127\.0\.0\.1|::1)\): it is loopback \((127\.0\.0\.0\/8|::1\/128)\); only the platform admin can allow it \(--allow-cidrs\)$/);
+  assert.match(
+    err.message,
+    /^network guard refused host localhost \(address (127\.0\.0\.1|::1)\): it is loopback \((127\.0\.0\.0\/8|::1\/128)\); only the platform admin can allow it \(--allow-cidrs\)$/,
+  );
   assert.is(web.received.length, before, 'the server never saw a request');
   // And the guard in devcluster mode lets the same request through: the server is really there.
   const ok = await runHttp(get('127.0.0.1', web.port, '/ok'), new NetworkGuard({ allowLoopback: true }), opts);
@@ -65,7 +68,10 @@ test('a name resolving to a cloud metadata address is refused (metadata.google.i
   for (const [host, address, cidr] of cases) {
     const guard = new NetworkGuard({ allowLoopback: true, lookup: async () => [{ address, family: address.includes(':') ? 6 : 4 }] });
     const err = await failure(runHttp(get(host, 80, '/computeMetadata/v1/'), guard, opts));
-    assert.is(err.message, `network guard refused host ${host} (address ${address}): it is a cloud metadata address (${cidr}); only the platform admin can allow it (--allow-cidrs)`);
+    assert.is(
+      err.message,
+      `network guard refused host ${host} (address ${address}): it is a cloud metadata address (${cidr}); only the platform admin can allow it (--allow-cidrs)`,
+    );
   }
 });
 
@@ -90,7 +96,10 @@ test('a name that re-resolves to a denied address for the redirect (DNS rebindin
   const guard = new NetworkGuard({ allowLoopback: true, lookup });
   web.routes.set('/rebind', (_r, res) => res.writeHead(302, { location: '/latest/meta-data/' }).end());
   const err = await failure(runHttp(get('rebind.example', web.port, '/rebind'), guard, opts));
-  assert.is(err.message, 'network guard refused host rebind.example (address 169.254.169.254): it is a cloud metadata address (169.254.169.254/32); only the platform admin can allow it (--allow-cidrs)');
+  assert.is(
+    err.message,
+    'network guard refused host rebind.example (address 169.254.169.254): it is a cloud metadata address (169.254.169.254/32); only the platform admin can allow it (--allow-cidrs)',
+  );
   assert.is(lookups, 2, 'the redirect connection resolved again and was checked');
 });
 
@@ -101,8 +110,14 @@ test('--deny-cidrs always wins; --allow-cidrs exempts a built-in rule only when 
     assert.is(tcp.connections(), 1, 'an exact allow opened loopback');
     const broad = new NetworkGuard({ allow: ['0.0.0.0/0'] });
     assert.throws(() => broad.checkAddress('x', '127.0.0.1'), /it is loopback \(127\.0\.0\.0\/8\)/, 'a broad allow does not reopen a narrower built-in rule');
-    const infra = new NetworkGuard({ allow: ['10.0.0.0/8'], infrastructure: () => [{ address: '10.96.0.1', what: 'the Kubernetes API server (Service default/kubernetes)' }] });
-    assert.throws(() => infra.checkAddress('kubernetes.default', '10.96.0.1', 443), /it is the Kubernetes API server \(Service default\/kubernetes\), which hooks may not reach/);
+    const infra = new NetworkGuard({
+      allow: ['10.0.0.0/8'],
+      infrastructure: () => [{ address: '10.96.0.1', what: 'the Kubernetes API server (Service default/kubernetes)' }],
+    });
+    assert.throws(
+      () => infra.checkAddress('kubernetes.default', '10.96.0.1', 443),
+      /it is the Kubernetes API server \(Service default\/kubernetes\), which hooks may not reach/,
+    );
     infra.checkAddress('db', '10.1.2.3', 5432);
     const err = await failure(runTcp('127.0.0.1', tcp.port, new NetworkGuard({ allowLoopback: true, allow: ['127.0.0.1/32'], deny: ['127.0.0.0/8'] }), opts));
     assert.is(err.message, 'network guard refused address 127.0.0.1: it matches deny rule 127.0.0.0/8');
@@ -114,14 +129,27 @@ test('--deny-cidrs always wins; --allow-cidrs exempts a built-in rule only when 
 
 test('headers Host, X-Forwarded-*, Forwarded and Metadata-Flavor are refused before anything runs', async () => {
   const kc = new KubeConfig();
-  kc.loadFromOptions({ clusters: [{ name: 'c', server: 'http://127.0.0.1:1' }], users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server: 'http://127.0.0.1:1' }],
+    users: [{ name: 'u' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
   const ctx: HookContext = { hookName: 'preBackup', scope: 'global', namespace: 'demo', summary: SEED_SUMMARY };
   const deps = { kube: kubeAccessFromConfig(kc), network: { allowLoopback: true } };
   const before = web.received.length;
   const handler = {
     httpGet: {
-      host: '127.0.0.1', port: web.port, path: '/h',
-      httpHeaders: [{ name: 'Host', value: 'metadata.google.internal' }, { name: 'X-Forwarded-For', value: '10.0.0.1' }, { name: 'metadata-flavor', value: 'Google' }, { name: 'Forwarded', value: 'for=1.2.3.4' }, { name: 'X-Ok', value: 'fine' }],
+      host: '127.0.0.1',
+      port: web.port,
+      path: '/h',
+      httpHeaders: [
+        { name: 'Host', value: 'metadata.google.internal' },
+        { name: 'X-Forwarded-For', value: '10.0.0.1' },
+        { name: 'metadata-flavor', value: 'Google' },
+        { name: 'Forwarded', value: 'for=1.2.3.4' },
+        { name: 'X-Ok', value: 'fine' },
+      ],
     },
   } as Handler;
   const err = await failure(runHandler(handler, ctx, deps));

@@ -107,7 +107,10 @@ test('the BullMQ prefix is hash-tagged on a Cluster only', () => {
 
 test('Sentinel URLs become ioredis sentinel options', () => {
   const o = redisOptions(parseRedisUrl('redis-sentinel://:pw@s1:26379,s2:26380/mymaster/2'), { purpose: 'worker' });
-  assert.equal(o.sentinels, [{ host: 's1', port: 26379 }, { host: 's2', port: 26380 }]);
+  assert.equal(o.sentinels, [
+    { host: 's1', port: 26379 },
+    { host: 's2', port: 26380 },
+  ]);
   assert.is(o.name, 'mymaster');
   assert.is(o.db, 2);
   assert.is(o.password, 'pw');

@@ -18,7 +18,14 @@ test.after(() => pool.close());
 test('renders exactly what renderHandler renders, in a worker thread', async () => {
   const h: Handler = {
     exec: { command: ['sh', '-c', 'echo {{ .Status.Phase }} {{ .Namespace }}'] },
-    httpPost: { host: 'h', port: 80, path: '/x/{{ .Name }}', httpHeaders: [{ name: 'X-A', value: '{{ .Status.Phase }}' }], body: '{{ .Status.Error }}', form: [{ key: 'k', values: ['{{ .Name }}'] }] },
+    httpPost: {
+      host: 'h',
+      port: 80,
+      path: '/x/{{ .Name }}',
+      httpHeaders: [{ name: 'X-A', value: '{{ .Status.Phase }}' }],
+      body: '{{ .Status.Error }}',
+      form: [{ key: 'k', values: ['{{ .Name }}'] }],
+    },
   };
   assert.equal(await pool.render(h, SEED_SUMMARY), renderHandler(h, SEED_SUMMARY));
 });
@@ -26,7 +33,10 @@ test('renders exactly what renderHandler renders, in a worker thread', async () 
 test('a template error crosses the thread as a TemplateError naming the field', async () => {
   const err = await failure(pool.render({ httpPost: { host: 'h', port: 80, body: '{{ .Status.Eror }}' } }, SEED_SUMMARY));
   assert.is(err.code, 'ERR_TEMPLATE');
-  assert.is(err.message, "template error in httpPost.body, line 1, col 4: can't evaluate field Eror in type v1beta1.TargetStatus at <.Status.Eror> (did you mean Error?)");
+  assert.is(
+    err.message,
+    "template error in httpPost.body, line 1, col 4: can't evaluate field Eror in type v1beta1.TargetStatus at <.Status.Eror> (did you mean Error?)",
+  );
 });
 
 test('20 heavy fields fail on the per-hook budget while the event loop keeps ticking', async () => {
@@ -68,7 +78,10 @@ test('renders wait for a free thread and each gets its own budget', async () => 
   const quick: Handler = { exec: { command: ['{{ .Name }}'] } };
   const hostile: Handler = { exec: { command: [HEAVY, HEAVY] } };
   const results = await Promise.allSettled([pool.render(hostile, SEED_SUMMARY), pool.render(hostile, SEED_SUMMARY), pool.render(quick, SEED_SUMMARY)]);
-  assert.equal(results.map((r) => r.status), ['rejected', 'rejected', 'fulfilled']);
+  assert.equal(
+    results.map((r) => r.status),
+    ['rejected', 'rejected', 'fulfilled'],
+  );
 });
 
 test.run();

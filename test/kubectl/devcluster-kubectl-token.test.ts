@@ -78,12 +78,20 @@ it('kubectl with the written kubeconfig: get, apply and exec work over TLS with 
 });
 
 it('kubectl without the token, with a wrong one, or trusting another CA is refused', async () => {
-  const noToken = await kubectl(variant('no-token', (kc) => (kc.users[0].user = {})), 'get', 'namespaces');
+  const noToken = await kubectl(
+    variant('no-token', (kc) => (kc.users[0].user = {})),
+    'get',
+    'namespaces',
+  );
   // With no credentials at all for an https server, kubectl asks for a user name on stdin, which
   // is empty here, and gives up.
   assert.not.equal(noToken.code, 0);
   assert.not.match(noToken.stdout, 'default');
-  const wrong = await kubectl(variant('wrong-token', (kc) => (kc.users[0].user = { token: 'nope' })), 'get', 'namespaces');
+  const wrong = await kubectl(
+    variant('wrong-token', (kc) => (kc.users[0].user = { token: 'nope' })),
+    'get',
+    'namespaces',
+  );
   assert.not.equal(wrong.code, 0);
   assert.match(wrong.stderr, /Unauthorized|must be logged in/, wrong.stderr);
   const otherCa = createDevClusterTls().caPem;
@@ -105,7 +113,9 @@ it('client-node with the kubeconfig: API calls and exec over wss', async () => {
   let out = '';
   stdout.on('data', (d) => (out += d));
   const status = await new Promise<{ status?: string }>((resolve, reject) => {
-    new Exec(cluster.kubeConfig).exec('default', pod, 'app', ['echo', 'client-node'], stdout, null, null, false, (s) => resolve(s as { status?: string })).catch(reject);
+    new Exec(cluster.kubeConfig)
+      .exec('default', pod, 'app', ['echo', 'client-node'], stdout, null, null, false, (s) => resolve(s as { status?: string }))
+      .catch(reject);
   });
   assert.is(status.status, 'Success');
   assert.is(out, 'client-node\n');
@@ -117,13 +127,18 @@ it('a raw HTTPS request is verified against the CA and needs the token', async (
       request(`${cluster.url}/api`, { ca: cluster.caPem, headers }, (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
-      }).on('error', reject).end();
+      })
+        .on('error', reject)
+        .end();
     });
   assert.is(await get({}), 401);
   assert.is(await get({ authorization: `Bearer ${TOKEN}x` }), 401);
   assert.is(await get({ authorization: `Bearer ${TOKEN}` }), 200);
   // Plain http on the same port is not answered as an API.
-  const plain = await fetch(cluster.url.replace('https:', 'http:') + '/api').then((r) => r.status, () => 0);
+  const plain = await fetch(cluster.url.replace('https:', 'http:') + '/api').then(
+    (r) => r.status,
+    () => 0,
+  );
   assert.not.equal(plain, 200);
 });
 

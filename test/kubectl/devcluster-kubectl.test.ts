@@ -16,7 +16,9 @@ const kubectlWhy = kubectlUnavailable();
 const it = skipUnless(kubectlWhy);
 // kubectl execs over WebSocket from 1.31 (SPDY before, which devcluster does not speak).
 const minor = kubectlMinor() ?? 0;
-const itExec = skipUnless(kubectlWhy ?? (minor < 31 ? `kubectl 1.${minor} execs over SPDY, which devcluster does not speak (1.31+ uses WebSocket)` : undefined));
+const itExec = skipUnless(
+  kubectlWhy ?? (minor < 31 ? `kubectl 1.${minor} execs over SPDY, which devcluster does not speak (1.31+ uses WebSocket)` : undefined),
+);
 
 let cluster: DevCluster;
 let dir: string;
@@ -81,26 +83,41 @@ it('apply -f of a Deployment, Service and ConfigMap; pods run; a changed apply c
   const applied = await ok('apply', '-f', scaled);
   assert.match(applied, /deployment.apps\/web configured/);
   assert.match(applied, /configmap\/settings unchanged/);
-  await eventually('3 pods', async () => ((JSON.parse(await ok('get', 'pods', '-l', 'app=web', '-o', 'json')).items.length === 3) ? true : undefined));
+  await eventually('3 pods', async () => (JSON.parse(await ok('get', 'pods', '-l', 'app=web', '-o', 'json')).items.length === 3 ? true : undefined));
   const eps = JSON.parse(await ok('get', 'endpoints', 'web', '-o', 'json'));
   assert.is(eps.subsets[0].ports[0].port, 8080);
 });
 
 it('get -o json of a custom resource; get -w sees a status patch; patch --subresource status', async () => {
   const bs = join(dir, 'bs.yaml');
-  writeFileSync(bs, 'apiVersion: stash.appscode.com/v1beta1\nkind: BackupSession\nmetadata:\n  name: nightly-1\nspec:\n  invoker: {apiGroup: stash.appscode.com, kind: BackupConfiguration, name: nightly}\n');
+  writeFileSync(
+    bs,
+    'apiVersion: stash.appscode.com/v1beta1\nkind: BackupSession\nmetadata:\n  name: nightly-1\nspec:\n  invoker: {apiGroup: stash.appscode.com, kind: BackupConfiguration, name: nightly}\n',
+  );
   assert.match(await ok('apply', '-f', bs), /backupsession.stash.appscode.com\/nightly-1 created/);
   const got = JSON.parse(await ok('get', 'backupsession', 'nightly-1', '-o', 'json'));
   assert.is(got.kind, 'BackupSession');
   assert.is(got.spec.invoker.name, 'nightly');
 
-  const watcher = spawn('kubectl', ['--kubeconfig', cluster.kubeconfigPath, '--cache-dir', join(dir, 'cache'), 'get', 'backupsessions', '-w'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const watcher = spawn('kubectl', ['--kubeconfig', cluster.kubeconfigPath, '--cache-dir', join(dir, 'cache'), 'get', 'backupsessions', '-w'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let seen = '';
   watcher.stdout.on('data', (d) => (seen += d));
   watcher.stderr.on('data', (d) => (seen += d));
   try {
     await eventually('the initial row', () => (/nightly-1/.test(seen) ? true : undefined), 10_000);
-    const patched = await ok('patch', 'backupsession', 'nightly-1', '--subresource', 'status', '--type', 'merge', '-p', '{"status":{"phase":"Running"},"spec":{"invoker":{"name":"changed"}}}');
+    const patched = await ok(
+      'patch',
+      'backupsession',
+      'nightly-1',
+      '--subresource',
+      'status',
+      '--type',
+      'merge',
+      '-p',
+      '{"status":{"phase":"Running"},"spec":{"invoker":{"name":"changed"}}}',
+    );
     assert.match(patched, /patched/);
     await eventually('the watch to show Running', () => (/nightly-1\s+BackupConfiguration\s+nightly\s+Running/.test(seen) ? true : undefined), 10_000);
   } finally {
@@ -140,7 +157,7 @@ it('delete removes objects and get reports NotFound', async () => {
   assert.is.not(gone.code, 0);
   assert.match(gone.stderr, /NotFound.*"nightly-1" not found/);
   assert.match(await ok('delete', '-f', APP_PATH), /deployment.apps "web" deleted/);
-  await eventually('pods gone', async () => ((JSON.parse(await ok('get', 'pods', '-l', 'app=web', '-o', 'json')).items.length === 0) ? true : undefined));
+  await eventually('pods gone', async () => (JSON.parse(await ok('get', 'pods', '-l', 'app=web', '-o', 'json')).items.length === 0 ? true : undefined));
 });
 
 test.run();

@@ -36,7 +36,9 @@ function kubectl(...args: string[]): Promise<{ code: number; stdout: string; std
 
 it('kubectl apply of a BackupConfiguration and a BackupSession; kubectl get shows the hook conditions and the phase', async () => {
   const file = join(dir, 'backup.yaml');
-  writeFileSync(file, `
+  writeFileSync(
+    file,
+    `
 apiVersion: stash.appscode.com/v1beta1
 kind: BackupConfiguration
 metadata: {name: web-backup, namespace: shop}
@@ -53,7 +55,8 @@ kind: BackupSession
 metadata: {name: web-backup-1, namespace: shop}
 spec:
   invoker: {apiGroup: stash.appscode.com, kind: BackupConfiguration, name: web-backup}
-`);
+`,
+  );
   const applied = await kubectl('apply', '-f', file);
   assert.is(applied.code, 0, applied.stderr);
   assert.match(applied.stdout, /backupconfiguration\.stash\.appscode\.com\/web-backup created/);
@@ -73,7 +76,9 @@ spec:
   assert.ok(conds.includes('PostBackupHookExecutionSucceeded=True/SuccessfullyExecutedPostBackupHook'), conds.join(' '));
   assert.is(p.sink.requests.filter((r) => r.path === '/pre').length, 1);
   const events = await kubectl('get', 'events', '-n', 'shop', '-o', 'json');
-  const reasons = JSON.parse(events.stdout).items.filter((e: any) => e.involvedObject?.name === 'web-backup-1').map((e: any) => e.reason);
+  const reasons = JSON.parse(events.stdout)
+    .items.filter((e: any) => e.involvedObject?.name === 'web-backup-1')
+    .map((e: any) => e.reason);
   assert.ok(reasons.includes('HookSucceeded'), reasons.join(','));
   assert.ok(reasons.includes('SessionSucceeded'), reasons.join(','));
 });

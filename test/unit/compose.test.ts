@@ -101,7 +101,8 @@ test('Redis has no default user; every role logs in as the ACL user, workers sha
   for (const [name, s] of ours) {
     const url = s.environment?.REDIS_URL;
     if (url !== undefined) assert.match(url, /^redis:\/\/stash-hooks:\$\{STASH_HOOKS_REDIS_PASSWORD:\?/, `${name} REDIS_URL`);
-    if (s.command![0] === 'worker') assert.match(s.environment?.[OUTCOME_KEY_ENV] ?? '', /^\$\{STASH_HOOKS_OUTCOME_KEY:\?/, `${name}: the outcome key is required`);
+    if (s.command![0] === 'worker')
+      assert.match(s.environment?.[OUTCOME_KEY_ENV] ?? '', /^\$\{STASH_HOOKS_OUTCOME_KEY:\?/, `${name}: the outcome key is required`);
   }
 });
 

@@ -52,15 +52,23 @@ test('a status change moves lastTransitionTime; other conditions are untouched; 
   assert.is(findCondition(next.conditions, 'A')?.status, 'False');
 });
 
-test('local hook conditions use Stash\'s exact strings', () => {
+test("local hook conditions use Stash's exact strings", () => {
   assert.equal(hookCondition('preBackup', 'local', { kind: 'succeeded' }), {
-    type: 'PreBackupHookExecutionSucceeded', status: 'True', reason: 'SuccessfullyExecutedPreBackupHook', message: 'Successfully executed preBackup hook.',
+    type: 'PreBackupHookExecutionSucceeded',
+    status: 'True',
+    reason: 'SuccessfullyExecutedPreBackupHook',
+    message: 'Successfully executed preBackup hook.',
   });
   assert.equal(hookCondition('preBackup', 'local', { kind: 'failed', error: 'HTTP GET http://x/ returned 503' }), {
-    type: 'PreBackupHookExecutionSucceeded', status: 'False', reason: 'FailedToExecutePreBackupHook', message: 'Failed to execute preBackup hook. Reason: HTTP GET http://x/ returned 503',
+    type: 'PreBackupHookExecutionSucceeded',
+    status: 'False',
+    reason: 'FailedToExecutePreBackupHook',
+    message: 'Failed to execute preBackup hook. Reason: HTTP GET http://x/ returned 503',
   });
   assert.equal(hookCondition('postBackup', 'local', { kind: 'skipped', policy: 'OnFailure', phase: 'Succeeded' }), {
-    type: 'PostBackupHookExecutionSucceeded', status: 'True', reason: 'SuccessfullyExecutedPostBackupHook',
+    type: 'PostBackupHookExecutionSucceeded',
+    status: 'True',
+    reason: 'SuccessfullyExecutedPostBackupHook',
     message: 'Skipping executing postBackup. Reason: executionPolicy is "OnFailure" but phase is "Succeeded".',
   });
   assert.equal(hookCondition('postRestore', 'local', { kind: 'failed', error: 'x' }).reason, 'FailedToExecutePostRestoreHook');
@@ -68,24 +76,45 @@ test('local hook conditions use Stash\'s exact strings', () => {
   assert.is(hookConditionType('postRestore', 'local'), 'PostRestoreHookExecutionSucceeded');
 });
 
-test('global hook conditions use Stash\'s exact strings', () => {
+test("global hook conditions use Stash's exact strings", () => {
   assert.equal(hookCondition('preBackup', 'global', { kind: 'succeeded' }), {
-    type: 'GlobalPreBackupHookSucceeded', status: 'True', reason: 'GlobalPreBackupHookExecutedSuccessfully', message: 'Global PreBackup hook has been executed successfully',
+    type: 'GlobalPreBackupHookSucceeded',
+    status: 'True',
+    reason: 'GlobalPreBackupHookExecutedSuccessfully',
+    message: 'Global PreBackup hook has been executed successfully',
   });
   assert.equal(hookCondition('postBackup', 'global', { kind: 'failed', error: 'exit 1' }), {
-    type: 'GlobalPostBackupHookSucceeded', status: 'False', reason: 'GlobalPostBackupHookExecutionFailed', message: 'Failed to execute global PostBackup Hook. Reason: exit 1.',
+    type: 'GlobalPostBackupHookSucceeded',
+    status: 'False',
+    reason: 'GlobalPostBackupHookExecutionFailed',
+    message: 'Failed to execute global PostBackup Hook. Reason: exit 1.',
   });
   assert.throws(() => hookConditionType('preRestore', 'global'), /no global preRestore hooks/);
 });
 
 test('deadline and gate conditions', () => {
-  assert.equal(deadlineExceededCondition('backup', '30m'), { type: 'DeadlineExceeded', status: 'True', reason: 'FailedToCompleteWithinDeadline', message: 'Failed to complete backup within 30m0s.' });
+  assert.equal(deadlineExceededCondition('backup', '30m'), {
+    type: 'DeadlineExceeded',
+    status: 'True',
+    reason: 'FailedToCompleteWithinDeadline',
+    message: 'Failed to complete backup within 30m0s.',
+  });
   assert.is(deadlineExceededCondition('restore', '1h').message, 'Failed to complete restore within 1h0m0s.');
   assert.is(deadlineExceededCondition('backup', '90s').message, 'Failed to complete backup within 1m30s.');
   assert.is(deadlineExceededCondition('backup', '1.5h').message, 'Failed to complete backup within 1h30m0s.');
   assert.is(deadlineExceededCondition('backup', 'soon').message, 'Failed to complete backup within soon.');
-  assert.equal(gateCondition('backup', true, 'PreHookSucceeded'), { type: 'ReadyForBackup', status: 'True', reason: 'PreHookSucceeded', message: 'Ready for backup: the pre-backup hook succeeded.' });
-  assert.equal(gateCondition('restore', false, 'PreHookFailed', 'preRestore hook failed.'), { type: 'ReadyForRestore', status: 'False', reason: 'PreHookFailed', message: 'Skipping restore: preRestore hook failed.' });
+  assert.equal(gateCondition('backup', true, 'PreHookSucceeded'), {
+    type: 'ReadyForBackup',
+    status: 'True',
+    reason: 'PreHookSucceeded',
+    message: 'Ready for backup: the pre-backup hook succeeded.',
+  });
+  assert.equal(gateCondition('restore', false, 'PreHookFailed', 'preRestore hook failed.'), {
+    type: 'ReadyForRestore',
+    status: 'False',
+    reason: 'PreHookFailed',
+    message: 'Skipping restore: preRestore hook failed.',
+  });
 });
 
 test.run();

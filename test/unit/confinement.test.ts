@@ -17,18 +17,22 @@ test('the opt-in annotation: a comma-separated list with spaces, or *', () => {
   assert.equal([...parseAllowedSources(undefined).names], []);
 });
 
-test('the namespace a hook points at: executor.pod.namespace, else the target\'s, else the session\'s', () => {
+test("the namespace a hook points at: executor.pod.namespace, else the target's, else the session's", () => {
   const ctx = { namespace: 'tenant', hookName: 'preBackup', scope: 'local' } as HookContext;
   const ref = { apiVersion: 'apps/v1', kind: 'Deployment', name: 'db' };
-  assert.equal(placementNamespace({ executor: { pod: { selector: 'a=b', namespace: 'other' } } }, ctx), { namespace: 'other', field: 'executor.pod.namespace' });
+  assert.equal(placementNamespace({ executor: { pod: { selector: 'a=b', namespace: 'other' } } }, ctx), {
+    namespace: 'other',
+    field: 'executor.pod.namespace',
+  });
   assert.equal(placementNamespace({ executor: { pod: { selector: 'a=b' } } }, ctx).namespace, 'tenant');
   assert.equal(placementNamespace({}, { ...ctx, target: { ...ref, namespace: 'far' } }), { namespace: 'far', field: 'target Deployment far/db' });
   assert.equal(placementNamespace({}, { ...ctx, target: ref }).namespace, 'tenant');
   assert.equal(placementNamespace({}, { ...ctx, target: undefined }), { namespace: 'tenant', field: 'the session' });
 });
 
-test('a 403 is the hook\'s failure naming what and the tenant grant; a 500 stays infrastructure', async () => {
-  const apiError = (code: number, message: string) => Object.assign(new Error(`HTTP-Code: ${code}`), { code, body: JSON.stringify({ kind: 'Status', message }) });
+test("a 403 is the hook's failure naming what and the tenant grant; a 500 stays infrastructure", async () => {
+  const apiError = (code: number, message: string) =>
+    Object.assign(new Error(`HTTP-Code: ${code}`), { code, body: JSON.stringify({ kind: 'Status', message }) });
   const denied = await readOrUndefined(() => Promise.reject(apiError(403, 'secrets "db" is forbidden')), 'Secret team-a/db').then(
     () => undefined,
     (e: Error & { code?: string }) => e,
@@ -70,7 +74,10 @@ test('condition messages are cut at 32 KiB in bytes, never inside a character', 
 test('a hook keeps at most its output budget across all hosts, in host order', () => {
   const hosts = Array.from({ length: 10 }, (_, i) => ({ where: `pod-${i}`, output: 'o'.repeat(10 * 1024) }));
   const kept = boundOutputs(hosts, 64 * 1024);
-  assert.equal(kept.map((h) => h.where), hosts.map((h) => h.where));
+  assert.equal(
+    kept.map((h) => h.where),
+    hosts.map((h) => h.where),
+  );
   assert.is(kept.filter((h) => h.output.length === 10 * 1024).length, 6);
   assert.is(kept[6].output, "[10240 bytes of output not kept: the hook's 65536-byte output budget is used up]");
   assert.ok(kept.reduce((n, h) => n + Buffer.byteLength(h.output), 0) <= 64 * 1024 + 4 * 100);

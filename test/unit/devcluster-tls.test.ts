@@ -39,7 +39,9 @@ test('a TLS client trusting only the CA connects; one trusting another CA does n
         let body = '';
         res.on('data', (d) => (body += d));
         res.on('end', () => resolve(body));
-      }).on('error', (err) => resolve(`error: ${err.message}`)).end();
+      })
+        .on('error', (err) => resolve(`error: ${err.message}`))
+        .end();
     });
   try {
     assert.is(await get(tls.caPem, '127.0.0.1'), 'ok');

@@ -21,9 +21,22 @@ test('formats like Go Duration.String rounded to seconds', () => {
 
 test('goDurationString is Go Duration.String() (values checked against go1.x time.Duration)', () => {
   const cases: Array<[string, string]> = [
-    ['30m', '30m0s'], ['1h', '1h0m0s'], ['90s', '1m30s'], ['1h30m', '1h30m0s'], ['1.5h', '1h30m0s'], ['0', '0s'],
-    ['24h', '24h0m0s'], ['1.5s', '1.5s'], ['1m0.25s', '1m0.25s'], ['300ms', '300ms'], ['1.5ms', '1.5ms'], ['2us', '2µs'],
-    ['500ns', '500ns'], ['1100ns', '1.1µs'], ['100h', '100h0m0s'], ['45m30s', '45m30s'],
+    ['30m', '30m0s'],
+    ['1h', '1h0m0s'],
+    ['90s', '1m30s'],
+    ['1h30m', '1h30m0s'],
+    ['1.5h', '1h30m0s'],
+    ['0', '0s'],
+    ['24h', '24h0m0s'],
+    ['1.5s', '1.5s'],
+    ['1m0.25s', '1m0.25s'],
+    ['300ms', '300ms'],
+    ['1.5ms', '1.5ms'],
+    ['2us', '2µs'],
+    ['500ns', '500ns'],
+    ['1100ns', '1.1µs'],
+    ['100h', '100h0m0s'],
+    ['45m30s', '45m30s'],
   ];
   for (const [input, want] of cases) assert.is(goDurationString(parseDurationNs(input)!), want, input);
   assert.is(parseDurationNs('1d'), undefined);

@@ -16,8 +16,21 @@ test('buildUrl: empty scheme is http, HTTPS is https, path made absolute, IPv6 b
 });
 
 test('encodeForm: keys sorted, values in order, Go url.QueryEscape; a repeated key keeps its last entry (prober toValues)', () => {
-  assert.is(encodeForm([{ key: 'b', values: ['2'] }, { key: 'a', values: ['x y', "it's*~"] }, { key: 'b', values: ['3', '4'] }]), 'a=x+y&a=it%27s%2A~&b=3&b=4');
-  assert.is(encodeForm([{ key: 'a', values: ['1'] }, { key: 'a', values: [] }]), '');
+  assert.is(
+    encodeForm([
+      { key: 'b', values: ['2'] },
+      { key: 'a', values: ['x y', "it's*~"] },
+      { key: 'b', values: ['3', '4'] },
+    ]),
+    'a=x+y&a=it%27s%2A~&b=3&b=4',
+  );
+  assert.is(
+    encodeForm([
+      { key: 'a', values: ['1'] },
+      { key: 'a', values: [] },
+    ]),
+    '',
+  );
   assert.is(encodeForm([{ key: 'ключ', values: ['a&b=c'] }]), '%D0%BA%D0%BB%D1%8E%D1%87=a%26b%3Dc');
   assert.is(encodeForm([]), '');
 });
@@ -29,10 +42,10 @@ test('requestBody: form wins, user Content-Type kept, JSON detected', () => {
   assert.equal(requestBody({ body: 'hello' }, false), { body: 'hello', contentType: 'text/plain; charset=utf-8' });
   assert.equal(requestBody({ body: 'hello' }, true), { body: 'hello' });
   assert.equal(requestBody({ body: '' }, false), {});
-  assert.equal(requestBody({ form: [] , body: 'x' }, false), { body: 'x', contentType: 'text/plain; charset=utf-8' });
+  assert.equal(requestBody({ form: [], body: 'x' }, false), { body: 'x', contentType: 'text/plain; charset=utf-8' });
 });
 
-test('detectContentType: Stash\'s detector — JSON only for objects and arrays, HTML, XML, else text', () => {
+test("detectContentType: Stash's detector — JSON only for objects and arrays, HTML, XML, else text", () => {
   const cases: Array<[string, string]> = [
     ['{"a":1}', 'application/json'],
     ['  \n[1, 2]', 'application/json'],
@@ -85,12 +98,17 @@ test('mapBounded never runs more than the bound at once and keeps order', async 
     return n * 10;
   });
   assert.is(peak, 3);
-  assert.equal(out.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message)), [10, 20, 30, 'four', 50, 60, 70]);
+  assert.equal(
+    out.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message)),
+    [10, 20, 30, 'four', 50, 60, 70],
+  );
 });
 
 test('fanOut: one host rethrows as is, several are listed, infrastructure wins', async () => {
   const one = new HookFailedError('exec in pod demo/a container c exited with code 3: x', { action: 'exec' });
-  const err1 = await fanOut('exec', ['a'], 2, async () => { throw one; }).catch((e) => e);
+  const err1 = await fanOut('exec', ['a'], 2, async () => {
+    throw one;
+  }).catch((e) => e);
   assert.is(err1, one);
   const err2 = await fanOut('httpGet', ['a', 'b', 'c'], 2, async (h) => {
     if (h === 'b') return 'ok';
@@ -98,11 +116,15 @@ test('fanOut: one host rethrows as is, several are listed, infrastructure wins',
   }).catch((e) => e);
   assert.is(err2.message, 'httpGet failed on 2 of 3 hosts: HTTP GET http://a/ returned 503; HTTP GET http://c/ returned 503');
   assert.is(err2.code, 'ERR_HOOK_FAILED');
-  const err3 = await fanOut('exec', ['a', 'b'], 2, async (h) => { throw new HookTimeoutError(`exec in ${h} timed out after 1s`, { action: 'exec' }); }).catch((e) => e);
+  const err3 = await fanOut('exec', ['a', 'b'], 2, async (h) => {
+    throw new HookTimeoutError(`exec in ${h} timed out after 1s`, { action: 'exec' });
+  }).catch((e) => e);
   assert.is(err3.code, 'ERR_HOOK_TIMEOUT');
   assert.is(err3.message, 'exec failed on 2 of 2 hosts: exec in a timed out after 1s; exec in b timed out after 1s');
   const infra = new KubernetesApiError('reading pods: 500 boom');
-  const err4 = await fanOut('exec', ['a', 'b'], 2, async (h) => { throw h === 'a' ? new HookFailedError('x') : infra; }).catch((e) => e);
+  const err4 = await fanOut('exec', ['a', 'b'], 2, async (h) => {
+    throw h === 'a' ? new HookFailedError('x') : infra;
+  }).catch((e) => e);
   assert.is(err4, infra);
   assert.equal(await fanOut('tcpSocket', ['a', 'b'], 1, async (h) => h.toUpperCase()), ['A', 'B']);
 });

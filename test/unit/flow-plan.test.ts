@@ -48,7 +48,10 @@ test('post flow without a global post; a target already complete is not delayed;
     '  post-backup hook.postBackup.t0.uid-1 delay=60000',
     '  post-backup hook.postBackup.t1.uid-1 delay=0',
   ]);
-  assert.equal(outline(postFlow(plan({ deadlineMs: NOW - 5 }), NOW)).map((l) => l.split(' delay=')[1]), ['0', '0', '0']);
+  assert.equal(
+    outline(postFlow(plan({ deadlineMs: NOW - 5 }), NOW)).map((l) => l.split(' delay=')[1]),
+    ['0', '0', '0'],
+  );
 });
 
 test('restore flows use the restore queues', () => {
@@ -68,7 +71,10 @@ test('every hook node ignores its own failure for the parent (no stranded finali
 
 test('pre flow: release, with the global pre hook as its child when there is one', () => {
   assert.equal(outline(preFlow(plan())), ['coordinator rel.uid-1 delay=0']);
-  assert.equal(outline(preFlow(plan({ hasGlobalPre: true, observedAt: NOW }))), ['coordinator rel.uid-1 delay=0', '  pre-backup hook.preBackup.global.uid-1 delay=0']);
+  assert.equal(outline(preFlow(plan({ hasGlobalPre: true, observedAt: NOW }))), [
+    'coordinator rel.uid-1 delay=0',
+    '  pre-backup hook.preBackup.global.uid-1 delay=0',
+  ]);
   assert.equal(preFlow(plan({ observedAt: NOW })).data, { session, observedAt: NOW });
 });
 
@@ -89,12 +95,17 @@ test('ids: deterministic, one per job, no ":" even for odd uids', () => {
   ids.push(releaseTargetJobId(odd, 1), localPreJob(p, 'preBackup', 0).opts.jobId!);
   assert.is(new Set(ids).size, ids.length);
   for (const id of ids) assert.not.match(id, /:/, id);
-  assert.equal([...nodes(postFlow(p, NOW))].map((n) => n.opts?.jobId), [...nodes(postFlow(p, NOW + 999))].map((n) => n.opts?.jobId));
+  assert.equal(
+    [...nodes(postFlow(p, NOW))].map((n) => n.opts?.jobId),
+    [...nodes(postFlow(p, NOW + 999))].map((n) => n.opts?.jobId),
+  );
   assert.equal([finalizeJobId(session), releaseJobId(session), releaseTargetJobId(session, 2)], ['fin.uid-1', 'rel.uid-1', 'rel.uid-1.t2']);
   assert.equal(localPostJobIds(session, 'postBackup', 3), ['hook.postBackup.t0.uid-1', 'hook.postBackup.t1.uid-1', 'hook.postBackup.t2.uid-1']);
   assert.equal(
     localPostJobIds(session, 'postBackup', 2),
-    nodes(postFlow(plan(), NOW)).slice(1).map((n) => n.opts?.jobId),
+    nodes(postFlow(plan(), NOW))
+      .slice(1)
+      .map((n) => n.opts?.jobId),
     'the ids the coordinator promotes are the ids the flow created',
   );
 });

@@ -19,7 +19,10 @@ function batch(globalPre: boolean): BackupBatch {
     metadata: { name: 'b', namespace: 'ns' },
     spec: {
       hooks: { ...(globalPre ? { preBackup: http } : {}), postBackup: http },
-      members: [{ target: { ref: ref('t0') }, hooks: { postBackup: http } }, { target: { ref: ref('t1') }, hooks: { postBackup: http } }],
+      members: [
+        { target: { ref: ref('t0') }, hooks: { postBackup: http } },
+        { target: { ref: ref('t1') }, hooks: { postBackup: http } },
+      ],
     },
   };
 }
@@ -29,7 +32,10 @@ function session(targets = 0): BackupSession {
     kind: 'BackupSession',
     metadata: { name: 's', namespace: 'ns', uid: 'u', creationTimestamp: '2026-01-01T00:00:00Z' },
     spec: { invoker: { kind: 'BackupBatch', name: 'b' } },
-    status: { phase: 'Running', ...(targets ? { targets: Array.from({ length: targets }, (_v, i) => ({ ref: ref(`t${i}`), phase: 'Succeeded' as const })) } : {}) },
+    status: {
+      phase: 'Running',
+      ...(targets ? { targets: Array.from({ length: targets }, (_v, i) => ({ ref: ref(`t${i}`), phase: 'Succeeded' as const })) } : {}),
+    },
   };
 }
 
@@ -46,9 +52,14 @@ test('globalPreNotSucceeded: only a batch with a global pre hook whose condition
 
 test('failUnrunGlobalPre: the condition False with the reason, DeadlineExceeded and Failed in one change; a recorded condition is kept', () => {
   const s = session();
-  assert.ok(failUnrunGlobalPre(s, 'it could not complete before the session\'s deadline (timeOut 30s): its job failed for good', '30s', NOW));
+  assert.ok(failUnrunGlobalPre(s, "it could not complete before the session's deadline (timeOut 30s): its job failed for good", '30s', NOW));
   assert.equal(strip(s.status!.conditions), [
-    { type: 'GlobalPreBackupHookSucceeded', status: 'False', reason: 'GlobalPreBackupHookExecutionFailed', message: 'Failed to execute global PreBackup Hook. Reason: it could not complete before the session\'s deadline (timeOut 30s): its job failed for good.' },
+    {
+      type: 'GlobalPreBackupHookSucceeded',
+      status: 'False',
+      reason: 'GlobalPreBackupHookExecutionFailed',
+      message: "Failed to execute global PreBackup Hook. Reason: it could not complete before the session's deadline (timeOut 30s): its job failed for good.",
+    },
     { type: 'DeadlineExceeded', status: 'True', reason: 'FailedToCompleteWithinDeadline', message: 'Failed to complete backup within 30s.' },
   ]);
   assert.is(s.status!.phase, 'Failed');
@@ -67,11 +78,20 @@ test('recordUnrunPostHooks for the global post: local posts only, and nothing wh
   assert.ok(!s.status!.conditions!.some((c) => c.type === 'GlobalPostBackupHookSucceeded'), 'the global post is not recorded by itself');
 });
 
-test('global pre runs: run 0 is the flow child\'s id; later runs are standalone jobs with their own ids', () => {
+test("global pre runs: run 0 is the flow child's id; later runs are standalone jobs with their own ids", () => {
   const ref0 = { kind: 'BackupSession' as const, namespace: 'ns', name: 'bs', uid: 'uid-1' };
   assert.is(globalPreJobId(ref0, 'preBackup', 0), 'hook.preBackup.global.uid-1');
   assert.is(globalPreJobId(ref0, 'preBackup', 2), 'hook.preBackup.global.uid-1.r2');
-  const plan: SessionPlan = { session: ref0, targets: [ref('a')], pre: 'preBackup', post: 'postBackup', hasGlobalPre: true, hasGlobalPost: false, deadlineMs: 0, completed: new Set() };
+  const plan: SessionPlan = {
+    session: ref0,
+    targets: [ref('a')],
+    pre: 'preBackup',
+    post: 'postBackup',
+    hasGlobalPre: true,
+    hasGlobalPost: false,
+    deadlineMs: 0,
+    completed: new Set(),
+  };
   const job = globalPreJob(plan, 1);
   assert.is(job.opts.jobId, 'hook.preBackup.global.uid-1.r1');
   assert.equal([job.data.hook, job.data.scope, job.data.targetIndex], ['preBackup', 'global', undefined]);

@@ -15,7 +15,12 @@ interface Case {
   summary?: string;
 }
 const doc = parseYaml(readFileSync(new URL('cases.yaml', dir), 'utf8')) as { summaries: Record<string, Summary>; cases: Case[] };
-const golden = JSON.parse(readFileSync(new URL('golden.json', dir), 'utf8')) as Array<{ name: string; output?: string; error?: string; kind?: 'parse' | 'exec' }>;
+const golden = JSON.parse(readFileSync(new URL('golden.json', dir), 'utf8')) as Array<{
+  name: string;
+  output?: string;
+  error?: string;
+  kind?: 'parse' | 'exec';
+}>;
 const byName = new Map(golden.map((g) => [g.name, g]));
 /** The fixed clock both Go (gen/sprig.go) and this test use. */
 const NOW_MS = 1646741410_000;

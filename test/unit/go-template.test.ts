@@ -53,13 +53,23 @@ test("Stash's Slack examples render through the one liquidjs engine, byte-exact 
   );
   // The Liquid version of the same message carries the same JSON.
   assert.equal(JSON.parse(render(SLACK_LIQUID_TEMPLATE)), JSON.parse(go));
-  const restore = '{{if eq .Status.Phase `Succeeded`}}:white_check_mark: Restore succeeded for {{ .Namespace }}/{{.Target.Name}}{{else}}:x: Restore failed for {{ .Namespace }}/{{.Target.Name}} Reason: {{.Status.Error}}.{{end}}';
-  assert.is(render(restore, { ...SEED_SUMMARY, status: { phase: 'Succeeded', duration: '3s', error: '' } }), ':white_check_mark: Restore succeeded for demo/stash-demo');
+  const restore =
+    '{{if eq .Status.Phase `Succeeded`}}:white_check_mark: Restore succeeded for {{ .Namespace }}/{{.Target.Name}}{{else}}:x: Restore failed for {{ .Namespace }}/{{.Target.Name}} Reason: {{.Status.Error}}.{{end}}';
+  assert.is(
+    render(restore, { ...SEED_SUMMARY, status: { phase: 'Succeeded', duration: '3s', error: '' } }),
+    ':white_check_mark: Restore succeeded for demo/stash-demo',
+  );
 });
 
 test('Go-dialect errors name the field, the position and the culprit', () => {
-  assert.is(templateError('{{ toJson .Name }}\n  {{ frobnicate .Name }}'), 'template error in exec.command[2], line 2, col 6: function "frobnicate" not defined');
-  assert.is(templateError('{{ .Status.phase }}'), "template error in exec.command[2], line 1, col 4: can't evaluate field phase in type v1beta1.TargetStatus at <.Status.phase> (did you mean Phase?)");
+  assert.is(
+    templateError('{{ toJson .Name }}\n  {{ frobnicate .Name }}'),
+    'template error in exec.command[2], line 2, col 6: function "frobnicate" not defined',
+  );
+  assert.is(
+    templateError('{{ .Status.phase }}'),
+    "template error in exec.command[2], line 1, col 4: can't evaluate field phase in type v1beta1.TargetStatus at <.Status.phase> (did you mean Phase?)",
+  );
   assert.is(templateError('{{ index (list 1) 3 }}'), 'template error in exec.command[2], line 1, col 4: error calling index: index out of range: 3 at <index>');
   assert.is(templateError('{{ if .Name }}x'), 'template error in exec.command[2], line 1, col 16: unexpected EOF');
   assert.is(templateError('{{ call .Name }}'), 'template error in exec.command[2], line 1, col 4: error calling call: non-function of type string at <call>');
@@ -73,7 +83,7 @@ test('shell_quote (Liquid) and shellQuote (Go) make any value one word for sh -c
   assert.is(go, liquid);
   // A real shell prints the value back, unchanged, and runs nothing else.
   assert.is(execFileSync('/bin/sh', ['-c', go], { encoding: 'utf8' }), hostile);
-  assert.is(render("{{ \"it's\" | shellQuote }}"), `'it'\\''s'`);
+  assert.is(render('{{ "it\'s" | shellQuote }}'), `'it'\\''s'`);
   assert.is(render('{{ "" | shell_quote }}'), "''");
 });
 
@@ -89,7 +99,10 @@ test('a template over 64 KiB fails, naming the limit, before it is parsed; so do
 
 test('a template that would run away stops with "template too expensive"', () => {
   const letters = `{{ $l := splitList "" "${'x'.repeat(2000)}" }}`;
-  assert.match(templateError(`${letters}{{ range $l }}{{ range $l }}.{{ end }}{{ end }}`), /^template error in exec\.command\[2\]: template too expensive \(more than \d+ evaluation steps\)$/);
+  assert.match(
+    templateError(`${letters}{{ range $l }}{{ range $l }}.{{ end }}{{ end }}`),
+    /^template error in exec\.command\[2\]: template too expensive \(more than \d+ evaluation steps\)$/,
+  );
   assert.match(templateError(`{{ ${'('.repeat(600)}1${')'.repeat(600)} }}`), /template nested too deeply/);
 });
 
@@ -101,7 +114,13 @@ test('limits are per render: the shared engine never runs out after many templat
 
 test('the Go dialect reads nothing but the summary', () => {
   process.env.GO_TEMPLATE_TEST_SECRET = 'env-secret-7c1e';
-  for (const src of ['{{ env "GO_TEMPLATE_TEST_SECRET" }}', '{{ expandenv "$GO_TEMPLATE_TEST_SECRET" }}', '{{ template "x" }}', '{{ .Environ }}', '{{ $.constructor }}']) {
+  for (const src of [
+    '{{ env "GO_TEMPLATE_TEST_SECRET" }}',
+    '{{ expandenv "$GO_TEMPLATE_TEST_SECRET" }}',
+    '{{ template "x" }}',
+    '{{ .Environ }}',
+    '{{ $.constructor }}',
+  ]) {
     assert.not.match(templateError(src), /env-secret-7c1e/);
   }
 });

@@ -24,12 +24,16 @@ test('slots are counted per queue and namespace, and a release frees exactly one
   assert.throws(() => new NamespaceSlots(0), /namespace concurrency must be an integer ≥ 1, got 0/);
 });
 
-test('a hook\'s timeout is clamped to the maximum, and a pre hook\'s to its session\'s deadline', () => {
+test("a hook's timeout is clamped to the maximum, and a pre hook's to its session's deadline", () => {
   const now = 1_000_000;
   assert.equal(hookTimeoutSeconds(300, 3600, { pre: true, now }), { timeoutSeconds: 300 });
   assert.equal(hookTimeoutSeconds(7200, 3600, { pre: false, now }), { timeoutSeconds: 3600, clampedBy: 'max-hook-timeout' });
-  assert.equal(hookTimeoutSeconds(300, 3600, { pre: true, now, deadlineMs: now + 10_500 }), { timeoutSeconds: 11, deadlineMs: now + 10_500, clampedBy: 'session-deadline' });
-  assert.equal(hookTimeoutSeconds(5, 3600, { pre: true, now, deadlineMs: now + 10_500 }), { timeoutSeconds: 5 }, 'the hook\'s own timeout ends first');
+  assert.equal(hookTimeoutSeconds(300, 3600, { pre: true, now, deadlineMs: now + 10_500 }), {
+    timeoutSeconds: 11,
+    deadlineMs: now + 10_500,
+    clampedBy: 'session-deadline',
+  });
+  assert.equal(hookTimeoutSeconds(5, 3600, { pre: true, now, deadlineMs: now + 10_500 }), { timeoutSeconds: 5 }, "the hook's own timeout ends first");
   // Post hooks are what runs at the deadline (DESIGN §10): the deadline does not cut them.
   assert.equal(hookTimeoutSeconds(300, 3600, { pre: false, now, deadlineMs: now + 10_500 }), { timeoutSeconds: 300 });
   // A deadline already past does not shorten a hook to nothing: what runs after it is the coordinator's call.

@@ -28,7 +28,13 @@ test('KUBECONFIG listing several files (as kubectl accepts) merges them; the fir
   const b = kubeconfig('b.yaml', 'second', 'https://127.0.0.2:6443');
   const kc = loadKubeConfig([a, b].join(delimiter));
   assert.is(kc.getCurrentCluster()?.server, 'https://127.0.0.1:6443');
-  assert.equal(kc.getContexts().map((c) => c.name).sort(), ['first', 'second']);
+  assert.equal(
+    kc
+      .getContexts()
+      .map((c) => c.name)
+      .sort(),
+    ['first', 'second'],
+  );
 });
 
 test('a name defined in two files: the first file wins, no error', () => {

@@ -19,7 +19,12 @@ function backup(phase: string | undefined, targets: Array<BackupTargetStatus['ph
 }
 
 function restore(phase: string | undefined, status: RestoreSession['status'] = {}): RestoreSession {
-  return { kind: 'RestoreSession', metadata: { name: 'rs', namespace: 'ns', uid: 'uid-2' }, spec: { target: { ref: ref('app') } }, status: { ...status, ...(phase ? { phase: phase as 'Running' } : {}) } };
+  return {
+    kind: 'RestoreSession',
+    metadata: { name: 'rs', namespace: 'ns', uid: 'uid-2' },
+    spec: { target: { ref: ref('app') } },
+    status: { ...status, ...(phase ? { phase: phase as 'Running' } : {}) },
+  };
 }
 
 /** Events as `Type[/target]` strings, for readable tables. */
@@ -40,7 +45,18 @@ test('event table: a session observation → lifecycle events', () => {
     ['deleted after finishing', 'DELETED', backup('Succeeded', ['Succeeded']), ['SessionDeleted']],
     ['new restore', 'ADDED', restore(undefined), ['SessionObserved']],
     ['restore running', 'MODIFIED', restore('Running', { totalHosts: 2, stats: [{ hostname: 'a', phase: 'Succeeded' }] }), ['SessionObserved']],
-    ['restore every host reported', 'MODIFIED', restore('Running', { totalHosts: 2, stats: [{ hostname: 'a', phase: 'Succeeded' }, { hostname: 'b', phase: 'Failed' }] }), ['SessionObserved', 'TargetCompleted/0']],
+    [
+      'restore every host reported',
+      'MODIFIED',
+      restore('Running', {
+        totalHosts: 2,
+        stats: [
+          { hostname: 'a', phase: 'Succeeded' },
+          { hostname: 'b', phase: 'Failed' },
+        ],
+      }),
+      ['SessionObserved', 'TargetCompleted/0'],
+    ],
     ['restore finished', 'MODIFIED', restore('Failed', { totalHosts: 1, stats: [{ hostname: 'a', phase: 'Failed' }] }), []],
   ];
   for (const [what, type, s, expected] of rows) assert.equal(derive(type, s), expected, what);

@@ -34,7 +34,10 @@ test('the four Stash kinds are namespaced v1beta1 with a status subresource; App
     const c = byName[`${plural}.stash.appscode.com`];
     assert.ok(c, plural);
     assert.is(c.spec.scope, 'Namespaced');
-    assert.equal(c.spec.versions.map((v: Schema) => [v.name, v.served, v.storage]), [['v1beta1', true, true]]);
+    assert.equal(
+      c.spec.versions.map((v: Schema) => [v.name, v.served, v.storage]),
+      [['v1beta1', true, true]],
+    );
     assert.equal(c.spec.versions[0].subresources, { status: {} }, `${plural} status subresource`);
   }
   const ab = byName['appbindings.appcatalog.appscode.com'];
@@ -142,7 +145,13 @@ function problems(file: string, obj: unknown): string[] {
 
 const goodHook = {
   exec: { command: ['/bin/sh', '-c', 'mysql -e "FLUSH TABLES WITH READ LOCK"'] },
-  httpGet: { host: 'app.demo.svc', port: 'http-api', path: '/ready', scheme: 'HTTPS', httpHeaders: [{ name: 'X-Token', valueFrom: { secretKeyRef: { name: 'hook-token', key: 'token' } } }] },
+  httpGet: {
+    host: 'app.demo.svc',
+    port: 'http-api',
+    path: '/ready',
+    scheme: 'HTTPS',
+    httpHeaders: [{ name: 'X-Token', valueFrom: { secretKeyRef: { name: 'hook-token', key: 'token' } } }],
+  },
   containerName: 'mysql',
   timeoutSeconds: 120,
   maxRetry: 2,
@@ -167,7 +176,14 @@ const backupConfiguration = {
       preBackup: goodHook,
       postBackup: {
         executionPolicy: 'OnFailure',
-        httpPost: { host: 'hooks.slack.com', port: 443, path: '/services/X', scheme: 'HTTPS', body: '{"text": "{{ .Status.Error }}"}', form: [{ key: 'a', values: ['b'] }] },
+        httpPost: {
+          host: 'hooks.slack.com',
+          port: 443,
+          path: '/services/X',
+          scheme: 'HTTPS',
+          body: '{"text": "{{ .Status.Error }}"}',
+          form: [{ key: 'a', values: ['b'] }],
+        },
       },
     },
   },
@@ -184,9 +200,16 @@ test('real Stash objects with every stash-hooks addition are accepted', () => {
         executionOrder: 'Sequential',
         timeOut: '30m',
         repository: { name: 'r' },
-        hooks: { preBackup: { tcpSocket: { host: 'db.demo.svc', port: 5432 } }, postBackup: { executionPolicy: 'OnFinalRetryFailure', httpGet: { host: 'h', port: 80 } } },
+        hooks: {
+          preBackup: { tcpSocket: { host: 'db.demo.svc', port: 5432 } },
+          postBackup: { executionPolicy: 'OnFinalRetryFailure', httpGet: { host: 'h', port: 80 } },
+        },
         members: [
-          { target: { ref: { apiVersion: 'appcatalog.appscode.com/v1alpha1', kind: 'AppBinding', name: 'db' } }, task: { name: 'pg' }, hooks: { preBackup: { exec: { command: ['true'] } } } },
+          {
+            target: { ref: { apiVersion: 'appcatalog.appscode.com/v1alpha1', kind: 'AppBinding', name: 'db' } },
+            task: { name: 'pg' },
+            hooks: { preBackup: { exec: { command: ['true'] } } },
+          },
           { target: { ref: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'web' } } },
         ],
       },
@@ -203,7 +226,20 @@ test('real Stash objects with every stash-hooks addition are accepted', () => {
         target: { ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'app' }, rules: [{ paths: ['/data'] }] },
         hooks: { preRestore: { exec: { command: ['true'] } }, postRestore: { executionPolicy: 'OnSuccess', tcpSocket: { port: 'mysql' } } },
       },
-      status: { phase: 'Running', totalHosts: 1, stats: [{ hostname: 'host-0', phase: 'Succeeded', duration: '3s' }], conditions: [{ type: 'PreRestoreHookExecutionSucceeded', status: 'True', reason: 'SuccessfullyExecutedPreRestoreHook', message: 'Successfully executed preRestore hook.', lastTransitionTime: '2026-11-26T07:00:00Z' }] },
+      status: {
+        phase: 'Running',
+        totalHosts: 1,
+        stats: [{ hostname: 'host-0', phase: 'Succeeded', duration: '3s' }],
+        conditions: [
+          {
+            type: 'PreRestoreHookExecutionSucceeded',
+            status: 'True',
+            reason: 'SuccessfullyExecutedPreRestoreHook',
+            message: 'Successfully executed preRestore hook.',
+            lastTransitionTime: '2026-11-26T07:00:00Z',
+          },
+        ],
+      },
     }),
     [],
   );
@@ -215,7 +251,15 @@ test('real Stash objects with every stash-hooks addition are accepted', () => {
       spec: { invoker: { apiGroup: 'stash.appscode.com', kind: 'BackupConfiguration', name: 'app-backup' }, retryLeft: 0 },
       status: {
         phase: 'Running',
-        targets: [{ ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'app' }, phase: 'Pending', totalHosts: 2, stats: [{ hostname: 'app-0', phase: 'Succeeded', snapshots: [{ name: 's' }] }], conditions: [{ type: 'ReadyForBackup', status: 'True' }] }],
+        targets: [
+          {
+            ref: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'app' },
+            phase: 'Pending',
+            totalHosts: 2,
+            stats: [{ hostname: 'app-0', phase: 'Succeeded', snapshots: [{ name: 's' }] }],
+            conditions: [{ type: 'ReadyForBackup', status: 'True' }],
+          },
+        ],
         conditions: [{ type: 'DeadlineExceeded', status: 'True', reason: 'FailedToCompleteWithinDeadline', observedGeneration: 1 }],
       },
     }),
@@ -224,23 +268,53 @@ test('real Stash objects with every stash-hooks addition are accepted', () => {
 });
 
 test('numeric-string ports and lower-case schemes are accepted, as Stash accepts them', () => {
-  for (const [port, scheme] of [['8080', 'http'], ['1', 'https'], ['65535', 'Https'], [443, 'HTTP'], ['http-api', '']] as const) {
-    assert.equal(problems('backupconfigurations.yaml', withPreBackup((h) => Object.assign(h.httpGet, { port, scheme }))), [], `${port} ${scheme}`);
-    assert.equal(problems('backupconfigurations.yaml', withPreBackup((h) => (h.tcpSocket = { port }))), [], `tcpSocket ${port}`);
+  for (const [port, scheme] of [
+    ['8080', 'http'],
+    ['1', 'https'],
+    ['65535', 'Https'],
+    [443, 'HTTP'],
+    ['http-api', ''],
+  ] as const) {
+    assert.equal(
+      problems(
+        'backupconfigurations.yaml',
+        withPreBackup((h) => Object.assign(h.httpGet, { port, scheme })),
+      ),
+      [],
+      `${port} ${scheme}`,
+    );
+    assert.equal(
+      problems(
+        'backupconfigurations.yaml',
+        withPreBackup((h) => (h.tcpSocket = { port })),
+      ),
+      [],
+      `tcpSocket ${port}`,
+    );
   }
 });
 
-test('the API server defaults a post hook\'s executionPolicy to Always (pre hooks have none)', () => {
+test("the API server defaults a post hook's executionPolicy to Always (pre hooks have none)", () => {
   const defaulting = new Ajv({ strict: false, useDefaults: true, validateFormats: false });
   const bc = structuredClone(backupConfiguration) as Schema;
   delete bc.spec.hooks.postBackup.executionPolicy;
   assert.ok(defaulting.compile(strict(schemaOf('backupconfigurations.yaml')))(bc));
   assert.is(bc.spec.hooks.postBackup.executionPolicy, 'Always');
   assert.not.ok('executionPolicy' in bc.spec.hooks.preBackup);
-  const rs: Schema = { apiVersion: 'stash.appscode.com/v1beta1', kind: 'RestoreSession', metadata: { name: 'r' }, spec: { hooks: { postRestore: { exec: { command: ['true'] } } } } };
+  const rs: Schema = {
+    apiVersion: 'stash.appscode.com/v1beta1',
+    kind: 'RestoreSession',
+    metadata: { name: 'r' },
+    spec: { hooks: { postRestore: { exec: { command: ['true'] } } } },
+  };
   assert.ok(defaulting.compile(strict(schemaOf('restoresessions.yaml')))(rs));
   assert.is(rs.spec.hooks.postRestore.executionPolicy, 'Always');
-  const bb: Schema = { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupBatch', metadata: { name: 'b' }, spec: { hooks: { postBackup: { exec: { command: ['true'] } } }, members: [{ hooks: { postBackup: { exec: { command: ['true'] } } } }] } };
+  const bb: Schema = {
+    apiVersion: 'stash.appscode.com/v1beta1',
+    kind: 'BackupBatch',
+    metadata: { name: 'b' },
+    spec: { hooks: { postBackup: { exec: { command: ['true'] } } }, members: [{ hooks: { postBackup: { exec: { command: ['true'] } } } }] },
+  };
   assert.ok(defaulting.compile(strict(schemaOf('backupbatches.yaml')))(bb));
   assert.equal([bb.spec.hooks.postBackup.executionPolicy, bb.spec.members[0].hooks.postBackup.executionPolicy], ['Always', 'Always']);
 });
@@ -259,27 +333,94 @@ const rejected: Array<[string, string, unknown, RegExp]> = [
   ['a numeric string port 70000', 'backupconfigurations.yaml', withPreBackup((h) => (h.httpGet.port = '70000')), /port must match pattern/],
   ['a numeric string port with a leading zero', 'backupconfigurations.yaml', withPreBackup((h) => (h.httpGet.port = '080')), /port must match pattern/],
   ['a port name with --', 'backupconfigurations.yaml', withPreBackup((h) => (h.httpGet.port = 'my--port')), /port must match pattern/],
-  ['a port name over 15 characters', 'backupconfigurations.yaml', withPreBackup((h) => (h.httpGet.port = 'a-very-long-port-name')), /port must NOT have more than 15 characters/],
+  [
+    'a port name over 15 characters',
+    'backupconfigurations.yaml',
+    withPreBackup((h) => (h.httpGet.port = 'a-very-long-port-name')),
+    /port must NOT have more than 15 characters/,
+  ],
   ['a fractional port', 'backupconfigurations.yaml', withPreBackup((h) => (h.tcpSocket = { port: 80.5 })), /port must be (integer|string)/],
   ['scheme FTP', 'backupconfigurations.yaml', withPreBackup((h) => (h.httpGet.scheme = 'FTP')), /scheme must match pattern/],
   ['scheme httpx', 'backupconfigurations.yaml', withPreBackup((h) => (h.httpGet.scheme = 'httpx')), /scheme must match pattern/],
-  ['strategy Random', 'backupconfigurations.yaml', withPreBackup((h) => (h.executor.pod.strategy = 'Random')), /strategy must be equal to one of the allowed values/],
+  [
+    'strategy Random',
+    'backupconfigurations.yaml',
+    withPreBackup((h) => (h.executor.pod.strategy = 'Random')),
+    /strategy must be equal to one of the allowed values/,
+  ],
   ['an executor without selector', 'backupconfigurations.yaml', withPreBackup((h) => delete h.executor.pod.selector), /must have required property 'selector'/],
   ['timeoutSeconds 0', 'backupconfigurations.yaml', withPreBackup((h) => (h.timeoutSeconds = 0)), /timeoutSeconds must be >= 1/],
   ['timeoutSeconds over a day', 'backupconfigurations.yaml', withPreBackup((h) => (h.timeoutSeconds = 86401)), /timeoutSeconds must be <= 86400/],
   ['maxRetry 101', 'backupconfigurations.yaml', withPreBackup((h) => (h.maxRetry = 101)), /maxRetry must be <= 100/],
   ['an empty exec command', 'backupconfigurations.yaml', withPreBackup((h) => (h.exec.command = [])), /command must NOT have fewer than 1 items/],
-  ['a secretKeyRef without key', 'backupconfigurations.yaml', withPreBackup((h) => delete h.httpGet.httpHeaders[0].valueFrom.secretKeyRef.key), /must have required property 'key'/],
-  ['secretKeyRef.namespace (Secrets come from the session\'s namespace only)', 'backupconfigurations.yaml', withPreBackup((h) => (h.httpGet.httpHeaders[0].valueFrom.secretKeyRef.namespace = 'victim')), /must NOT have additional properties/],
-  ['a body over 64 KiB', 'backupconfigurations.yaml', withPreBackup((h) => (h.httpPost = { port: 80, body: 'x'.repeat(64 * 1024 + 1) })), /body must NOT have more than 65536 characters/],
-  ['an exec of 257 arguments', 'backupconfigurations.yaml', withPreBackup((h) => (h.exec.command = Array(257).fill('a'))), /command must NOT have more than 256 items/],
-  ['a command argument over 16 KiB', 'backupconfigurations.yaml', withPreBackup((h) => (h.exec.command = ['sh', 'y'.repeat(16 * 1024 + 1)])), /command\/1 must NOT have more than 16384 characters/],
-  ['a header value over 16 KiB', 'backupconfigurations.yaml', withPreBackup((h) => (h.httpGet.httpHeaders = [{ name: 'X', value: 'v'.repeat(16 * 1024 + 1) }])), /value must NOT have more than 16384 characters/],
-  ['a condition message over 32 KiB', 'backupsessions.yaml', { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: { name: 's' }, spec: {}, status: { conditions: [{ type: 'X', status: 'False', message: 'm'.repeat(32769) }] } }, /message must NOT have more than 32768 characters/],
-  ['65 conditions', 'backupsessions.yaml', { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: { name: 's' }, spec: {}, status: { conditions: Array.from({ length: 65 }, (_, i) => ({ type: `T${i}`, status: 'True' })) } }, /conditions must NOT have more than 64 items/],
+  [
+    'a secretKeyRef without key',
+    'backupconfigurations.yaml',
+    withPreBackup((h) => delete h.httpGet.httpHeaders[0].valueFrom.secretKeyRef.key),
+    /must have required property 'key'/,
+  ],
+  [
+    "secretKeyRef.namespace (Secrets come from the session's namespace only)",
+    'backupconfigurations.yaml',
+    withPreBackup((h) => (h.httpGet.httpHeaders[0].valueFrom.secretKeyRef.namespace = 'victim')),
+    /must NOT have additional properties/,
+  ],
+  [
+    'a body over 64 KiB',
+    'backupconfigurations.yaml',
+    withPreBackup((h) => (h.httpPost = { port: 80, body: 'x'.repeat(64 * 1024 + 1) })),
+    /body must NOT have more than 65536 characters/,
+  ],
+  [
+    'an exec of 257 arguments',
+    'backupconfigurations.yaml',
+    withPreBackup((h) => (h.exec.command = Array(257).fill('a'))),
+    /command must NOT have more than 256 items/,
+  ],
+  [
+    'a command argument over 16 KiB',
+    'backupconfigurations.yaml',
+    withPreBackup((h) => (h.exec.command = ['sh', 'y'.repeat(16 * 1024 + 1)])),
+    /command\/1 must NOT have more than 16384 characters/,
+  ],
+  [
+    'a header value over 16 KiB',
+    'backupconfigurations.yaml',
+    withPreBackup((h) => (h.httpGet.httpHeaders = [{ name: 'X', value: 'v'.repeat(16 * 1024 + 1) }])),
+    /value must NOT have more than 16384 characters/,
+  ],
+  [
+    'a condition message over 32 KiB',
+    'backupsessions.yaml',
+    {
+      apiVersion: 'stash.appscode.com/v1beta1',
+      kind: 'BackupSession',
+      metadata: { name: 's' },
+      spec: {},
+      status: { conditions: [{ type: 'X', status: 'False', message: 'm'.repeat(32769) }] },
+    },
+    /message must NOT have more than 32768 characters/,
+  ],
+  [
+    '65 conditions',
+    'backupsessions.yaml',
+    {
+      apiVersion: 'stash.appscode.com/v1beta1',
+      kind: 'BackupSession',
+      metadata: { name: 's' },
+      spec: {},
+      status: { conditions: Array.from({ length: 65 }, (_, i) => ({ type: `T${i}`, status: 'True' })) },
+    },
+    /conditions must NOT have more than 64 items/,
+  ],
   ['a misspelt field', 'backupconfigurations.yaml', withPreBackup((h) => (h.timeoutSecond = 5)), /must NOT have additional properties/],
   ['executionPolicy on a pre hook', 'backupconfigurations.yaml', withPreBackup((h) => (h.executionPolicy = 'Always')), /must NOT have additional properties/],
-  ['containerName that is no DNS label', 'backupconfigurations.yaml', withPreBackup((h) => (h.containerName = 'My_Container')), /containerName must match pattern/],
+  [
+    'containerName that is no DNS label',
+    'backupconfigurations.yaml',
+    withPreBackup((h) => (h.containerName = 'My_Container')),
+    /containerName must match pattern/,
+  ],
   [
     'executionPolicy Sometimes',
     'backupconfigurations.yaml',
@@ -290,34 +431,99 @@ const rejected: Array<[string, string, unknown, RegExp]> = [
     })(),
     /executionPolicy must be equal to one of the allowed values/,
   ],
-  ['timeOut that is no duration', 'backupconfigurations.yaml', { ...backupConfiguration, spec: { ...backupConfiguration.spec, timeOut: '30 minutes' } }, /timeOut must match pattern/],
+  [
+    'timeOut that is no duration',
+    'backupconfigurations.yaml',
+    { ...backupConfiguration, spec: { ...backupConfiguration.spec, timeOut: '30 minutes' } },
+    /timeOut must match pattern/,
+  ],
   [
     'OnFinalRetryFailure on a restore',
     'restoresessions.yaml',
-    { apiVersion: 'stash.appscode.com/v1beta1', kind: 'RestoreSession', metadata: { name: 'r' }, spec: { hooks: { postRestore: { executionPolicy: 'OnFinalRetryFailure', exec: { command: ['true'] } } } } },
+    {
+      apiVersion: 'stash.appscode.com/v1beta1',
+      kind: 'RestoreSession',
+      metadata: { name: 'r' },
+      spec: { hooks: { postRestore: { executionPolicy: 'OnFinalRetryFailure', exec: { command: ['true'] } } } },
+    },
     /executionPolicy must be equal to one of the allowed values/,
   ],
-  ['executionOrder Random', 'backupbatches.yaml', { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupBatch', metadata: { name: 'b' }, spec: { executionOrder: 'Random' } }, /executionOrder must be equal to one of the allowed values/],
-  ['an invoker of another kind', 'backupsessions.yaml', { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: { name: 's' }, spec: { invoker: { kind: 'CronJob', name: 'x' } } }, /kind must be equal to one of the allowed values/],
-  ['a hook without any action (CEL)', 'backupconfigurations.yaml', withPreBackup((h) => {
-    for (const a of ['exec', 'httpGet', 'httpPost', 'tcpSocket']) delete h[a];
-  }), /preBackup a hook needs at least one of exec, httpGet, httpPost or tcpSocket/],
-  ['a header with value and valueFrom (CEL)', 'backupconfigurations.yaml', withPreBackup((h) => (h.httpGet.httpHeaders[0].value = 'plain')), /httpHeaders\/0 set value or valueFrom, not both/],
+  [
+    'executionOrder Random',
+    'backupbatches.yaml',
+    { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupBatch', metadata: { name: 'b' }, spec: { executionOrder: 'Random' } },
+    /executionOrder must be equal to one of the allowed values/,
+  ],
+  [
+    'an invoker of another kind',
+    'backupsessions.yaml',
+    { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: { name: 's' }, spec: { invoker: { kind: 'CronJob', name: 'x' } } },
+    /kind must be equal to one of the allowed values/,
+  ],
+  [
+    'a hook without any action (CEL)',
+    'backupconfigurations.yaml',
+    withPreBackup((h) => {
+      for (const a of ['exec', 'httpGet', 'httpPost', 'tcpSocket']) delete h[a];
+    }),
+    /preBackup a hook needs at least one of exec, httpGet, httpPost or tcpSocket/,
+  ],
+  [
+    'a header with value and valueFrom (CEL)',
+    'backupconfigurations.yaml',
+    withPreBackup((h) => (h.httpGet.httpHeaders[0].value = 'plain')),
+    /httpHeaders\/0 set value or valueFrom, not both/,
+  ],
   [
     'a batch member hook without any action (CEL)',
     'backupbatches.yaml',
-    { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupBatch', metadata: { name: 'b' }, spec: { members: [{ target: { ref: { kind: 'Deployment', name: 'a' } } }, { target: { ref: { kind: 'Deployment', name: 'b' } }, hooks: { postBackup: { executionPolicy: 'Always' } } }] } },
+    {
+      apiVersion: 'stash.appscode.com/v1beta1',
+      kind: 'BackupBatch',
+      metadata: { name: 'b' },
+      spec: {
+        members: [
+          { target: { ref: { kind: 'Deployment', name: 'a' } } },
+          { target: { ref: { kind: 'Deployment', name: 'b' } }, hooks: { postBackup: { executionPolicy: 'Always' } } },
+        ],
+      },
+    },
     /\/spec\/members\/1\/hooks\/postBackup a hook needs at least one of/,
   ],
-  ['a condition status Maybe', 'backupsessions.yaml', { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: { name: 's' }, spec: {}, status: { conditions: [{ type: 'X', status: 'Maybe' }] } }, /status must be equal to one of the allowed values/],
-  ['a target phase Done', 'backupsessions.yaml', { apiVersion: 'stash.appscode.com/v1beta1', kind: 'BackupSession', metadata: { name: 's' }, spec: {}, status: { targets: [{ ref: { kind: 'Deployment', name: 'a' }, phase: 'Done' }] } }, /phase must be equal to one of the allowed values/],
+  [
+    'a condition status Maybe',
+    'backupsessions.yaml',
+    {
+      apiVersion: 'stash.appscode.com/v1beta1',
+      kind: 'BackupSession',
+      metadata: { name: 's' },
+      spec: {},
+      status: { conditions: [{ type: 'X', status: 'Maybe' }] },
+    },
+    /status must be equal to one of the allowed values/,
+  ],
+  [
+    'a target phase Done',
+    'backupsessions.yaml',
+    {
+      apiVersion: 'stash.appscode.com/v1beta1',
+      kind: 'BackupSession',
+      metadata: { name: 's' },
+      spec: {},
+      status: { targets: [{ ref: { kind: 'Deployment', name: 'a' }, phase: 'Done' }] },
+    },
+    /phase must be equal to one of the allowed values/,
+  ],
 ];
 
 for (const [what, file, obj, message] of rejected) {
   test(`rejected: ${what}`, () => {
     const found = problems(file, obj);
     assert.ok(found.length > 0, `${what} was accepted`);
-    assert.ok(found.some((p) => message.test(p)), `${what}: expected ${message}, got ${found.join('; ')}`);
+    assert.ok(
+      found.some((p) => message.test(p)),
+      `${what}: expected ${message}, got ${found.join('; ')}`,
+    );
   });
 }
 

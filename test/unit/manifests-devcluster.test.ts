@@ -41,7 +41,13 @@ function kubectl(...args: string[]): Promise<{ code: number; stdout: string; std
 it('kubectl apply -f k8s-manifests/base/crds/ creates all five CRDs, Established', async () => {
   const applied = await kubectl('apply', '-f', CRDS);
   assert.is(applied.code, 0, applied.stderr);
-  for (const name of ['backupconfigurations.stash.appscode.com', 'backupbatches.stash.appscode.com', 'backupsessions.stash.appscode.com', 'restoresessions.stash.appscode.com', 'appbindings.appcatalog.appscode.com']) {
+  for (const name of [
+    'backupconfigurations.stash.appscode.com',
+    'backupbatches.stash.appscode.com',
+    'backupsessions.stash.appscode.com',
+    'restoresessions.stash.appscode.com',
+    'appbindings.appcatalog.appscode.com',
+  ]) {
     assert.match(applied.stdout, `customresourcedefinition.apiextensions.k8s.io/${name} created`);
   }
   const established = await kubectl('wait', '--for=condition=Established', '--timeout=10s', '-f', CRDS);

@@ -78,7 +78,8 @@ for (const dir of TARGETS) {
 run('every container of every target runs the runtime image, pinned by digest', () => {
   for (const dir of TARGETS) {
     for (const d of deployments(build(dir))) {
-      for (const c of containersOf(d)) assert.match(c.image, /^[a-z0-9.-]+(?::\d+)?\/stash-hooks@sha256:[0-9a-f]{64}$/, `${dir} ${where(d)} ${c.name}: ${c.image}`);
+      for (const c of containersOf(d))
+        assert.match(c.image, /^[a-z0-9.-]+(?::\d+)?\/stash-hooks@sha256:[0-9a-f]{64}$/, `${dir} ${where(d)} ${c.name}: ${c.image}`);
     }
   }
 });
@@ -93,7 +94,13 @@ run('the schema check is real: a broken Deployment is rejected', async () => {
 run('the base has what the design lists', () => {
   const objs = build('k8s-manifests');
   const kinds = new Set(objs.map((o) => `${o.kind}/${o.metadata.name}`));
-  for (const name of ['backupconfigurations.stash.appscode.com', 'backupbatches.stash.appscode.com', 'backupsessions.stash.appscode.com', 'restoresessions.stash.appscode.com', 'appbindings.appcatalog.appscode.com']) {
+  for (const name of [
+    'backupconfigurations.stash.appscode.com',
+    'backupbatches.stash.appscode.com',
+    'backupsessions.stash.appscode.com',
+    'restoresessions.stash.appscode.com',
+    'appbindings.appcatalog.appscode.com',
+  ]) {
     assert.ok(kinds.has(`CustomResourceDefinition/${name}`), name);
   }
   assert.ok(kinds.has('Namespace/stash-hooks'));
@@ -101,7 +108,10 @@ run('the base has what the design lists', () => {
   for (const q of HOOK_QUEUES) assert.ok(kinds.has(`Deployment/stash-hooks-worker-${q}`), q);
   assert.ok(kinds.has('Service/stash-hooks-dashboard'));
   assert.is(objs.find((o) => o.metadata.name === 'stash-hooks-watcher' && o.kind === 'Deployment')!.spec.replicas, 2);
-  assert.not.ok(objs.some((o) => o.kind === 'Secret'), 'no Secret is committed; Deployments reference them');
+  assert.not.ok(
+    objs.some((o) => o.kind === 'Secret'),
+    'no Secret is committed; Deployments reference them',
+  );
 });
 
 /** The rules a ServiceAccount of ours gets, cluster-wide and per namespace, in a build. */
@@ -120,7 +130,10 @@ function grantsOf(objs: Obj[], sa: string): { clusterWide: any[]; inNamespace: M
 const has = (rules: any[], resource: string, verb: string, group = '') =>
   rules.some((r) => r.resources.includes(resource) && r.verbs.includes(verb) && (group === '*' || r.apiGroups.includes(group)));
 /** Every (group, resource, verb) the rules grant, as strings. */
-const triples = (rules: any[]) => new Set(rules.flatMap((r) => r.apiGroups.flatMap((g: string) => r.resources.flatMap((res: string) => r.verbs.map((v: string) => `${g || 'core'}/${res}:${v}`)))));
+const triples = (rules: any[]) =>
+  new Set(
+    rules.flatMap((r) => r.apiGroups.flatMap((g: string) => r.resources.flatMap((res: string) => r.verbs.map((v: string) => `${g || 'core'}/${res}:${v}`)))),
+  );
 
 for (const dir of TARGETS) {
   run(`${dir}: RBAC has no wildcards, secrets get only, no escalation verbs; every binding is real`, () => {
@@ -129,7 +142,10 @@ for (const dir of TARGETS) {
     for (const role of roles) {
       for (const rule of role.rules as any[]) {
         for (const field of ['verbs', 'resources', 'apiGroups', 'resourceNames', 'nonResourceURLs']) {
-          assert.not.ok((rule[field] ?? []).some((v: string) => v.includes('*')), `${where(role)} ${field} has a wildcard`);
+          assert.not.ok(
+            (rule[field] ?? []).some((v: string) => v.includes('*')),
+            `${where(role)} ${field} has a wildcard`,
+          );
         }
         if (rule.resources.includes('secrets')) assert.equal(rule.verbs, ['get'], `${where(role)} may only get secrets`);
         for (const verb of ['escalate', 'bind', 'impersonate', 'deletecollection']) assert.not.ok(rule.verbs.includes(verb), `${where(role)} ${verb}`);
@@ -137,10 +153,16 @@ for (const dir of TARGETS) {
       }
     }
     for (const b of objs.filter((o) => o.kind.endsWith('Binding'))) {
-      assert.ok(roles.some((r) => r.kind === b.roleRef.kind && r.metadata.name === b.roleRef.name), `${where(b)} roleRef`);
+      assert.ok(
+        roles.some((r) => r.kind === b.roleRef.kind && r.metadata.name === b.roleRef.name),
+        `${where(b)} roleRef`,
+      );
       for (const s of b.subjects) {
         assert.is(s.kind, 'ServiceAccount');
-        assert.ok(objs.some((o) => o.kind === 'ServiceAccount' && o.metadata.name === s.name && s.namespace === 'stash-hooks'), `${where(b)} subject ${s.name}`);
+        assert.ok(
+          objs.some((o) => o.kind === 'ServiceAccount' && o.metadata.name === s.name && s.namespace === 'stash-hooks'),
+          `${where(b)} subject ${s.name}`,
+        );
       }
     }
   });
@@ -152,7 +174,12 @@ for (const dir of TARGETS) {
 run('each role is granted exactly what its code calls', () => {
   const objs = build('k8s-manifests');
   const exactly = (sa: string, want: string[]) => assert.equal([...triples(grantsOf(objs, sa).clusterWide)].sort(), [...want].sort(), sa);
-  exactly('stash-hooks-watcher', ['stash.appscode.com/backupsessions:list', 'stash.appscode.com/backupsessions:watch', 'stash.appscode.com/restoresessions:list', 'stash.appscode.com/restoresessions:watch']);
+  exactly('stash-hooks-watcher', [
+    'stash.appscode.com/backupsessions:list',
+    'stash.appscode.com/backupsessions:watch',
+    'stash.appscode.com/restoresessions:list',
+    'stash.appscode.com/restoresessions:watch',
+  ]);
   const lease = grantsOf(objs, 'stash-hooks-watcher').inNamespace.get('stash-hooks')!;
   assert.equal([...triples(lease)].sort(), ['coordination.k8s.io/leases:create', 'coordination.k8s.io/leases:get', 'coordination.k8s.io/leases:update']);
   const sessionReads = ['backupsessions', 'restoresessions', 'backupconfigurations', 'backupbatches'].map((r) => `stash.appscode.com/${r}:get`);
@@ -176,7 +203,15 @@ run('each role is granted exactly what its code calls', () => {
 run('exec, pods and Secrets: per tenant namespace by default, cluster-wide only in the opt-in overlay', () => {
   // Stash's backup leader lock (a Lease, or a ConfigMap on older releases) is read in the
   // workload's namespace to find the replica that runs a Deployment's hooks.
-  const tenant = ['core/pods:get', 'core/pods:list', 'core/pods/exec:create', 'core/pods/exec:get', 'core/secrets:get', 'core/configmaps:get', 'coordination.k8s.io/leases:get'].sort();
+  const tenant = [
+    'core/pods:get',
+    'core/pods:list',
+    'core/pods/exec:create',
+    'core/pods/exec:get',
+    'core/secrets:get',
+    'core/configmaps:get',
+    'coordination.k8s.io/leases:get',
+  ].sort();
   for (const dir of ['k8s-manifests', 'k8s-manifests/overlays/keda', 'k8s-manifests/overlays/hpa']) {
     const g = grantsOf(build(dir), 'stash-hooks-worker');
     for (const t of tenant) assert.not.ok(triples(g.clusterWide).has(t), `${dir}: ${t} must not be cluster-wide`);
@@ -184,7 +219,10 @@ run('exec, pods and Secrets: per tenant namespace by default, cluster-wide only 
     for (const ns of TENANTS) assert.equal([...triples(g.inNamespace.get(ns)!)].sort(), tenant, `${dir}: grants in ${ns}`);
     for (const sa of ['stash-hooks-watcher', 'stash-hooks-coordinator']) {
       const other = grantsOf(build(dir), sa);
-      assert.not.ok([...other.inNamespace.values(), other.clusterWide].some((rules) => has(rules, 'pods/exec', 'create') || has(rules, 'secrets', 'get')), `${sa} must not exec or read Secrets`);
+      assert.not.ok(
+        [...other.inNamespace.values(), other.clusterWide].some((rules) => has(rules, 'pods/exec', 'create') || has(rules, 'secrets', 'get')),
+        `${sa} must not exec or read Secrets`,
+      );
     }
   }
   const wide = grantsOf(build('k8s-manifests/overlays/cluster-wide-exec'), 'stash-hooks-worker');
@@ -195,7 +233,13 @@ run('exec, pods and Secrets: per tenant namespace by default, cluster-wide only 
 run('the tenant-namespaces tool writes one RoleBinding per namespace and refuses bad names', async () => {
   const { tenantRoleBindings } = await import('../../k8s-manifests/tools/tenant-namespaces.js');
   const docs = parseAllDocuments(tenantRoleBindings(['team-a', 'team-b', 'team-a'])).map((d) => d.toJS() as Obj);
-  assert.equal(docs.map((d) => [d.kind, d.metadata.namespace, d.roleRef.name]), [['RoleBinding', 'team-a', 'stash-hooks-worker-tenant'], ['RoleBinding', 'team-b', 'stash-hooks-worker-tenant']]);
+  assert.equal(
+    docs.map((d) => [d.kind, d.metadata.namespace, d.roleRef.name]),
+    [
+      ['RoleBinding', 'team-a', 'stash-hooks-worker-tenant'],
+      ['RoleBinding', 'team-b', 'stash-hooks-worker-tenant'],
+    ],
+  );
   assert.throws(() => tenantRoleBindings(['Team_A']), /"Team_A" is not a namespace name/);
   assert.throws(() => tenantRoleBindings([]), /at least one/);
 });
@@ -210,16 +254,29 @@ run('NetworkPolicies: ingress denied by default; only ops, dashboard http and Re
   const selected = (p: Obj) => podLabels.filter(({ labels }) => Object.entries(p.spec.podSelector.matchLabels ?? {}).every(([k, v]) => labels[k] === v));
   const ops = policies.find((p) => p.metadata.name === 'stash-hooks-allow-ops')!;
   assert.is(selected(ops).length, deployments(objs).length, 'every pod serves /healthz and /metrics');
-  assert.equal(ops.spec.ingress.map((i: any) => i.ports.map((x: any) => x.port)), [['ops']]);
+  assert.equal(
+    ops.spec.ingress.map((i: any) => i.ports.map((x: any) => x.port)),
+    [['ops']],
+  );
   const dash = policies.find((p) => p.metadata.name === 'stash-hooks-allow-dashboard')!;
-  assert.equal(selected(dash).map(({ d }) => d.metadata.name), ['stash-hooks-dashboard']);
-  assert.equal(dash.spec.ingress.map((i: any) => i.ports.map((x: any) => x.port)), [['http']]);
+  assert.equal(
+    selected(dash).map(({ d }) => d.metadata.name),
+    ['stash-hooks-dashboard'],
+  );
+  assert.equal(
+    dash.spec.ingress.map((i: any) => i.ports.map((x: any) => x.port)),
+    [['http']],
+  );
   const redis = policies.find((p) => p.metadata.name === 'stash-hooks-allow-redis')!;
   assert.equal(redis.spec.ingress[0].from, [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'stash-hooks' } } }], 'Redis only from stash-hooks pods');
   for (const p of policies) {
     for (const rule of p.spec.ingress ?? []) {
       for (const port of rule.ports ?? []) {
-        if (typeof port.port === 'string') assert.ok(podLabels.some(({ d }) => containersOf(d).some((c) => c.ports?.some((cp: any) => cp.name === port.port))), `${where(p)} port ${port.port} names a container port`);
+        if (typeof port.port === 'string')
+          assert.ok(
+            podLabels.some(({ d }) => containersOf(d).some((c) => c.ports?.some((cp: any) => cp.name === port.port))),
+            `${where(p)} port ${port.port} names a container port`,
+          );
       }
     }
   }
@@ -248,7 +305,10 @@ run('every pod and container is hardened, probed and sized', () => {
       assert.equal([c.livenessProbe?.httpGet?.path, c.livenessProbe?.httpGet?.port], ['/healthz', 'ops'], `${where(d)} liveness`);
       assert.equal([c.readinessProbe?.httpGet?.path, c.readinessProbe?.httpGet?.port], ['/readyz', 'ops'], `${where(d)} readiness`);
       // A read-only root needs a writable /tmp for tsx's compile cache.
-      assert.ok(c.volumeMounts?.some((m: any) => m.mountPath === '/tmp'), `${where(d)} ${c.name} /tmp`);
+      assert.ok(
+        c.volumeMounts?.some((m: any) => m.mountPath === '/tmp'),
+        `${where(d)} ${c.name} /tmp`,
+      );
     }
   }
 });
@@ -286,10 +346,19 @@ run('every Deployment runs a real role with flags and environment that role know
     }
     // Every worker verifies the outcomes the others kept, so all of them get the same key.
     if (role === 'worker') {
-      assert.ok(c.env.some((e: any) => e.name === OUTCOME_KEY_ENV && e.valueFrom?.secretKeyRef?.name === 'stash-hooks-outcome'), `${where(d)} ${OUTCOME_KEY_ENV} from the Secret`);
+      assert.ok(
+        c.env.some((e: any) => e.name === OUTCOME_KEY_ENV && e.valueFrom?.secretKeyRef?.name === 'stash-hooks-outcome'),
+        `${where(d)} ${OUTCOME_KEY_ENV} from the Secret`,
+      );
     }
-    assert.ok(c.envFrom?.some((f: any) => f.configMapRef?.name === 'stash-hooks-config'), `${where(d)} uses the shared ConfigMap`);
-    assert.ok(c.env.some((e: any) => e.name === 'REDIS_URL' && e.valueFrom?.secretKeyRef?.key === 'url'), `${where(d)} REDIS_URL from the Secret`);
+    assert.ok(
+      c.envFrom?.some((f: any) => f.configMapRef?.name === 'stash-hooks-config'),
+      `${where(d)} uses the shared ConfigMap`,
+    );
+    assert.ok(
+      c.env.some((e: any) => e.name === 'REDIS_URL' && e.valueFrom?.secretKeyRef?.key === 'url'),
+      `${where(d)} REDIS_URL from the Secret`,
+    );
   }
 });
 
@@ -315,7 +384,10 @@ run('one worker pool per hook queue; PDBs and the Service select real pods', () 
   assert.is(String(http.containerPort), c.env.find((e: any) => e.name === 'STASH_HOOKS_DASHBOARD_PORT').value);
   assert.is(c.env.find((e: any) => e.name === 'STASH_HOOKS_DASHBOARD_HOST').value, '0.0.0.0');
   for (const key of ['STASH_HOOKS_DASHBOARD_USER', 'STASH_HOOKS_DASHBOARD_PASSWORD']) {
-    assert.ok(c.env.some((e: any) => e.name === key && e.valueFrom?.secretKeyRef), `${key} from a Secret, so a non-loopback dashboard has credentials`);
+    assert.ok(
+      c.env.some((e: any) => e.name === key && e.valueFrom?.secretKeyRef),
+      `${key} from a Secret, so a non-loopback dashboard has credentials`,
+    );
   }
   assert.is(dash.spec.template.spec.automountServiceAccountToken, false, 'the dashboard needs no Kubernetes token');
 });

@@ -19,9 +19,16 @@ const PROMTOOL = process.env.PROMTOOL ?? '/usr/bin/promtool';
 const havePromtool = spawnSync(PROMTOOL, ['--version'], { encoding: 'utf8' }).status === 0;
 const haveKubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
 
-type Obj = { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: Record<string, unknown>; data?: Record<string, string> };
-const rulesSpec = () => (parse(readFileSync(join(DIR, 'prometheus-rules.yaml'), 'utf8')) as { spec: { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> } }).spec;
-const dashboard = () => JSON.parse(readFileSync(join(DIR, 'grafana-dashboard.json'), 'utf8')) as { panels: Array<{ title: string; type: string; targets: Array<{ expr: string }> }> };
+type Obj = {
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  spec?: Record<string, unknown>;
+  data?: Record<string, string>;
+};
+const rulesSpec = () =>
+  (parse(readFileSync(join(DIR, 'prometheus-rules.yaml'), 'utf8')) as { spec: { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> } }).spec;
+const dashboard = () =>
+  JSON.parse(readFileSync(join(DIR, 'grafana-dashboard.json'), 'utf8')) as { panels: Array<{ title: string; type: string; targets: Array<{ expr: string }> }> };
 
 // A skipped test is registered and counted as skipped (test/run.mjs sums uvu's "Skipped").
 const withPromtool = havePromtool ? test : test.skip;
@@ -29,7 +36,7 @@ if (!havePromtool) process.stdout.write(`no promtool at ${PROMTOOL}: the rule ch
 const withKubectl = haveKubectl ? test : test.skip;
 if (!haveKubectl) process.stdout.write('kubectl not on PATH: the component build test is skipped\n');
 
-withKubectl('the component builds with the base: PodMonitor on the pods\' ops port, the rules, the dashboard ConfigMap', () => {
+withKubectl("the component builds with the base: PodMonitor on the pods' ops port, the rules, the dashboard ConfigMap", () => {
   const dir = mkdtempSync(join(tmpdir(), 'monitoring-'));
   try {
     const rel = relative(dir, root);
@@ -41,12 +48,20 @@ withKubectl('the component builds with the base: PodMonitor on the pods\' ops po
     assert.ok(pm, 'a PodMonitor');
     const selector = (pm.spec!.selector as { matchLabels: Record<string, string> }).matchLabels;
     const port = (pm.spec!.podMetricsEndpoints as Array<{ port: string }>)[0].port;
-    const deployments = objs.filter((o) => o.kind === 'Deployment') as Array<Obj & { spec: { template: { metadata: { labels: Record<string, string> }; spec: { containers: Array<{ ports?: Array<{ name?: string }> }> } } } }>;
+    const deployments = objs.filter((o) => o.kind === 'Deployment') as Array<
+      Obj & { spec: { template: { metadata: { labels: Record<string, string> }; spec: { containers: Array<{ ports?: Array<{ name?: string }> }> } } } }
+    >;
     assert.ok(deployments.length >= 6);
     for (const d of deployments) {
       const labels = d.spec.template.metadata.labels;
-      assert.ok(Object.entries(selector).every(([k, v]) => labels[k] === v), `${d.metadata.name}'s pods match the PodMonitor`);
-      assert.ok(d.spec.template.spec.containers.some((c) => c.ports?.some((p) => p.name === port)), `${d.metadata.name} has a port named ${port}`);
+      assert.ok(
+        Object.entries(selector).every(([k, v]) => labels[k] === v),
+        `${d.metadata.name}'s pods match the PodMonitor`,
+      );
+      assert.ok(
+        d.spec.template.spec.containers.some((c) => c.ports?.some((p) => p.name === port)),
+        `${d.metadata.name} has a port named ${port}`,
+      );
     }
     assert.is(objs.find((o) => o.kind === 'PrometheusRule')?.metadata.namespace, 'stash-hooks');
     const cm = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1')!;
@@ -104,7 +119,15 @@ test('every metric the rules and the dashboard use is defined in shared/metrics.
 
 test('the dashboard has the panels operators look for', () => {
   const titles = dashboard().panels.map((p) => p.title);
-  for (const want of ['Hooks per second by phase and result', 'Hook duration histogram', 'Dispatch latency histogram', 'Queue depth by queue and state', 'Oldest waiting job per queue', 'Failed sessions', 'Watcher leader']) {
+  for (const want of [
+    'Hooks per second by phase and result',
+    'Hook duration histogram',
+    'Dispatch latency histogram',
+    'Queue depth by queue and state',
+    'Oldest waiting job per queue',
+    'Failed sessions',
+    'Watcher leader',
+  ]) {
     assert.ok(titles.includes(want), want);
   }
 });

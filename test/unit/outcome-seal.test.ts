@@ -31,7 +31,8 @@ test('a changed outcome, hook, target, session or key does not verify', () => {
   assert.not.ok(v({ ...what, data: { ...what.data, session: { ...what.data.session, uid: 'other' } } }, failed));
   assert.not.ok(v({ ...what, data: { ...what.data, session: { ...what.data.session, namespace: 'other' } } }, failed));
   assert.not.ok(v(what, failed, seal, `${KEY}-other`), 'another key');
-  for (const bad of [undefined, '', 'x', seal.toUpperCase(), `${seal}00`, 42, { seal }]) assert.not.ok(new OutcomeSeal(KEY).verify(what, failed, bad), String(bad));
+  for (const bad of [undefined, '', 'x', seal.toUpperCase(), `${seal}00`, 42, { seal }])
+    assert.not.ok(new OutcomeSeal(KEY).verify(what, failed, bad), String(bad));
 });
 
 test('without a key every process has its own, so only it trusts its seals', () => {

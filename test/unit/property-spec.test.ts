@@ -32,7 +32,23 @@ const action = fc.record(
     scheme: anyValue,
     body: anyValue,
     form: fc.oneof(fc.array(fc.record({ key: anyValue, values: anyValue }, { requiredKeys: [], noNullPrototype: true }), { maxLength: 2 }), anyValue),
-    httpHeaders: fc.oneof(fc.array(fc.record({ name: anyValue, value: anyValue, valueFrom: fc.oneof(anyValue, fc.record({ secretKeyRef: fc.record({ name: anyValue, key: anyValue }, { requiredKeys: [], noNullPrototype: true }) })) }, { requiredKeys: [], noNullPrototype: true }), { maxLength: 2 }), anyValue),
+    httpHeaders: fc.oneof(
+      fc.array(
+        fc.record(
+          {
+            name: anyValue,
+            value: anyValue,
+            valueFrom: fc.oneof(
+              anyValue,
+              fc.record({ secretKeyRef: fc.record({ name: anyValue, key: anyValue }, { requiredKeys: [], noNullPrototype: true }) }),
+            ),
+          },
+          { requiredKeys: [], noNullPrototype: true },
+        ),
+        { maxLength: 2 },
+      ),
+      anyValue,
+    ),
   },
   { requiredKeys: [], noNullPrototype: true },
 );
@@ -80,8 +96,20 @@ test('validateInvoker: any object (kinds, hooks, members, timeOut) gives message
             timeOut: fc.oneof(fc.constantFrom('1h', '30s', '1h30m', '-1s', '1x', ''), anyValue),
             target: anyValue,
             executionOrder: anyValue,
-            hooks: fc.oneof(anyValue, fc.record({ preBackup: handler, postBackup: handler, preRestore: handler, postRestore: handler }, { requiredKeys: [], noNullPrototype: true })),
-            members: fc.oneof(anyValue, fc.array(fc.record({ target: anyValue, hooks: fc.oneof(anyValue, fc.record({ preBackup: handler }, { requiredKeys: [], noNullPrototype: true })) }, { requiredKeys: [], noNullPrototype: true }), { maxLength: 2 })),
+            hooks: fc.oneof(
+              anyValue,
+              fc.record({ preBackup: handler, postBackup: handler, preRestore: handler, postRestore: handler }, { requiredKeys: [], noNullPrototype: true }),
+            ),
+            members: fc.oneof(
+              anyValue,
+              fc.array(
+                fc.record(
+                  { target: anyValue, hooks: fc.oneof(anyValue, fc.record({ preBackup: handler }, { requiredKeys: [], noNullPrototype: true })) },
+                  { requiredKeys: [], noNullPrototype: true },
+                ),
+                { maxLength: 2 },
+              ),
+            ),
           },
           { requiredKeys: [], noNullPrototype: true },
         ),

@@ -28,7 +28,12 @@ function backup(targets: Array<Partial<BackupTargetStatus>> = [], conditions?: C
 }
 
 function restore(status: RestoreSession['status'] = {}): RestoreSession {
-  return { kind: 'RestoreSession', metadata: { name: 'r', namespace: 'ns', uid: 'u2', creationTimestamp: '2026-01-01T00:00:00Z' }, spec: { target: { ref: ref('app') } }, status };
+  return {
+    kind: 'RestoreSession',
+    metadata: { name: 'r', namespace: 'ns', uid: 'u2', creationTimestamp: '2026-01-01T00:00:00Z' },
+    spec: { target: { ref: ref('app') } },
+    status,
+  };
 }
 
 const hosts = (...phases: HostStats['phase'][]): HostStats[] => phases.map((phase, i) => ({ hostname: `h${i}`, phase }));
@@ -85,13 +90,23 @@ test('finalPhase: Failed on a failed target, a False hook condition or the deadl
     ['a target never completed', backup([{ phase: 'Succeeded' }, { phase: 'Running' }]), 2, 'Failed'],
     ['fewer targets initiated than the invoker has', backup([{ phase: 'Succeeded' }]), 2, 'Failed'],
     ['a local post hook False', backup([{ phase: 'Succeeded', conditions: [c('PostBackupHookExecutionSucceeded', 'False')] }]), 1, 'Failed'],
-    ['a True hook condition and an open gate', backup([{ phase: 'Succeeded', conditions: [c('PreBackupHookExecutionSucceeded', 'True'), c('ReadyForBackup', 'True')] }]), 1, 'Succeeded'],
+    [
+      'a True hook condition and an open gate',
+      backup([{ phase: 'Succeeded', conditions: [c('PreBackupHookExecutionSucceeded', 'True'), c('ReadyForBackup', 'True')] }]),
+      1,
+      'Succeeded',
+    ],
     ['a global post hook False', backup([{ phase: 'Succeeded' }], [c('GlobalPostBackupHookSucceeded', 'False')]), 1, 'Failed'],
     ['DeadlineExceeded', backup([{ phase: 'Succeeded' }], [c('DeadlineExceeded', 'True')]), 1, 'Failed'],
     ['restore Succeeded', restore({ totalHosts: 1, stats: hosts('Succeeded'), conditions: [c('ReadyForRestore', 'True')] }), 1, 'Succeeded'],
     ['restore host Failed', restore({ totalHosts: 1, stats: hosts('Failed') }), 1, 'Failed'],
     ['restore gate closed', restore({ conditions: [c('ReadyForRestore', 'False')] }), 1, 'Failed'],
-    ['restore postRestore False', restore({ totalHosts: 1, stats: hosts('Succeeded'), conditions: [c('PostRestoreHookExecutionSucceeded', 'False')] }), 1, 'Failed'],
+    [
+      'restore postRestore False',
+      restore({ totalHosts: 1, stats: hosts('Succeeded'), conditions: [c('PostRestoreHookExecutionSucceeded', 'False')] }),
+      1,
+      'Failed',
+    ],
     ['restore incomplete', restore({ totalHosts: 2, stats: hosts('Succeeded') }), 1, 'Failed'],
   ];
   for (const [what, s, n, phase] of rows) assert.is(finalPhase(s, n), phase, what);
@@ -100,7 +115,11 @@ test('finalPhase: Failed on a failed target, a False hook condition or the deadl
 test('deadlineOf: creation + spec.timeOut as written, else the default, formatted', () => {
   const created = Date.parse('2026-01-01T00:00:00Z');
   const s = backup();
-  const cfg = (timeOut?: string): BackupConfiguration => ({ kind: 'BackupConfiguration', metadata: { name: 'cfg' }, spec: timeOut === undefined ? {} : { timeOut } });
+  const cfg = (timeOut?: string): BackupConfiguration => ({
+    kind: 'BackupConfiguration',
+    metadata: { name: 'cfg' },
+    spec: timeOut === undefined ? {} : { timeOut },
+  });
   assert.equal(deadlineOf(s, cfg('30m'), 1000), { deadlineMs: created + 30 * 60_000, timeOut: '30m' });
   assert.equal(deadlineOf(s, cfg('1h30m'), 1000), { deadlineMs: created + 90 * 60_000, timeOut: '1h30m' });
   assert.equal(deadlineOf(s, cfg('2s'), 1000), { deadlineMs: created + 2000, timeOut: '2s' });
@@ -120,12 +139,18 @@ test('targets and hook specs of a BackupConfiguration, a BackupBatch and a Resto
   const batch: BackupBatch = {
     kind: 'BackupBatch',
     metadata: { name: 'b' },
-    spec: { hooks: { postBackup: post }, members: [{ target: { ref: { ...ref('a'), namespace: 'other' } } }, { target: { ref: ref('b') }, hooks: { preBackup: pre } }] },
+    spec: {
+      hooks: { postBackup: post },
+      members: [{ target: { ref: { ...ref('a'), namespace: 'other' } } }, { target: { ref: ref('b') }, hooks: { preBackup: pre } }],
+    },
   };
   const rs = restore();
   rs.spec.hooks = { postRestore: pre };
   assert.equal(targetRefs(cfg, 'ns'), [{ ...ref('app'), namespace: 'ns' }]);
-  assert.equal(targetRefs(batch, 'ns'), [{ ...ref('a'), namespace: 'other' }, { ...ref('b'), namespace: 'ns' }]);
+  assert.equal(targetRefs(batch, 'ns'), [
+    { ...ref('a'), namespace: 'other' },
+    { ...ref('b'), namespace: 'ns' },
+  ]);
   assert.equal(targetRefs(rs, 'ns'), [{ ...ref('app'), namespace: 'ns' }]);
   assert.equal(hookSpec(cfg, 'preBackup', 'local', 0), pre);
   assert.is(hookSpec(cfg, 'preBackup', 'global'), undefined, 'a BackupConfiguration has no global hooks');

@@ -35,7 +35,12 @@ function backup(targets: Array<Partial<BackupTargetStatus>> = [{ phase: 'Pending
 }
 
 function restore(): RestoreSession {
-  return { kind: 'RestoreSession', metadata: { name: 'r', namespace: 'ns', uid: 'u2', creationTimestamp: '2026-01-01T00:00:00Z' }, spec: { target: { ref: ref('app') } }, status: {} };
+  return {
+    kind: 'RestoreSession',
+    metadata: { name: 'r', namespace: 'ns', uid: 'u2', creationTimestamp: '2026-01-01T00:00:00Z' },
+    spec: { target: { ref: ref('app') } },
+    status: {},
+  };
 }
 
 test('recordHookCondition: local backup hooks on their target, global hooks on the session, once each', () => {
@@ -52,7 +57,12 @@ test('recordHookCondition: local backup hooks on their target, global hooks on t
   const g = hookCondition('preBackup', 'global', { kind: 'failed', error: 'HTTP GET x returned 503' });
   assert.ok(recordHookCondition(s, 'preBackup', 'global', undefined, g, NOW));
   assert.equal(strip(s.status!.conditions), [
-    { type: 'GlobalPreBackupHookSucceeded', status: 'False', reason: 'GlobalPreBackupHookExecutionFailed', message: 'Failed to execute global PreBackup Hook. Reason: HTTP GET x returned 503.' },
+    {
+      type: 'GlobalPreBackupHookSucceeded',
+      status: 'False',
+      reason: 'GlobalPreBackupHookExecutionFailed',
+      message: 'Failed to execute global PreBackup Hook. Reason: HTTP GET x returned 503.',
+    },
   ]);
   assert.not.ok(recordHookCondition(backup([]), 'postBackup', 'local', 0, ok, NOW), 'no such target: nothing written');
 });
@@ -62,7 +72,12 @@ test('recordHookCondition: restore hooks on the session', () => {
   const c = hookCondition('postRestore', 'local', { kind: 'skipped', policy: 'OnFailure', phase: 'Succeeded' });
   assert.ok(recordHookCondition(r, 'postRestore', 'local', 0, c, NOW));
   assert.equal(strip(r.status!.conditions), [
-    { type: 'PostRestoreHookExecutionSucceeded', status: 'True', reason: 'SuccessfullyExecutedPostRestoreHook', message: 'Skipping executing postRestore. Reason: executionPolicy is "OnFailure" but phase is "Succeeded".' },
+    {
+      type: 'PostRestoreHookExecutionSucceeded',
+      status: 'True',
+      reason: 'SuccessfullyExecutedPostRestoreHook',
+      message: 'Skipping executing postRestore. Reason: executionPolicy is "OnFailure" but phase is "Succeeded".',
+    },
   ]);
 });
 
@@ -70,27 +85,42 @@ test('gates: open with why, closed marks the backup target Failed; rewriting is 
   const s = backup();
   assert.ok(openGate(s, 0, true, NOW));
   assert.ok(openGate(s, 1, false, NOW));
-  assert.equal(strip(s.status!.targets![0].conditions), [{ type: 'ReadyForBackup', status: 'True', reason: 'PreHookSucceeded', message: 'Ready for backup: the pre-backup hook succeeded.' }]);
-  assert.equal(strip(s.status!.targets![1].conditions), [{ type: 'ReadyForBackup', status: 'True', reason: 'NoPreHook', message: 'Ready for backup: no pre-backup hook is set.' }]);
+  assert.equal(strip(s.status!.targets![0].conditions), [
+    { type: 'ReadyForBackup', status: 'True', reason: 'PreHookSucceeded', message: 'Ready for backup: the pre-backup hook succeeded.' },
+  ]);
+  assert.equal(strip(s.status!.targets![1].conditions), [
+    { type: 'ReadyForBackup', status: 'True', reason: 'NoPreHook', message: 'Ready for backup: no pre-backup hook is set.' },
+  ]);
   assert.not.ok(openGate(s, 0, true, NOW), 'same gate again: unchanged');
-  assert.equal(s.status!.targets!.map((t) => t.phase), ['Pending', 'Pending'], 'an open gate leaves the phase to the executor');
+  assert.equal(
+    s.status!.targets!.map((t) => t.phase),
+    ['Pending', 'Pending'],
+    'an open gate leaves the phase to the executor',
+  );
 
   const c = backup();
   assert.ok(closeGate(c, 1, 'preBackup hook failed.', NOW));
-  assert.equal(strip(c.status!.targets![1].conditions), [{ type: 'ReadyForBackup', status: 'False', reason: 'PreHookFailed', message: 'Skipping backup: preBackup hook failed.' }]);
-  assert.equal(c.status!.targets!.map((t) => t.phase), ['Pending', 'Failed']);
+  assert.equal(strip(c.status!.targets![1].conditions), [
+    { type: 'ReadyForBackup', status: 'False', reason: 'PreHookFailed', message: 'Skipping backup: preBackup hook failed.' },
+  ]);
+  assert.equal(
+    c.status!.targets!.map((t) => t.phase),
+    ['Pending', 'Failed'],
+  );
   assert.not.ok(closeGate(c, 1, 'preBackup hook failed.', NOW));
   assert.ok(gateSet(c, 1) && !gateSet(c, 0));
   assert.ok(preHookFailed(c, 1) && !preHookFailed(c, 0));
 
   const done = backup([{ phase: 'Succeeded' }]);
   closeGate(done, 0, 'x', NOW);
-  assert.is(done.status!.targets![0].phase, 'Succeeded', 'a finished target keeps the executor\'s word');
+  assert.is(done.status!.targets![0].phase, 'Succeeded', "a finished target keeps the executor's word");
 
   const r = restore();
   assert.not.ok(gateSet(r, 0));
   assert.ok(closeGate(r, 0, 'preRestore hook failed.', NOW));
-  assert.equal(strip(r.status!.conditions), [{ type: 'ReadyForRestore', status: 'False', reason: 'PreHookFailed', message: 'Skipping restore: preRestore hook failed.' }]);
+  assert.equal(strip(r.status!.conditions), [
+    { type: 'ReadyForRestore', status: 'False', reason: 'PreHookFailed', message: 'Skipping restore: preRestore hook failed.' },
+  ]);
   assert.ok(gateSet(r, 0) && preHookFailed(r, 0));
 });
 
@@ -109,7 +139,10 @@ test('initiateSession: targets Pending, phase Running, the deadline; idempotent;
   assert.equal(s.status, {
     phase: 'Running',
     sessionDeadline: '2026-01-01T00:30:00Z',
-    targets: [{ ref: ref('a'), phase: 'Pending' }, { ref: ref('b'), phase: 'Pending' }],
+    targets: [
+      { ref: ref('a'), phase: 'Pending' },
+      { ref: ref('b'), phase: 'Pending' },
+    ],
   });
   assert.not.ok(initiateSession(s, [ref('a'), ref('b')], deadline));
   s.status!.targets![0].phase = 'Running';
@@ -124,7 +157,9 @@ test('initiateSession: targets Pending, phase Running, the deadline; idempotent;
 test('markDeadlineExceeded: the condition with the timeOut as written, the target Failed; once', () => {
   const s = backup([{ phase: 'Running' }]);
   assert.ok(markDeadlineExceeded(s, 0, '2s', NOW));
-  assert.equal(strip(s.status!.conditions), [{ type: 'DeadlineExceeded', status: 'True', reason: 'FailedToCompleteWithinDeadline', message: 'Failed to complete backup within 2s.' }]);
+  assert.equal(strip(s.status!.conditions), [
+    { type: 'DeadlineExceeded', status: 'True', reason: 'FailedToCompleteWithinDeadline', message: 'Failed to complete backup within 2s.' },
+  ]);
   assert.is(s.status!.targets![0].phase, 'Failed');
   assert.not.ok(markDeadlineExceeded(s, 0, '2s', NOW));
   const r = restore();
@@ -152,7 +187,10 @@ test('setFinalPhase: phase and sessionDuration once; a finished session is never
 test('failTargetAfterPostHook: a failed local post hook fails even a Succeeded target; once; not a restore', () => {
   const s = backup([{ phase: 'Succeeded', stats: [{ hostname: 'h', phase: 'Succeeded' }] }, { phase: 'Succeeded' }]);
   assert.ok(failTargetAfterPostHook(s, 0));
-  assert.equal(s.status!.targets!.map((t) => t.phase), ['Failed', 'Succeeded']);
+  assert.equal(
+    s.status!.targets!.map((t) => t.phase),
+    ['Failed', 'Succeeded'],
+  );
   assert.equal(s.status!.targets![0].stats, [{ hostname: 'h', phase: 'Succeeded' }], 'host stats stand');
   assert.not.ok(failTargetAfterPostHook(s, 0));
   assert.not.ok(failTargetAfterPostHook(s, 5), 'no such target');
@@ -187,7 +225,10 @@ test('recordUnrunPostHooks: a post hook with a spec but no condition at finalize
   assert.ok(recordUnrunPostHooks(s, batch, 'postBackup', 3, NOW));
   const failed = hookCondition('postBackup', 'local', { kind: 'failed', error: UNRUN_HOOK_ERROR });
   assert.equal(strip(s.status!.targets![0].conditions), strip([failed]));
-  assert.not.ok(s.status!.targets![1].conditions!.some((c) => c.type === 'PostBackupHookExecutionSucceeded'), 'pre failed: its post legitimately did not run');
+  assert.not.ok(
+    s.status!.targets![1].conditions!.some((c) => c.type === 'PostBackupHookExecutionSucceeded'),
+    'pre failed: its post legitimately did not run',
+  );
   assert.is(s.status!.targets![2].conditions, undefined, 'no post hook: nothing recorded');
   assert.equal(strip(s.status!.conditions), strip([hookCondition('postBackup', 'global', { kind: 'failed', error: UNRUN_HOOK_ERROR })]));
   assert.not.ok(recordUnrunPostHooks(s, batch, 'postBackup', 3, NOW), 'a second call changes nothing');

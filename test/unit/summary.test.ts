@@ -19,8 +19,16 @@ function backupSession(status: BackupSession['status'], spec: BackupSession['spe
   };
 }
 
-const config: BackupConfiguration = { kind: 'BackupConfiguration', metadata: { name: 'deployment-backup', namespace: 'demo' }, spec: { target: { ref: deploy } } };
-const batch: BackupBatch = { kind: 'BackupBatch', metadata: { name: 'nightly', namespace: 'demo' }, spec: { members: [{ target: { ref: deploy } }, { target: { ref: db } }] } };
+const config: BackupConfiguration = {
+  kind: 'BackupConfiguration',
+  metadata: { name: 'deployment-backup', namespace: 'demo' },
+  spec: { target: { ref: deploy } },
+};
+const batch: BackupBatch = {
+  kind: 'BackupBatch',
+  metadata: { name: 'nightly', namespace: 'demo' },
+  spec: { members: [{ target: { ref: deploy } }, { target: { ref: db } }] },
+};
 
 test('a session with nothing failed: Succeeded, Go-style duration, invoker and target', () => {
   const s = buildSummary({ session: backupSession({ targets: [{ ref: deploy, phase: 'Succeeded' }] }), invoker: config, targetIndex: 0, now: at(65) });
@@ -44,14 +52,74 @@ test("the seed's example: a failed host gives Failed and the host's error", () =
 
 const cases: Array<[string, BackupSession['status'], number | undefined, string, string]> = [
   ['host without an error text', { targets: [{ ref: deploy, stats: [{ hostname: 'host-1', phase: 'Failed' }] }] }, 0, 'Failed', 'host host-1 failed'],
-  ['a False target condition', { targets: [{ ref: deploy, conditions: [{ type: 'PreBackupHookExecutionSucceeded', status: 'False', message: 'Failed to execute preBackup hook. Reason: boom' }] }] }, 0, 'Failed', 'Failed to execute preBackup hook. Reason: boom'],
-  ['host error before condition message', { targets: [{ ref: deploy, stats: [{ hostname: 'h', phase: 'Failed', error: 'host first' }], conditions: [{ type: 'X', status: 'False', message: 'cond' }] }] }, 0, 'Failed', 'host first'],
-  ['a False session condition', { conditions: [{ type: 'GlobalPreBackupHookSucceeded', status: 'False', message: 'Failed to execute global PreBackup Hook. Reason: x.' }] }, 0, 'Failed', 'Failed to execute global PreBackup Hook. Reason: x.'],
-  ['deadline exceeded', { conditions: [{ type: 'DeadlineExceeded', status: 'True', message: 'Failed to complete backup within 30m.' }] }, 0, 'Failed', 'Failed to complete backup within 30m.'],
+  [
+    'a False target condition',
+    {
+      targets: [
+        { ref: deploy, conditions: [{ type: 'PreBackupHookExecutionSucceeded', status: 'False', message: 'Failed to execute preBackup hook. Reason: boom' }] },
+      ],
+    },
+    0,
+    'Failed',
+    'Failed to execute preBackup hook. Reason: boom',
+  ],
+  [
+    'host error before condition message',
+    {
+      targets: [
+        { ref: deploy, stats: [{ hostname: 'h', phase: 'Failed', error: 'host first' }], conditions: [{ type: 'X', status: 'False', message: 'cond' }] },
+      ],
+    },
+    0,
+    'Failed',
+    'host first',
+  ],
+  [
+    'a False session condition',
+    { conditions: [{ type: 'GlobalPreBackupHookSucceeded', status: 'False', message: 'Failed to execute global PreBackup Hook. Reason: x.' }] },
+    0,
+    'Failed',
+    'Failed to execute global PreBackup Hook. Reason: x.',
+  ],
+  [
+    'deadline exceeded',
+    { conditions: [{ type: 'DeadlineExceeded', status: 'True', message: 'Failed to complete backup within 30m.' }] },
+    0,
+    'Failed',
+    'Failed to complete backup within 30m.',
+  ],
   ['a Failed target without host errors', { targets: [{ ref: deploy, phase: 'Failed' }] }, 0, 'Failed', 'backup of Deployment stash-demo failed'],
-  ['True conditions and succeeded hosts', { targets: [{ ref: deploy, stats: [{ hostname: 'h', phase: 'Succeeded' }], conditions: [{ type: 'X', status: 'True' }] }] }, 0, 'Succeeded', ''],
-  ["another target's failure does not leak into a local summary", { targets: [{ ref: deploy, phase: 'Succeeded' }, { ref: db, phase: 'Failed', stats: [{ hostname: 'h', phase: 'Failed', error: 'db down' }] }] }, 0, 'Succeeded', ''],
-  ["a global summary sees every target's failure", { targets: [{ ref: deploy, phase: 'Succeeded' }, { ref: db, phase: 'Failed', stats: [{ hostname: 'h', phase: 'Failed', error: 'db down' }] }] }, undefined, 'Failed', 'db down'],
+  [
+    'True conditions and succeeded hosts',
+    { targets: [{ ref: deploy, stats: [{ hostname: 'h', phase: 'Succeeded' }], conditions: [{ type: 'X', status: 'True' }] }] },
+    0,
+    'Succeeded',
+    '',
+  ],
+  [
+    "another target's failure does not leak into a local summary",
+    {
+      targets: [
+        { ref: deploy, phase: 'Succeeded' },
+        { ref: db, phase: 'Failed', stats: [{ hostname: 'h', phase: 'Failed', error: 'db down' }] },
+      ],
+    },
+    0,
+    'Succeeded',
+    '',
+  ],
+  [
+    "a global summary sees every target's failure",
+    {
+      targets: [
+        { ref: deploy, phase: 'Succeeded' },
+        { ref: db, phase: 'Failed', stats: [{ hostname: 'h', phase: 'Failed', error: 'db down' }] },
+      ],
+    },
+    undefined,
+    'Failed',
+    'db down',
+  ],
 ];
 for (const [name, status, index, phase, error] of cases) {
   test(`phase: ${name}`, () => {
@@ -92,24 +160,47 @@ test('a restored host in phase Unknown fails the restore, as it fails the final 
     kind: 'RestoreSession',
     metadata: { name: 'restore-db', namespace: 'demo', creationTimestamp: created },
     spec: { target: { ref: db } },
-    status: { totalHosts: 2, stats: [{ hostname: 'host-0', phase: 'Succeeded' }, { hostname: 'host-1', phase: 'Unknown' }] },
+    status: {
+      totalHosts: 2,
+      stats: [
+        { hostname: 'host-0', phase: 'Succeeded' },
+        { hostname: 'host-1', phase: 'Unknown' },
+      ],
+    },
   };
   assert.equal(buildSummary({ session: restore, now: at(5) }).status, { phase: 'Failed', duration: '5s', error: 'host host-1 ended in phase Unknown' });
   assert.is(finalPhase(restore, 1), 'Failed');
 });
 
-test('a global summary goes target by target, each target\'s hosts then conditions (Stash getTargetBackupSummary)', () => {
+test("a global summary goes target by target, each target's hosts then conditions (Stash getTargetBackupSummary)", () => {
   const status: BackupSession['status'] = {
     targets: [
-      { ref: deploy, phase: 'Failed', conditions: [{ type: 'PreBackupHookExecutionSucceeded', status: 'False', message: 'Failed to execute preBackup hook. Reason: first target' }] },
+      {
+        ref: deploy,
+        phase: 'Failed',
+        conditions: [{ type: 'PreBackupHookExecutionSucceeded', status: 'False', message: 'Failed to execute preBackup hook. Reason: first target' }],
+      },
       { ref: db, phase: 'Failed', stats: [{ hostname: 'h', phase: 'Failed', error: 'second target host' }] },
     ],
     conditions: [{ type: 'GlobalPreBackupHookSucceeded', status: 'False', message: 'session level' }],
   };
-  assert.is(buildSummary({ session: backupSession(status), invoker: batch, now: at(1) }).status.error, 'Failed to execute preBackup hook. Reason: first target');
+  assert.is(
+    buildSummary({ session: backupSession(status), invoker: batch, now: at(1) }).status.error,
+    'Failed to execute preBackup hook. Reason: first target',
+  );
   assert.is(buildSummary({ session: backupSession(status), invoker: batch, targetIndex: 1, now: at(1) }).status.error, 'second target host');
-  const targetsFine: BackupSession['status'] = { ...status, targets: [{ ref: deploy, phase: 'Succeeded' }, { ref: db, phase: 'Failed' }] };
-  assert.is(buildSummary({ session: backupSession(targetsFine), invoker: batch, now: at(1) }).status.error, 'session level', 'session conditions before our target-phase fallback');
+  const targetsFine: BackupSession['status'] = {
+    ...status,
+    targets: [
+      { ref: deploy, phase: 'Succeeded' },
+      { ref: db, phase: 'Failed' },
+    ],
+  };
+  assert.is(
+    buildSummary({ session: backupSession(targetsFine), invoker: batch, now: at(1) }).status.error,
+    'session level',
+    'session conditions before our target-phase fallback',
+  );
 });
 
 test('a restore reports the first host that is not Succeeded, in stats order (Stash checkRestoreFailureInHostStatus)', () => {
@@ -119,7 +210,11 @@ test('a restore reports the first host that is not Succeeded, in stats order (St
     spec: { target: { ref: db } },
     status: {
       totalHosts: 3,
-      stats: [{ hostname: 'host-0', phase: 'Succeeded' }, { hostname: 'host-1', phase: 'Unknown', error: 'lost track of host-1' }, { hostname: 'host-2', phase: 'Failed', error: 'host-2 failed' }],
+      stats: [
+        { hostname: 'host-0', phase: 'Succeeded' },
+        { hostname: 'host-1', phase: 'Unknown', error: 'lost track of host-1' },
+        { hostname: 'host-2', phase: 'Failed', error: 'host-2 failed' },
+      ],
       conditions: [{ type: 'PreRestoreHookExecutionSucceeded', status: 'False', message: 'hook' }],
     },
   };

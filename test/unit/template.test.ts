@@ -17,9 +17,12 @@ function templateError(src: string): string {
 }
 
 test('Go names and JSON names render the same summary', () => {
-  const go = '{{ Name }}|{{ Namespace }}|{{ Invoker.APIGroup }}|{{ Invoker.Kind }}|{{ Invoker.Name }}|{{ Target.APIVersion }}|{{ Target.Kind }}|{{ Target.Name }}|{{ Target.Namespace }}|{{ Status.Phase }}|{{ Status.Duration }}|{{ Status.Error }}|{{ RetryLeft }}';
-  const json = '{{ name }}|{{ namespace }}|{{ invoker.apiGroup }}|{{ invoker.kind }}|{{ invoker.name }}|{{ target.apiVersion }}|{{ target.kind }}|{{ target.name }}|{{ target.namespace }}|{{ status.phase }}|{{ status.duration }}|{{ status.error }}|{{ retryLeft }}';
-  const expected = 'deployment-backup-1646741400|demo|stash.appscode.com|BackupConfiguration|deployment-backup|apps/v1|Deployment|stash-demo|demo|Failed|10s|failed to backup host-0. Reason: path not found|0';
+  const go =
+    '{{ Name }}|{{ Namespace }}|{{ Invoker.APIGroup }}|{{ Invoker.Kind }}|{{ Invoker.Name }}|{{ Target.APIVersion }}|{{ Target.Kind }}|{{ Target.Name }}|{{ Target.Namespace }}|{{ Status.Phase }}|{{ Status.Duration }}|{{ Status.Error }}|{{ RetryLeft }}';
+  const json =
+    '{{ name }}|{{ namespace }}|{{ invoker.apiGroup }}|{{ invoker.kind }}|{{ invoker.name }}|{{ target.apiVersion }}|{{ target.kind }}|{{ target.name }}|{{ target.namespace }}|{{ status.phase }}|{{ status.duration }}|{{ status.error }}|{{ retryLeft }}';
+  const expected =
+    'deployment-backup-1646741400|demo|stash.appscode.com|BackupConfiguration|deployment-backup|apps/v1|Deployment|stash-demo|demo|Failed|10s|failed to backup host-0. Reason: path not found|0';
   assert.is(render(go), expected);
   assert.is(render(json), expected);
 });
@@ -46,7 +49,7 @@ test('rendered output is trimmed; a string that is not a template passes as writ
   assert.is(render("printf '{%s}\\n' x "), "printf '{%s}\\n' x ");
 });
 
-test('toJson is Go\'s encoding/json in the Go dialect; the Liquid toJson and json filters produce JSON strings', () => {
+test("toJson is Go's encoding/json in the Go dialect; the Liquid toJson and json filters produce JSON strings", () => {
   const tricky = { ...SEED_SUMMARY, status: { ...SEED_SUMMARY.status, error: 'say "hi"\\n\nnext <&>' } };
   // A leading-dot path piped to a Go function is Go: HTML characters escaped as Go does.
   assert.is(render('{{ .Status.Error | toJson }}', tricky), '"say \\"hi\\"\\\\n\\nnext \\u003c\\u0026\\u003e"');
@@ -65,7 +68,10 @@ test('errors name the field, the line and the variable', () => {
   assert.is(templateError('{{ printf "%s" .Name | shout }}'), 'template error in httpPost.body, line 1: unknown filter shout');
   assert.is(templateError('{{ .Name | nope }}'), 'template error in httpPost.body, line 1: unknown filter nope');
   assert.is(templateError('{{ $x := 1 }}\n{{ frobnicate $x }}'), 'template error in httpPost.body, line 2, col 4: function "frobnicate" not defined');
-  assert.is(templateError('{{ Target.ApiVersion }}'), 'template error in httpPost.body, line 1: unknown variable Target.ApiVersion (did you mean Target.APIVersion?)');
+  assert.is(
+    templateError('{{ Target.ApiVersion }}'),
+    'template error in httpPost.body, line 1: unknown variable Target.ApiVersion (did you mean Target.APIVersion?)',
+  );
   assert.is(templateError('{{ status.Phase }}'), 'template error in httpPost.body, line 1: unknown variable status.Phase (did you mean status.phase?)');
   assert.is(templateError('{{ Name | shout }}'), 'template error in httpPost.body, line 1: unknown filter shout');
   assert.is(templateError('ok\n{{ Name '), 'template error in httpPost.body, line 2: output "{{ Name " not closed');
@@ -92,7 +98,10 @@ test('checkTemplate reports syntax and unknown variables without rendering', () 
     checkTemplate('a\n\n{{ .Status.Eror }}', 'httpPost.body'),
     "template error in httpPost.body, line 3, col 4: can't evaluate field Eror in type v1beta1.TargetStatus at <.Status.Eror> (did you mean Error?)",
   );
-  assert.is(checkTemplate('{{ if .Target.ApiVersion }}x{{ end }}', 'f'), "template error in f, line 1, col 7: can't evaluate field ApiVersion in type v1beta1.TargetRef at <.Target.ApiVersion> (did you mean APIVersion?)");
+  assert.is(
+    checkTemplate('{{ if .Target.ApiVersion }}x{{ end }}', 'f'),
+    "template error in f, line 1, col 7: can't evaluate field ApiVersion in type v1beta1.TargetRef at <.Target.ApiVersion> (did you mean APIVersion?)",
+  );
   assert.is(checkTemplate('{{ nope 1 }}', 'f'), 'template error in f, line 1, col 4: function "nope" not defined');
   assert.is(checkTemplate('{{ index (list) 3 }}', 'f'), undefined, 'value-dependent failures are left to run time');
   assert.is(checkTemplate('{{ Name | nope }}', 'httpGet.path'), 'template error in httpGet.path, line 1: unknown filter nope');

@@ -2,7 +2,15 @@
 // BullMQ jobs — table-tested on the shapes the pipeline writes (conditions from shared/conditions.ts).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildTimeline, barDurationMs, finalizeJobIdOf, timelineJobRefs, type SessionTimeline, type TimelineBar, type TimelineJob } from '../../shared/timeline.js';
+import {
+  buildTimeline,
+  barDurationMs,
+  finalizeJobIdOf,
+  timelineJobRefs,
+  type SessionTimeline,
+  type TimelineBar,
+  type TimelineJob,
+} from '../../shared/timeline.js';
 import { gateCondition, hookCondition } from '../../shared/conditions.js';
 import { hookJobId, type HookJobResult } from '../../shared/queues.js';
 import { finalizeJobId } from '../../workers/flow-plan.js';
@@ -24,15 +32,24 @@ function batch(targets: Array<Partial<BackupTargetStatus>>, conditions: Conditio
 }
 
 const ok = (hook: 'preBackup' | 'postBackup', scope: 'global' | 'local', s: number) => stamp(hookCondition(hook, scope, { kind: 'succeeded' }), s);
-const bad = (hook: 'preBackup' | 'postBackup', scope: 'global' | 'local', error: string, s: number) => stamp(hookCondition(hook, scope, { kind: 'failed', error }), s);
+const bad = (hook: 'preBackup' | 'postBackup', scope: 'global' | 'local', error: string, s: number) =>
+  stamp(hookCondition(hook, scope, { kind: 'failed', error }), s);
 const skipped = (s: number) => stamp(hookCondition('postBackup', 'local', { kind: 'skipped', policy: 'OnFailure', phase: 'Succeeded' }), s);
 const gate = (s: number) => stamp(gateCondition('backup', true, 'PreHookSucceeded'), s);
 
 /** The demo's failing batch as its conditions leave it once every job is gone. */
 const finishedBatch = batch(
   [
-    { phase: 'Succeeded', stats: [{ hostname: 'host-0', phase: 'Succeeded', duration: '1s' }], conditions: [ok('preBackup', 'local', 1), gate(1), ok('postBackup', 'local', 3)] },
-    { phase: 'Failed', stats: [{ hostname: 'host-0', phase: 'Failed', duration: '1s', error: 'path not found' }], conditions: [ok('preBackup', 'local', 1), gate(1), bad('postBackup', 'local', 'POST http://x/alerts: 500', 3)] },
+    {
+      phase: 'Succeeded',
+      stats: [{ hostname: 'host-0', phase: 'Succeeded', duration: '1s' }],
+      conditions: [ok('preBackup', 'local', 1), gate(1), ok('postBackup', 'local', 3)],
+    },
+    {
+      phase: 'Failed',
+      stats: [{ hostname: 'host-0', phase: 'Failed', duration: '1s', error: 'path not found' }],
+      conditions: [ok('preBackup', 'local', 1), gate(1), bad('postBackup', 'local', 'POST http://x/alerts: 500', 3)],
+    },
     { phase: 'Succeeded', stats: [{ hostname: 'host-0', phase: 'Succeeded', duration: '1s' }], conditions: [ok('preBackup', 'local', 1), gate(1), skipped(3)] },
   ],
   [ok('preBackup', 'global', 1), ok('postBackup', 'global', 4)],
@@ -40,13 +57,21 @@ const finishedBatch = batch(
 );
 
 const job = (queue: string, id: string, fields: Partial<TimelineJob>): [string, TimelineJob] => [id, { queue, id, ...fields }];
-const result = (outcome: HookJobResult['outcome'], message: string, hosts: HookJobResult['hosts'] = [], durationMs = 10): HookJobResult => ({ outcome, message, hosts, durationMs });
+const result = (outcome: HookJobResult['outcome'], message: string, hosts: HookJobResult['hosts'] = [], durationMs = 10): HookJobResult => ({
+  outcome,
+  message,
+  hosts,
+  durationMs,
+});
 const bars = (t: SessionTimeline, rowId: string): TimelineBar[] => t.rows.find((r) => r.id === rowId)?.bars ?? [];
 const brief = (b: TimelineBar) => `${b.label}:${b.outcome}`;
 
 test('jobs removed: every hook, window and the final phase still show what the conditions say', () => {
   const t = buildTimeline({ session: finishedBatch, jobs: new Map(), nowMs: T0 + 60_000 });
-  assert.equal(t.rows.map((r) => r.label), ['global preBackup', 'StatefulSet/db-0', 'StatefulSet/db-1', 'StatefulSet/db-2', 'global postBackup', 'finalize']);
+  assert.equal(
+    t.rows.map((r) => r.label),
+    ['global preBackup', 'StatefulSet/db-0', 'StatefulSet/db-1', 'StatefulSet/db-2', 'global postBackup', 'finalize'],
+  );
   const table: Array<[string, string[]]> = [
     ['global-pre', ['preBackup:succeeded']],
     ['t0', ['preBackup:succeeded', 'backup:succeeded', 'postBackup:succeeded']],
@@ -84,7 +109,9 @@ test('with jobs: millisecond times, where it ran, per-host rows, the window up t
       timestamp: T0,
       processedOn: T0 + 3900,
       finishedOn: T0 + 3950,
-      returnvalue: result('succeeded', 'Global PostBackup hook has been executed successfully', [{ where: 'http://127.0.0.9:28081/maintenance/off', statusCode: 200, durationMs: 30 }]),
+      returnvalue: result('succeeded', 'Global PostBackup hook has been executed successfully', [
+        { where: 'http://127.0.0.9:28081/maintenance/off', statusCode: 200, durationMs: 30 },
+      ]),
     }),
     job('coordinator', finalizeJobIdOf(ref.uid), { processedOn: T0 + 3960, finishedOn: T0 + 3990 }),
   ]);
@@ -94,7 +121,10 @@ test('with jobs: millisecond times, where it ran, per-host rows, the window up t
   assert.is(pre.where, undefined, 'several hosts: no single place');
   assert.equal(
     t.rows.filter((r) => r.host).map((r) => [r.label, r.bars[0].endMs! - r.bars[0].startMs!]),
-    [['StatefulSet/db-0 · db-0-0', 40], ['StatefulSet/db-0 · db-0-1', 90]],
+    [
+      ['StatefulSet/db-0 · db-0-0', 40],
+      ['StatefulSet/db-0 · db-0-1', 90],
+    ],
   );
   assert.equal([win.startMs, win.endMs], [T0 + 700, T0 + 1750], 'gate opens when the pre hook ends; the window ends when the target completed');
   const gpost = bars(t, 'global-post')[0];
@@ -103,34 +133,53 @@ test('with jobs: millisecond times, where it ran, per-host rows, the window up t
 });
 
 test('maxRetry: each attempt is its own bar; earlier ones are estimated and marked so', () => {
-  const s = batch([{ phase: 'Pending', conditions: [stamp(hookCondition('preBackup', 'local', { kind: 'failed', error: 'exit code 1' }), 9)] }], [], { phase: 'Running' });
+  const s = batch([{ phase: 'Pending', conditions: [stamp(hookCondition('preBackup', 'local', { kind: 'failed', error: 'exit code 1' }), 9)] }], [], {
+    phase: 'Running',
+  });
   const id = hookJobId({ session: ref, hook: 'preBackup', scope: 'local', targetIndex: 0 });
   const jobs = new Map([job('pre-backup', id, { timestamp: T0, processedOn: T0 + 8000, finishedOn: T0 + 8100, data: { hookAttempts: 2 } })]);
   const t = buildTimeline({ session: s, jobs, nowMs: T0 + 10_000 });
   const pre = bars(t, 't0').filter((b) => b.label === 'preBackup');
-  assert.equal(pre.map((b) => [b.attempt, b.outcome, Boolean(b.estimated)]), [
-    [{ n: 1, of: 3 }, 'failed', true],
-    [{ n: 2, of: 3 }, 'failed', true],
-    [{ n: 3, of: 3 }, 'failed', false],
-  ]);
+  assert.equal(
+    pre.map((b) => [b.attempt, b.outcome, Boolean(b.estimated)]),
+    [
+      [{ n: 1, of: 3 }, 'failed', true],
+      [{ n: 2, of: 3 }, 'failed', true],
+      [{ n: 3, of: 3 }, 'failed', false],
+    ],
+  );
   assert.ok(pre[1].endMs! <= pre[2].startMs!, 'attempts do not overlap');
   assert.is(pre[2].message, 'Failed to execute preBackup hook. Reason: exit code 1');
 });
 
 test('a failed pre hook: the window and the post hook did not run, and say why', () => {
   const s = batch(
-    [{ phase: 'Failed', conditions: [bad('preBackup', 'local', 'exit code 3', 2), stamp(gateCondition('backup', false, 'PreHookFailed', 'preBackup hook failed.'), 2)] }],
+    [
+      {
+        phase: 'Failed',
+        conditions: [bad('preBackup', 'local', 'exit code 3', 2), stamp(gateCondition('backup', false, 'PreHookFailed', 'preBackup hook failed.'), 2)],
+      },
+    ],
     [],
     { phase: 'Failed', sessionDuration: '2s' },
   );
   const post = hookJobId({ session: ref, hook: 'postBackup', scope: 'local', targetIndex: 0 });
-  const jobs = new Map([job('post-backup', post, { processedOn: T0 + 2100, finishedOn: T0 + 2110, returnvalue: result('skipped', 'the pre hook failed: the post hook does not run') })]);
-  const t = buildTimeline({ session: s, jobs, nowMs: T0 + 5000 });
-  assert.equal(bars(t, 't0').map((b) => [b.label, b.outcome, b.message]), [
-    ['preBackup', 'failed', 'Failed to execute preBackup hook. Reason: exit code 3'],
-    ['backup', 'not-run', 'Skipping backup: preBackup hook failed.'],
-    ['postBackup', 'not-run', 'the pre hook failed: the post hook does not run'],
+  const jobs = new Map([
+    job('post-backup', post, {
+      processedOn: T0 + 2100,
+      finishedOn: T0 + 2110,
+      returnvalue: result('skipped', 'the pre hook failed: the post hook does not run'),
+    }),
   ]);
+  const t = buildTimeline({ session: s, jobs, nowMs: T0 + 5000 });
+  assert.equal(
+    bars(t, 't0').map((b) => [b.label, b.outcome, b.message]),
+    [
+      ['preBackup', 'failed', 'Failed to execute preBackup hook. Reason: exit code 3'],
+      ['backup', 'not-run', 'Skipping backup: preBackup hook failed.'],
+      ['postBackup', 'not-run', 'the pre hook failed: the post hook does not run'],
+    ],
+  );
 });
 
 test('a hook the invoker does not have shows no bar; one not yet run shows as waiting', () => {
@@ -176,7 +225,10 @@ test('a RestoreSession: session conditions, the restore window from its host sta
     },
   };
   const t = buildTimeline({ session: s, jobs: new Map(), nowMs: T0 + 90_000 });
-  assert.equal(t.rows.map((r) => r.label), ['Deployment/app', 'finalize']);
+  assert.equal(
+    t.rows.map((r) => r.label),
+    ['Deployment/app', 'finalize'],
+  );
   assert.equal(bars(t, 't0').map(brief), ['preRestore:succeeded', 'restore:failed', 'postRestore:succeeded']);
   assert.equal([bars(t, 't0')[1].message, bars(t, 't0')[1].where, bars(t, 't0')[1].endMs], ['app-0: Failed: disk full', 'app-0', T0 + 3000]);
   assert.equal([t.deadlineMs, t.deadlineMessage], [T0 + 60_000, 'Failed to complete restore within 1m0s.']);

@@ -80,34 +80,32 @@ export async function runExec(kube: KubeAccess, target: ExecTarget, command: str
       }
     };
 
-    kube.exec
-      .exec(target.namespace, target.pod, target.container, command, sink(output), sink(output, stderr), null, false, onStatus)
-      .then(
-        (ws) => {
-          socket = ws;
-          if (settled) return ws.close();
-          ws.on('close', () => {
-            // The API server sends the status before closing; a close without one is a broken stream.
-            setImmediate(() => finish(new HookFailedError(`${label} ended without an exit status (stream closed)`, { action: 'exec' })));
-          });
-        },
-        (err: unknown) => {
-          // client-node rejects with ws's ErrorEvent, which is not an Error but has a message.
-          const msg = clean(String((err as { message?: unknown })?.message ?? err));
-          const status = /Unexpected server response: (\d+)/.exec(msg)?.[1];
-          // The pod was there when we chose it; a 404 now means it went away in between.
-          if (status === '404') finish(new TargetError(`pod ${target.namespace}/${target.pod} not found (it went away before exec started)`, { cause: err }));
-          else if (status === '403') {
-            finish(
-              new TargetError(
-                `${label}: stash-hooks' worker may not exec in namespace ${target.namespace} (403 Forbidden); a platform admin grants a tenant namespace ` +
-                  'in k8s-manifests/components/tenant-namespaces (docs/security.md)',
-                { cause: err },
-              ),
-            );
-          }
-          else finish(new KubernetesApiError(`${label}: could not open the exec stream: ${msg}`, { statusCode: status ? Number(status) : undefined, cause: err }));
-        },
-      );
+    kube.exec.exec(target.namespace, target.pod, target.container, command, sink(output), sink(output, stderr), null, false, onStatus).then(
+      (ws) => {
+        socket = ws;
+        if (settled) return ws.close();
+        ws.on('close', () => {
+          // The API server sends the status before closing; a close without one is a broken stream.
+          setImmediate(() => finish(new HookFailedError(`${label} ended without an exit status (stream closed)`, { action: 'exec' })));
+        });
+      },
+      (err: unknown) => {
+        // client-node rejects with ws's ErrorEvent, which is not an Error but has a message.
+        const msg = clean(String((err as { message?: unknown })?.message ?? err));
+        const status = /Unexpected server response: (\d+)/.exec(msg)?.[1];
+        // The pod was there when we chose it; a 404 now means it went away in between.
+        if (status === '404') finish(new TargetError(`pod ${target.namespace}/${target.pod} not found (it went away before exec started)`, { cause: err }));
+        else if (status === '403') {
+          finish(
+            new TargetError(
+              `${label}: stash-hooks' worker may not exec in namespace ${target.namespace} (403 Forbidden); a platform admin grants a tenant namespace ` +
+                'in k8s-manifests/components/tenant-namespaces (docs/security.md)',
+              { cause: err },
+            ),
+          );
+        } else
+          finish(new KubernetesApiError(`${label}: could not open the exec stream: ${msg}`, { statusCode: status ? Number(status) : undefined, cause: err }));
+      },
+    );
   });
 }

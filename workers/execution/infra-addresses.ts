@@ -117,7 +117,7 @@ export class InfraAddresses {
       }),
       this.read('redis', async () => {
         const nodes = this.opts.redis?.nodes ?? [];
-        const found = await Promise.all(nodes.map(async (n) => (await resolveAll(n.host)).map((a) => entry(a, n.port, 'stash-hooks\' Redis'))));
+        const found = await Promise.all(nodes.map(async (n) => (await resolveAll(n.host)).map((a) => entry(a, n.port, "stash-hooks' Redis"))));
         return found.flat();
       }),
     ]);
@@ -135,7 +135,10 @@ export class InfraAddresses {
       if (status === 404) this.sources.set(source, []);
       else if (!this.warned.has(source)) {
         this.warned.add(source);
-        this.opts.logger.warn({ source, err: (err as Error).message }, 'could not read infrastructure addresses for the network guard; keeping the last known ones');
+        this.opts.logger.warn(
+          { source, err: (err as Error).message },
+          'could not read infrastructure addresses for the network guard; keeping the last known ones',
+        );
       }
     }
   }

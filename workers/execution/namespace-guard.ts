@@ -23,7 +23,12 @@ export const DEFAULT_PROTECTED_NAMESPACES: readonly string[] = ['kube-system'];
 
 /** The namespaces an annotation value admits; `*` admits every namespace. */
 export function parseAllowedSources(value: string | undefined): { any: boolean; names: Set<string> } {
-  const names = new Set((value ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  const names = new Set(
+    (value ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
   return { any: names.has('*'), names };
 }
 

@@ -253,4 +253,3 @@ export class NetworkGuard {
     return { http: guarded(new http.Agent({ keepAlive: false })), https: guarded(new https.Agent({ keepAlive: false })) };
   }
 }
-

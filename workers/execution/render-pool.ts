@@ -151,7 +151,12 @@ export class RenderPool {
     if (!task || task.timer) return;
     task.timer = setTimeout(() => {
       this.remove(thread);
-      void this.retire(thread, new TemplateError(`rendering the templates of this hook took more than the budget of ${this.limits.budgetMs} ms (all fields together); simplify its loops`));
+      void this.retire(
+        thread,
+        new TemplateError(
+          `rendering the templates of this hook took more than the budget of ${this.limits.budgetMs} ms (all fields together); simplify its loops`,
+        ),
+      );
       if (this.warmed) this.warm();
       this.dispatch();
     }, this.limits.budgetMs);
@@ -184,7 +189,12 @@ export class RenderPool {
       thread.task = undefined;
       worker.unref(); // an idle thread must not keep the process alive
       if (reply.ok) task.resolve(reply.handler);
-      else task.reject(reply.error.code === 'ERR_TEMPLATE' ? new TemplateError(reply.error.message) : Object.assign(new Error(reply.error.message), { name: reply.error.name }));
+      else
+        task.reject(
+          reply.error.code === 'ERR_TEMPLATE'
+            ? new TemplateError(reply.error.message)
+            : Object.assign(new Error(reply.error.message), { name: reply.error.name }),
+        );
       this.dispatch();
     });
     worker.on('error', (err: Error & { code?: string }) => {
@@ -196,7 +206,11 @@ export class RenderPool {
         clearTimeout(task.timer);
         thread.task = undefined;
         // ERR_WORKER_OUT_OF_MEMORY: the hook's templates, not the worker, ran out.
-        task.reject(err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? new TemplateError(`rendering the templates of this hook used more than ${this.maxHeapMb} MiB of memory`) : err);
+        task.reject(
+          err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+            ? new TemplateError(`rendering the templates of this hook used more than ${this.maxHeapMb} MiB of memory`)
+            : err,
+        );
       }
       this.dispatch();
     });
@@ -224,4 +238,3 @@ export class RenderPool {
     await thread.worker.terminate().catch(() => undefined);
   }
 }
-

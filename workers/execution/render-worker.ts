@@ -32,7 +32,15 @@ parentPort?.on('message', (req: RenderRequest) => {
     const handler = renderHandler(req.handler, req.summary);
     const bytes = outputBytes(handler);
     if (bytes > req.maxOutputBytes) {
-      reply = { id: req.id, ok: false, error: { name: 'TemplateError', code: 'ERR_TEMPLATE', message: `rendered templates of this hook are ${bytes} bytes, over the limit of ${req.maxOutputBytes} bytes per hook` } };
+      reply = {
+        id: req.id,
+        ok: false,
+        error: {
+          name: 'TemplateError',
+          code: 'ERR_TEMPLATE',
+          message: `rendered templates of this hook are ${bytes} bytes, over the limit of ${req.maxOutputBytes} bytes per hook`,
+        },
+      };
     } else reply = { id: req.id, ok: true, handler };
   } catch (err) {
     const e = err as Error & { code?: string };

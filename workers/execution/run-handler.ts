@@ -75,7 +75,8 @@ export async function runHandler(handler: Handler, ctx: HookContext, deps: Execu
       deps.log?.('warn', redact(`hook ${ctx.hookName} ${action} failed: ${(err as Error).message}`, secrets), { action });
       throw err;
     }
-    for (const r of results) log(`hook ${ctx.hookName} ${action} succeeded`, { action, where: r.where, statusCode: r.statusCode, exitCode: r.exitCode, durationMs: r.durationMs });
+    for (const r of results)
+      log(`hook ${ctx.hookName} ${action} succeeded`, { action, where: r.where, statusCode: r.statusCode, exitCode: r.exitCode, durationMs: r.durationMs });
     hosts.push(...results);
   }
   return { ok: true, actions, hosts: boundOutputs(hosts), durationMs: Date.now() - started };
@@ -121,7 +122,17 @@ async function runAction(
   const dests = networkDestinations(spec, placement, h.containerName, `${action}.port`);
   return fanOut(action, dests, maxParallel, (d) =>
     runHttp(
-      { action, host: d.host, port: d.port, scheme: spec.scheme, path: spec.path, headers, body: spec.body, form: spec.form, insecureSkipTLSVerify: h.insecureSkipTLSVerify },
+      {
+        action,
+        host: d.host,
+        port: d.port,
+        scheme: spec.scheme,
+        path: spec.path,
+        headers,
+        body: spec.body,
+        form: spec.form,
+        insecureSkipTLSVerify: h.insecureSkipTLSVerify,
+      },
       guard,
       opts,
     ),

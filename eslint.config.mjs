@@ -61,6 +61,11 @@ export default defineConfig(
     languageOptions: { globals: { ...globals.node } },
   },
   {
+    // The Sessions page's scripts run in the browser (served by the dashboard, never by Node).
+    files: ['dashboard/sessions-assets/**/*.js'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs' },
   },

@@ -161,6 +161,8 @@ function fmtString(s: string, verb: string, spec: Spec): string {
     case 's':
       return pad(s, spec);
     case 'q':
+      // Go's strconv.CanBackquote: control characters are exactly what must be matched here.
+      // eslint-disable-next-line no-control-regex
       if (spec.sharp && !/[`\r\n\t\x00-\x08\x0b-\x1f\x7f\ufeff]/.test(s)) return pad('`' + s + '`', spec);
       return pad(quoteGo(s, '"', spec.plus), spec);
     case 'x':

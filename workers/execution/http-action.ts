@@ -65,6 +65,7 @@ const HTML_START = /^(<!doctype html|<html|<head|<script|<iframe|<h1|<div|<font|
 /** Its `XML`: `<?xml` the same way. */
 const XML_START = /^<\?xml[ >]/i;
 /** Binary data bytes (mimesniff), which make a body not text. */
+// eslint-disable-next-line no-control-regex -- control bytes are what this pattern detects
 const BINARY_BYTE = /[\x00-\x08\x0B\x0E-\x1A\x1C-\x1F]/;
 
 /**

@@ -97,7 +97,7 @@ export async function startComponents(
 
 /** Runs `components` until SIGINT/SIGTERM, then drains them. */
 export async function serveComponents(components: readonly Component[], role: string, config: Config): Promise<number> {
-  const rt = await createRuntime(role, config, { kube: components.some((c) => c !== 'dashboard') });
+  const rt = await createRuntime(role, config, { kube: components.some((c) => c !== 'dashboard') ? true : 'optional' });
   try {
     await startComponents(rt, config, components);
     rt.logger.info({ role }, 'started');

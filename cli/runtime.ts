@@ -65,15 +65,37 @@ export interface RoleRuntime {
   stop(): Promise<void>;
 }
 
+/**
+ * The cluster of a role that can do without one (the dashboard: its Sessions page reads sessions,
+ * its queues need only Redis): the default kubeconfig or the in-cluster service account when
+ * there is one, else none, said once in the log.
+ */
+function optionalKubeConfig(logger: Logger): KubeConfig {
+  try {
+    const kc = loadKubeConfig(undefined);
+    // client-node's loadFromDefault falls back to an unauthenticated http://localhost:8080 when it
+    // finds nothing: that is no cluster, not one to show errors from.
+    const cluster = kc.getCurrentCluster();
+    if (cluster?.name === 'cluster' && cluster.server === 'http://localhost:8080') throw new Error('no kubeconfig and not in a cluster');
+    return kc;
+  } catch (err) {
+    logger.info({ reason: errorMessage(err) }, 'no Kubernetes cluster configured: the Sessions page will say so; the queues are shown as usual');
+    return new KubeConfig();
+  }
+}
+
 export async function createRuntime(
   role: string,
   config: Config,
-  options: { kube?: boolean; serveOps?: boolean; kubeConfig?: KubeConfig; logger?: Logger } = {},
+  options: { kube?: boolean | 'optional'; serveOps?: boolean; kubeConfig?: KubeConfig; logger?: Logger } = {},
 ): Promise<RoleRuntime> {
   const logger = options.logger ?? createLogger({ level: config.logLevel, name: `stash-hooks-${role}` });
   // One keep-alive connection pool for every API client of the process (client-node 1.x opens a
   // new connection per request otherwise; shared/kube-keep-alive.ts).
-  const kubeConfig = withKeepAlive(options.kubeConfig ?? (options.kube === false ? new KubeConfig() : loadKubeConfig(config.kubeconfig)));
+  const kubeConfig = withKeepAlive(
+    options.kubeConfig ??
+      (options.kube === false ? new KubeConfig() : options.kube === 'optional' ? optionalKubeConfig(logger) : loadKubeConfig(config.kubeconfig)),
+  );
   const registry = new Registry();
   const metrics = createMetrics(registry);
   const steps: Array<{ name: string; step: () => Promise<unknown> }> = [];
@@ -103,7 +125,8 @@ export async function createRuntime(
   } else {
     checks.redis = () => Promise.reject(new Error(`not connected to ${describeRedisTarget(config.redis)}`));
   }
-  if (options.kube !== false) {
+  // An optional cluster (the dashboard's Sessions page) never makes the role unready.
+  if (options.kube !== false && options.kube !== 'optional') {
     const version = kubeConfig.makeApiClient(VersionApi);
     checks.kubernetes = () => version.getCode();
   }

@@ -199,7 +199,12 @@ run('each role is granted exactly what its code calls', () => {
   ]);
   // The network guard lists stash-hooks' own pods to keep hooks away from them.
   assert.equal([...triples(grantsOf(objs, 'stash-hooks-worker').inNamespace.get('stash-hooks')!)], ['core/pods:list'], 'worker in its own namespace');
-  assert.equal(grantsOf(objs, 'stash-hooks-dashboard'), { clusterWide: [], inNamespace: new Map() }, 'the dashboard has no Kubernetes rights');
+  // The Sessions page reads sessions; nothing else.
+  exactly(
+    'stash-hooks-dashboard',
+    ['backupsessions', 'restoresessions'].flatMap((r) => [`stash.appscode.com/${r}:get`, `stash.appscode.com/${r}:list`]),
+  );
+  assert.is(grantsOf(objs, 'stash-hooks-dashboard').inNamespace.size, 0, 'the dashboard has no namespaced rights');
 });
 
 run('exec, pods and Secrets: per tenant namespace by default, cluster-wide only in the opt-in overlay', () => {
@@ -391,7 +396,7 @@ run('one worker pool per hook queue; PDBs and the Service select real pods', () 
       `${key} from a Secret, so a non-loopback dashboard has credentials`,
     );
   }
-  assert.is(dash.spec.template.spec.automountServiceAccountToken, false, 'the dashboard needs no Kubernetes token');
+  assert.is(dash.spec.template.spec.automountServiceAccountToken, true, "the Sessions page reads sessions with the pod's token");
 });
 
 run('keda: a ScaledObject per worker pool on its BullMQ wait list; replicas left to KEDA', () => {

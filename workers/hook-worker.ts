@@ -501,6 +501,18 @@ export class HookWorkerPool {
     const i = data.targetIndex ?? 0;
     const pre = !isPostHook(data.hook);
     const written = await this.store.updateStatus(data.session, (s) => {
+      // A global pre hook's success that lands after the deadline (a write retried through an API
+      // outage) must not be recorded: the session is failing for the deadline, and the coordinator
+      // records the condition False with the reason (DESIGN §5).
+      if (
+        pre &&
+        data.scope === 'global' &&
+        outcome.kind === 'succeeded' &&
+        invoker &&
+        Date.now() >= deadlineOf(s, invoker, this.opts.sessionTimeoutMs).deadlineMs
+      ) {
+        return false;
+      }
       let changed = recordHookCondition(s, data.hook, data.scope, data.targetIndex, condition);
       if (pre && data.scope === 'local') {
         changed = (outcome.kind === 'failed' ? closeGate(s, i, `${data.hook} hook failed.`) : openGate(s, i, true)) || changed;

@@ -241,7 +241,10 @@ run("with actions allowed, the board's own Retry button works through the CSRF g
     await page.getByText('postBackup demo/app-backup-1700003600 global', { exact: true }).waitFor({ timeout: 15_000 });
     assert.is((await queue.getJobCounts('failed')).failed, 1);
     await page.getByRole('button', { name: 'Retry all' }).click();
+    // The 'response' listener runs when the answer reaches the page, which can be after the queue changed.
+    const retried = page.waitForResponse((r) => r.request().method() === 'PUT' && r.url().endsWith('/retry/failed'), { timeout: 15_000 });
     await page.getByRole('button', { name: 'Confirm' }).click();
+    await retried;
     for (let i = 0; i < 50 && (await queue.getJobCounts('failed')).failed > 0; i++) await new Promise((r) => setTimeout(r, 100));
     assert.is((await queue.getJobCounts('failed')).failed, 0, `the UI's retry reached the queue: ${JSON.stringify(puts)}`);
     const retry = puts.find((p) => p.url.endsWith('/retry/failed'));

@@ -107,7 +107,8 @@ spec:
 
   // The dashboard as the same user: queues found by SCAN, job lists, worker list (CLIENT LIST).
   const d = await startDashboard({
-    connection: process.env.REDIS_URL ?? `redis://stash-hooks:${PASSWORD}@127.0.0.1:${port}`,
+    // The private ACL'd server, never REDIS_URL (CI exports the shared one).
+    connection: `redis://stash-hooks:${PASSWORD}@127.0.0.1:${port}`,
     prefix: p.prefix,
     port: 0,
     discoverIntervalMs: 0,

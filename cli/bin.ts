@@ -5,3 +5,10 @@
 import { main } from './main.js';
 
 await main(process.argv.slice(2));
+// The command is done (a role has stopped and closed what it opened). A handle some library left
+// open (a socket, a reconnect timer) must not keep the process alive after that: exit within 5 s,
+// saying why. Unref'd, so a process with nothing left open exits at once as usual.
+setTimeout(() => {
+  process.stderr.write(`stash-hooks: exiting with code ${Number(process.exitCode ?? 0)}: handles were still open 5 s after the command finished\n`);
+  process.exit();
+}, 5000).unref();

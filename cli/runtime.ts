@@ -158,11 +158,19 @@ export async function createRuntime(
     },
     stop() {
       stopping ??= (async () => {
+        // No step may hold the shutdown: one that has not finished after the drain grace plus
+        // 10 s is logged and left behind (SIGTERM must end the process; DESIGN §7).
+        const stepLimitMs = ((config.shutdownGraceSeconds ?? 30) + 10) * 1000;
         for (const { name, step } of steps.reverse()) {
+          let timer: NodeJS.Timeout | undefined;
           try {
-            await step();
+            const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), stepLimitMs)));
+            if ((await Promise.race([step(), late])) === 'late')
+              logger.warn({ step: name, waitedMs: stepLimitMs }, 'shutdown step did not finish; going on without it');
           } catch (err) {
             logger.warn({ step: name, err: errorMessage(err) }, 'shutdown step failed');
+          } finally {
+            clearTimeout(timer);
           }
         }
       })();

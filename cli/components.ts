@@ -43,6 +43,7 @@ export async function startComponents(
       namespaceConcurrency: config.namespaceConcurrency,
       maxHookTimeoutSeconds: config.maxHookTimeoutSeconds,
       identity: config.identity ?? hostname(),
+      leaseNamespace: config.leaseNamespace ?? 'default',
       metrics: rt.metrics,
       outcomeKey: config.outcomeKey,
     });

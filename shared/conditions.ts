@@ -243,3 +243,49 @@ export function upsertCondition(
 export function isConditionStatus(value: unknown): value is ConditionStatus {
   return value === 'True' || value === 'False' || value === 'Unknown';
 }
+
+/** The reason of a hook condition that says the hook is running (status `Unknown`). Ours, not Stash's. */
+export const HOOK_RUNNING_REASON = 'HookRunning';
+
+/**
+ * Who runs a hook, recorded in the cluster before its action starts (docs/reliability.md): after
+ * Redis lost the hook's job, a rebuilt job reads it and waits for a live worker's outcome instead
+ * of running the hook a second time.
+ */
+export interface HookRunRecord {
+  /** The worker incarnation (`<POD_NAME>/<id of this process>`) whose heartbeat Lease says it lives. */
+  worker: string;
+  /** The hook's attempt (1 + the `maxRetry` retries before it). */
+  attempt: number;
+  /** When the action started (RFC 3339 with milliseconds). */
+  startedAt: string;
+  /** The hook's timeout: a record older than this (and a margin) is not a running hook any more. */
+  timeoutSeconds: number;
+}
+
+/**
+ * The hook's condition while it runs: status `Unknown`, reason `HookRunning`, the record in the
+ * message (read back by {@link parseHookRunning}). The hook's outcome replaces it in the status
+ * write that records the outcome, so it costs one write per hook and never outlives the hook.
+ * A condition rather than an annotation or a status field of our own: it lives where the outcome
+ * will, survives Stash's own CRD schemas (an unknown status field would be pruned), and a user
+ * reading the session sees which worker runs the hook.
+ */
+export function hookRunningCondition(hook: HookName, scope: HookScope, run: HookRunRecord): Condition {
+  return {
+    type: hookConditionType(hook, scope),
+    status: 'Unknown',
+    reason: HOOK_RUNNING_REASON,
+    message: `Running ${scope === 'global' ? 'global ' : ''}${hook} hook: worker ${run.worker}, attempt ${run.attempt}, started ${run.startedAt}, timeout ${run.timeoutSeconds}s.`,
+  };
+}
+
+const RUNNING_MESSAGE = /^Running (?:global )?\w+ hook: worker (\S+), attempt (\d+), started (\S+), timeout (\d+)s\.$/;
+
+/** The run record of a `HookRunning` condition; undefined for any other condition. */
+export function parseHookRunning(condition: Condition | undefined): HookRunRecord | undefined {
+  if (condition?.status !== 'Unknown' || condition.reason !== HOOK_RUNNING_REASON) return undefined;
+  const m = RUNNING_MESSAGE.exec(condition.message ?? '');
+  if (!m) return undefined;
+  return { worker: m[1], attempt: Number(m[2]), startedAt: m[3], timeoutSeconds: Number(m[4]) };
+}

@@ -81,6 +81,8 @@ export interface Metrics {
   readonly queueOldestWaiting: Gauge<'queue'>;
   /** `stash_hooks_jobs_stalled_total{queue}`: jobs BullMQ found stalled (their worker died or froze). */
   readonly jobsStalled: Counter<'queue'>;
+  /** `stash_hooks_hook_runs_waited_for_total{phase}`: times a job found its hook running on another live worker and waited instead of running it. */
+  readonly hookRunsWaitedFor: Counter<'phase'>;
   /** `stash_hooks_sessions{kind,phase}`: sessions in the watcher's cache by phase, read on scrape. */
   readonly sessions: Gauge<'kind' | 'phase'>;
   /** `stash_hooks_sessions_past_deadline{kind}`: unfinished sessions whose `sessionDeadline` passed. */
@@ -186,6 +188,12 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     labelNames: ['queue'] as const,
     registers,
   });
+  const hookRunsWaitedFor = new Counter({
+    name: `${METRIC_PREFIX}hook_runs_waited_for_total`,
+    help: 'Times a hook job found its hook running on another live worker (a HookRunning condition) and waited for that outcome instead of running the hook again.',
+    labelNames: ['phase'] as const,
+    registers,
+  });
   // Both session gauges are computed from one read of the source per scrape.
   let sessionSnapshot: { at: number; samples: SessionSample[] } | undefined;
   const readSessions = (): SessionSample[] => {
@@ -246,6 +254,7 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     leader,
     queueOldestWaiting,
     jobsStalled,
+    hookRunsWaitedFor,
     sessions,
     sessionsPastDeadline,
     recordHook(labels, durationSeconds) {

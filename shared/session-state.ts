@@ -3,7 +3,7 @@
  * (DESIGN §4, §5): which targets a session has, which hooks apply to each, when a target is
  * complete, what an `executionPolicy` decides and what the final phase is. No I/O here.
  */
-import { ConditionType, findCondition, hookConditionType, type HookName, type HookScope } from './conditions.js';
+import { ConditionType, findCondition, hookConditionType, parseHookRunning, type HookName, type HookRunRecord, type HookScope } from './conditions.js';
 import { parseDuration } from './duration.js';
 import type {
   BackupBatch,
@@ -67,7 +67,14 @@ export function conditionsOf(session: Session, scope: HookScope, targetIndex?: n
 
 /** The recorded condition of a hook, if it ran (or was skipped) already: exactly-once per condition. */
 export function recordedHookCondition(session: Session, hook: HookName, scope: HookScope, targetIndex?: number): Condition | undefined {
-  return findCondition(conditionsOf(session, scope, targetIndex), hookConditionType(hook, scope));
+  const c = findCondition(conditionsOf(session, scope, targetIndex), hookConditionType(hook, scope));
+  // `Unknown` says the hook is running (HookRunning), not that its outcome is recorded.
+  return c?.status === 'Unknown' ? undefined : c;
+}
+
+/** Who runs the hook, when its condition says it is running (see `hookRunningCondition`). */
+export function hookRunRecord(session: Session, hook: HookName, scope: HookScope, targetIndex?: number): HookRunRecord | undefined {
+  return parseHookRunning(findCondition(conditionsOf(session, scope, targetIndex), hookConditionType(hook, scope)));
 }
 
 /** A backup target is complete at `Succeeded`/`Failed`; a restore when every host reported. */

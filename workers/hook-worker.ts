@@ -11,7 +11,7 @@
 import { setMaxListeners } from 'node:events';
 import { DelayedError, Job, Worker } from 'bullmq';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { hookCondition, isPostHook, type HookOutcome } from '../shared/conditions.js';
+import { boundMessage, hookCondition, isPostHook, type HookOutcome, type HookRunRecord } from '../shared/conditions.js';
 import { errorMessage, isHookOwnFailure } from '../shared/errors.js';
 import { validateHandler } from '../shared/hook-spec.js';
 import type { Logger } from '../shared/logger.js';
@@ -23,6 +23,7 @@ import {
   deadlineOf,
   evaluatePolicy,
   finalPhase,
+  hookRunRecord,
   hookSpec,
   isTargetComplete,
   recordedHookCondition,
@@ -40,6 +41,7 @@ import { defaultNamespaceCap, hookTimeoutSeconds, HookStoppedReason, NAMESPACE_W
 import { QueueCache } from './queue-cache.js';
 import { SessionStore } from './session-store.js';
 import {
+  clearHookStart,
   closeGate,
   failTargetAfterPostHook,
   globalPreFailed,
@@ -48,10 +50,12 @@ import {
   openGate,
   preHookFailed,
   recordHookCondition,
+  recordHookStart,
   recordUnrunPostHooks,
 } from './status-writes.js';
 import { promoteJob } from './promote.js';
 import { OutcomeSeal } from './outcome-seal.js';
+import { WorkerHeartbeat } from './worker-heartbeat.js';
 
 export interface HookWorkerPoolOptions {
   kubeConfig: KubeConfig;
@@ -77,6 +81,10 @@ export interface HookWorkerPoolOptions {
   maxHookTimeoutSeconds?: number;
   /** This replica's name (`POD_NAME`): HTTP hooks say `User-Agent: stash-hooks (worker <identity>)`. */
   identity?: string;
+  /** Namespace of the worker heartbeat Leases (`--lease-namespace`); default `default`. */
+  leaseNamespace?: string;
+  /** The heartbeat's Lease duration (default 15 s; tests shorten it). */
+  heartbeatLeaseSeconds?: number;
   logger: Logger;
   metrics?: Metrics;
   /**
@@ -94,6 +102,12 @@ export interface HookWorkerPoolOptions {
  */
 type HookJobState = HookJobData & { hookAttempts?: number; outcome?: HookOutcome; outcomeSeal?: string };
 type HookJob = Job<HookJobState, HookJobResult>;
+
+/** A job whose hook another live worker runs looks again after this long (plus jitter). */
+const RUNNING_ELSEWHERE_WAIT_MS = 3000;
+
+/** How long a worker keeps trying to remove its `HookRunning` record after a run ended without an outcome. */
+const CLEAR_RECORD_TRIES_MS = 5 * 60_000;
 
 /** How long the outcome's save to Redis may hold up the condition write (Redis down: go on). */
 const OUTCOME_SAVE_WAIT_MS = 2000;
@@ -115,6 +129,12 @@ export class HookWorkerPool {
   private readonly infra: InfraAddresses;
   private readonly renderPool: RenderPool;
   private readonly slots: NamespaceSlots;
+  private readonly heartbeat: WorkerHeartbeat;
+  /** Hooks this process is running (`hookJobId`s): a record naming this process is a live run only if listed. */
+  private readonly running = new Set<string>();
+  /** Outcomes of hooks this process ran whose condition write failed: a retry here records them even if Redis lost the job. */
+  private readonly unrecorded = new Map<string, HookOutcome>();
+  private heartbeatReady: Promise<void> | undefined;
   private deletions: SessionDeletions | undefined;
   private deletionsConnection: RedisClient | undefined;
   /** The network guard's infrastructure addresses and devcluster mode, read before the first hook runs. */
@@ -132,6 +152,13 @@ export class HookWorkerPool {
     this.infra = new InfraAddresses({ kubeConfig: options.kubeConfig, redis: options.redis, ownNamespace: options.ownNamespace, logger: options.logger });
     this.renderPool = new RenderPool({ limits: options.renderLimits });
     this.slots = new NamespaceSlots(options.namespaceConcurrency ?? defaultNamespaceCap(options.concurrency));
+    this.heartbeat = new WorkerHeartbeat({
+      kubeConfig: options.kubeConfig,
+      namespace: options.leaseNamespace ?? 'default',
+      podName: options.identity ?? 'worker',
+      logger: options.logger,
+      ...(options.heartbeatLeaseSeconds ? { leaseDurationSeconds: options.heartbeatLeaseSeconds, renewIntervalMs: (options.heartbeatLeaseSeconds * 1000) / 3 } : {}),
+    });
     this.exec = {
       kube: kubeAccessFromConfig(options.kubeConfig),
       render: (handler, summary) => this.renderPool.render(handler, summary),
@@ -156,6 +183,7 @@ export class HookWorkerPool {
     }
     this.guardReady = this.prepareGuard();
     this.rendersReady = this.renderPool.warm();
+    this.heartbeatReady = this.heartbeat.start();
     this.deletionsConnection = createRedisClient(this.opts.redis, { purpose: 'worker', connectionName: 'stash-hooks-hook-worker-lifecycle-events' });
     this.deletionsConnection.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'redis connection error (hook worker)'));
     this.deletions = new SessionDeletions(this.deletionsConnection, bullPrefix(this.opts.prefix, this.opts.redis), this.opts.logger);
@@ -201,7 +229,12 @@ export class HookWorkerPool {
    * have loaded (seconds under tsx): until then the first hooks would wait. For `/readyz` and tests.
    */
   async ready(): Promise<void> {
-    await Promise.all([this.guardReady, this.rendersReady]);
+    await Promise.all([this.guardReady, this.rendersReady, this.heartbeatReady]);
+  }
+
+  /** This process as a `HookRunning` condition names it (`<POD_NAME>/<random id>`). */
+  get worker(): string {
+    return this.heartbeat.worker;
   }
 
   /**
@@ -253,6 +286,14 @@ export class HookWorkerPool {
     if (data.scope === 'global' && !isPostHook(data.hook) && Date.now() >= deadlineOf(session, invoker, this.opts.sessionTimeoutMs).deadlineMs) {
       // Past the deadline the coordinator settles the session with the reason (DESIGN §5).
       return result('skipped', 'the session deadline passed before the global pre hook could run', started);
+    }
+    const ranHere = this.unrecorded.get(runKeyOf(job));
+    if (ranHere && !data.outcome) {
+      log.info({ outcome: ranHere.kind }, 'this worker ran the hook in an earlier attempt; recording its outcome without running it again');
+      const r = await this.finish(job, session, invoker, ranHere, started, log);
+      this.unrecorded.delete(runKeyOf(job));
+      if (isPostHook(data.hook)) await this.afterLocalPost(job, invoker);
+      return r;
     }
     if (data.outcome && !this.seal.verify(sealedFor(job), data.outcome, data.outcomeSeal)) {
       // Written by something that does not hold the key (another process without a shared key,
@@ -371,6 +412,141 @@ export class HookWorkerPool {
     if (phase === 'Failed' && summary.status.phase === 'Succeeded')
       summary.status = { ...summary.status, phase: 'Failed', error: summary.status.error || 'the session failed' };
     const target = data.scope === 'local' ? targetRefs(invoker, ns)[data.targetIndex ?? 0] : undefined;
+    const claim = await this.claimRun(job, token, session, spec, log);
+    if (claim.stop) {
+      if (isPostHook(data.hook)) await this.afterLocalPost(job, invoker);
+      return result(claim.stop, claim.why, started);
+    }
+    const runKey = runKeyOf(job);
+    let outcome: HookOutcome;
+    let run: HookResult | undefined;
+    try {
+      const action = await this.runAction(job, token, session, invoker, spec, summary, target, log);
+      if (!('outcome' in action)) {
+        this.running.delete(runKey);
+        return result('skipped', action.skipped, started);
+      }
+      ({ outcome, run } = action);
+    } catch (err) {
+      // No outcome (an infrastructure fault, a shutdown, a maxRetry wait): nobody should wait for this run.
+      this.running.delete(runKey);
+      this.clearRunRecord(job, log);
+      throw err;
+    }
+    // The action is over: the record stays until the outcome replaces it.
+    try {
+      this.unrecorded.set(runKey, outcome);
+      await this.saveOutcome(job, outcome, log);
+      const r = await this.finish(job, session, invoker, outcome, started, log, run, claim.rerunOf);
+      this.unrecorded.delete(runKey);
+      if (isPostHook(data.hook)) await this.afterLocalPost(job, invoker);
+      return r;
+    } finally {
+      this.running.delete(runKey);
+    }
+  }
+
+  /**
+   * Records in the session, before the hook's action starts, that this worker runs it (a
+   * `HookRunning` condition, docs/reliability.md). A run already recorded by a worker whose
+   * heartbeat Lease is live is waited for, not repeated: after Redis lost a job, or while BullMQ
+   * hands a job whose lock lapsed to a second worker, the first one is still running the hook. A
+   * record by a worker that is gone is taken over, and the outcome's message says the hook ran again.
+   */
+  private async claimRun(
+    job: HookJob,
+    token: string | undefined,
+    session: Session,
+    spec: Handler,
+    log: Logger,
+  ): Promise<{ stop: false; rerunOf?: string } | { stop: HookJobResult['outcome']; why: string }> {
+    const data = job.data;
+    const runKey = runKeyOf(job);
+    const seen = hookRunRecord(session, data.hook, data.scope, data.targetIndex);
+    let rerunOf: string | undefined;
+    if (seen) {
+      const mine = seen.worker === this.worker;
+      const alive = mine ? this.running.has(runKey) : await this.heartbeat.isAlive(seen.worker);
+      if (alive) {
+        log.info(
+          { runningOn: seen.worker, startedAt: seen.startedAt },
+          'another worker is running this hook (its heartbeat Lease is live): waiting for its outcome instead of running the hook again',
+        );
+        this.opts.metrics?.hookRunsWaitedFor.inc({ phase: data.hook });
+        return this.waitForRun(job, token);
+      }
+      if (!mine) rerunOf = seen.worker;
+    }
+    if (!this.heartbeat.healthy) {
+      // Other workers would take this worker's runs for stopped ones and run them again.
+      throw new Error("this worker's heartbeat Lease is not renewed (is the API server reachable?): it starts no hook until it is");
+    }
+    const asked = spec.timeoutSeconds ?? this.opts.defaultHookTimeoutSeconds;
+    const run: HookRunRecord = {
+      worker: this.worker,
+      attempt: (data.hookAttempts ?? 0) + 1,
+      startedAt: new Date().toISOString(),
+      timeoutSeconds: typeof asked === 'number' && Number.isFinite(asked) && asked > 0 ? Math.floor(asked) : this.opts.defaultHookTimeoutSeconds,
+    };
+    let verdict = 'final' as ReturnType<typeof recordHookStart> | 'final';
+    this.running.add(runKey);
+    let written: Session | undefined;
+    try {
+      written = await this.store.updateStatus(data.session, (s) => (verdict = recordHookStart(s, data.hook, data.scope, data.targetIndex, run, seen)) === 'started');
+    } catch (err) {
+      this.running.delete(runKey);
+      throw err;
+    }
+    if (verdict !== 'started') this.running.delete(runKey);
+    if (!written) return { stop: 'skipped', why: 'the session no longer exists' };
+    if (verdict === 'final') return { stop: 'skipped', why: `the session is already ${written.status?.phase ?? 'final'}` };
+    if (verdict === 'recorded') return { stop: 'already-recorded', why: "the hook's condition is already recorded" };
+    if (verdict === 'taken') return this.waitForRun(job, token);
+    if (rerunOf) log.warn({ stoppedWorker: rerunOf }, 'the worker that was running this hook is gone (its heartbeat Lease expired): running the hook again');
+    return { stop: false, rerunOf };
+  }
+
+  /** Looks again in a few seconds, without holding a slot or spending an attempt. */
+  private async waitForRun(job: HookJob, token: string | undefined): Promise<never> {
+    await job.moveToDelayed(Date.now() + RUNNING_ELSEWHERE_WAIT_MS + Math.floor(Math.random() * 1000), token);
+    throw new DelayedError();
+  }
+
+  /**
+   * Removes this worker's HookRunning record after a run that ended without an outcome, retrying
+   * in the background (the API may be what failed) until it is gone or the pool closes — then the
+   * heartbeat Lease is deleted and the record names a stopped worker anyway.
+   */
+  private clearRunRecord(job: HookJob, log: Logger): void {
+    const data = job.data;
+    const until = Date.now() + CLEAR_RECORD_TRIES_MS;
+    const attempt = async (delayMs: number): Promise<void> => {
+      try {
+        await this.store.updateStatus(data.session, (s) => clearHookStart(s, data.hook, data.scope, data.targetIndex, this.worker));
+      } catch (err) {
+        if (this.state === 'closed' || Date.now() > until) {
+          log.warn({ err: errorMessage(err) }, "could not remove this worker's HookRunning record; another worker waits until this worker stops");
+          return;
+        }
+        setTimeout(() => void attempt(Math.min(delayMs * 2, 30_000)), delayMs).unref();
+      }
+    };
+    void attempt(1000);
+  }
+
+  /** Runs the hook's action: its outcome, or why it was stopped without one; throws to hand the job back. */
+  private async runAction(
+    job: HookJob,
+    token: string | undefined,
+    session: Session,
+    invoker: Invoker,
+    spec: Handler,
+    summary: ReturnType<typeof buildSummary>,
+    target: ReturnType<typeof targetRefs>[number] | undefined,
+    log: Logger,
+  ): Promise<{ skipped?: undefined; outcome: HookOutcome; run?: HookResult } | { skipped: string }> {
+    const data = job.data;
+    const ns = session.metadata.namespace!;
     let outcome: HookOutcome;
     let run: HookResult | undefined;
     // A signal per hook, linked to the pool's: got adds an abort listener to the signal it is
@@ -390,7 +566,7 @@ export class HookWorkerPool {
       const stopped = hookAbort.signal.reason instanceof HookStoppedReason ? hookAbort.signal.reason : undefined;
       if (stopped?.why === 'session-deleted') {
         log.info({}, 'the session was deleted while its hook ran; the hook was stopped');
-        return result('skipped', 'the session was deleted while the hook ran; the hook was stopped', started);
+        return { skipped: 'the session was deleted while the hook ran; the hook was stopped' };
       }
       if (stopped) {
         outcome = { kind: 'failed', error: stopped.message };
@@ -415,10 +591,7 @@ export class HookWorkerPool {
       unwatch?.();
       stopDeadline();
     }
-    await this.saveOutcome(job, outcome, log);
-    const r = await this.finish(job, session, invoker, outcome, started, log, run);
-    if (isPostHook(data.hook)) await this.afterLocalPost(job, invoker);
-    return r;
+    return { outcome, run };
   }
 
   /**
@@ -495,9 +668,11 @@ export class HookWorkerPool {
     started: number,
     log: Logger,
     run?: HookResult,
+    rerunOf?: string,
   ): Promise<HookJobResult> {
     const data = job.data;
     const condition = hookCondition(data.hook, data.scope, outcome);
+    if (rerunOf) condition.message = boundMessage(`${condition.message ?? ''} (re-run: worker ${rerunOf} stopped while the hook was running)`);
     const i = data.targetIndex ?? 0;
     const pre = !isPostHook(data.hook);
     const written = await this.store.updateStatus(data.session, (s) => {
@@ -580,6 +755,8 @@ export class HookWorkerPool {
     const steps: Array<() => Promise<unknown>> = [
       () => Promise.all(this.workers.map((w) => w.close())),
       async () => clearTimeout(timer),
+      // After the hooks finished or were handed back: a run left unfinished is free to run again.
+      () => this.heartbeat.close(),
       async () => this.infra.close(),
       async () => this.deletions?.close(),
       async () => this.deletionsConnection?.quit(),
@@ -596,6 +773,11 @@ export class HookWorkerPool {
       }
     }
   }
+}
+
+/** The hook a job runs, the same for every job of it (a job rebuilt after Redis loss included). */
+function runKeyOf(job: HookJob): string {
+  return hookJobId(job.data);
 }
 
 function sealedFor(job: HookJob) {

@@ -10,8 +10,11 @@ import {
   gateCondition,
   hookCondition,
   hookConditionType,
+  hookRunningCondition,
+  parseHookRunning,
   upsertCondition,
   type HookName,
+  type HookRunRecord,
   type HookScope,
 } from '../shared/conditions.js';
 import { formatDuration } from '../shared/duration.js';
@@ -46,7 +49,8 @@ function hookLocation(session: Session, scope: HookScope, targetIndex: number | 
 
 /**
  * Records a hook's condition unless one of its type is already there (exactly once per
- * condition). Returns false when it was already recorded.
+ * condition); a `HookRunning` (Unknown) condition is the hook in flight, which its outcome
+ * replaces. Returns false when it was already recorded.
  */
 export function recordHookCondition(
   session: Session,
@@ -58,8 +62,44 @@ export function recordHookCondition(
 ): boolean {
   const where = hookLocation(session, scope, targetIndex);
   const list = where === 'session' ? session.status?.conditions : target(session, where)?.conditions;
-  if (findCondition(list, hookConditionType(hook, scope))) return false;
+  const current = findCondition(list, hookConditionType(hook, scope));
+  if (current && current.status !== 'Unknown') return false;
   return upsertAt(session, where, condition, now);
+}
+
+/**
+ * The start of a hook's run, recorded before its action (docs/reliability.md "A record outside
+ * Redis"). Written only if the hook's condition is still what the caller decided on: `seen` is the
+ * run record it read (undefined: none). Returns 'started', or why not: the outcome is recorded
+ * meanwhile, or another worker started it meanwhile.
+ */
+export function recordHookStart(
+  session: Session,
+  hook: HookName,
+  scope: HookScope,
+  targetIndex: number | undefined,
+  run: HookRunRecord,
+  seen: HookRunRecord | undefined,
+  now = new Date(),
+): 'started' | 'recorded' | 'taken' {
+  const where = hookLocation(session, scope, targetIndex);
+  const list = where === 'session' ? session.status?.conditions : target(session, where)?.conditions;
+  const current = findCondition(list, hookConditionType(hook, scope));
+  if (current && current.status !== 'Unknown') return 'recorded';
+  const running = parseHookRunning(current);
+  if (running && !(seen && running.worker === seen.worker && running.startedAt === seen.startedAt)) return 'taken';
+  upsertAt(session, where, hookRunningCondition(hook, scope, run), now);
+  return 'started';
+}
+
+/** Removes a hook's `HookRunning` condition if it is `worker`'s (its run ended without an outcome). */
+export function clearHookStart(session: Session, hook: HookName, scope: HookScope, targetIndex: number | undefined, worker: string): boolean {
+  const where = hookLocation(session, scope, targetIndex);
+  const holder = where === 'session' ? session.status : target(session, where);
+  const type = hookConditionType(hook, scope);
+  if (!holder || parseHookRunning(findCondition(holder.conditions, type))?.worker !== worker) return false;
+  holder.conditions = holder.conditions!.filter((c) => c.type !== type);
+  return true;
 }
 
 /**

@@ -198,7 +198,18 @@ run('each role is granted exactly what its code calls', () => {
     'core/namespaces:get',
   ]);
   // The network guard lists stash-hooks' own pods to keep hooks away from them.
-  assert.equal([...triples(grantsOf(objs, 'stash-hooks-worker').inNamespace.get('stash-hooks')!)], ['core/pods:list'], 'worker in its own namespace');
+  assert.equal(
+    [...triples(grantsOf(objs, 'stash-hooks-worker').inNamespace.get('stash-hooks')!)].sort(),
+    [
+      'coordination.k8s.io/leases:create',
+      'coordination.k8s.io/leases:delete',
+      'coordination.k8s.io/leases:get',
+      'coordination.k8s.io/leases:list',
+      'coordination.k8s.io/leases:update',
+      'core/pods:list',
+    ],
+    'worker in its own namespace: its pods, and the heartbeat Leases',
+  );
   // The Sessions page reads sessions; nothing else.
   exactly(
     'stash-hooks-dashboard',

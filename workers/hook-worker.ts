@@ -157,7 +157,9 @@ export class HookWorkerPool {
       namespace: options.leaseNamespace ?? 'default',
       podName: options.identity ?? 'worker',
       logger: options.logger,
-      ...(options.heartbeatLeaseSeconds ? { leaseDurationSeconds: options.heartbeatLeaseSeconds, renewIntervalMs: (options.heartbeatLeaseSeconds * 1000) / 3 } : {}),
+      ...(options.heartbeatLeaseSeconds
+        ? { leaseDurationSeconds: options.heartbeatLeaseSeconds, renewIntervalMs: (options.heartbeatLeaseSeconds * 1000) / 3 }
+        : {}),
     });
     this.exec = {
       kube: kubeAccessFromConfig(options.kubeConfig),
@@ -492,7 +494,10 @@ export class HookWorkerPool {
     this.running.add(runKey);
     let written: Session | undefined;
     try {
-      written = await this.store.updateStatus(data.session, (s) => (verdict = recordHookStart(s, data.hook, data.scope, data.targetIndex, run, seen)) === 'started');
+      written = await this.store.updateStatus(
+        data.session,
+        (s) => (verdict = recordHookStart(s, data.hook, data.scope, data.targetIndex, run, seen)) === 'started',
+      );
     } catch (err) {
       this.running.delete(runKey);
       throw err;

@@ -2,8 +2,10 @@
 // whether they changed anything (so a retried job rewrites nothing).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { hookCondition } from '../../shared/conditions.js';
+import { hookCondition, hookRunningCondition, parseHookRunning } from '../../shared/conditions.js';
+import { hookRunRecord, recordedHookCondition } from '../../shared/session-state.js';
 import {
+  clearHookStart,
   closeGate,
   failTargetAfterPostHook,
   gateSet,
@@ -13,6 +15,7 @@ import {
   openGate,
   preHookFailed,
   recordHookCondition,
+  recordHookStart,
   recordUnrunPostHooks,
   setFinalPhase,
   UNRUN_HOOK_ERROR,
@@ -236,6 +239,55 @@ test('recordUnrunPostHooks: a post hook with a spec but no condition at finalize
   const settled = backup();
   recordHookCondition(settled, 'preBackup', 'global', undefined, hookCondition('preBackup', 'global', { kind: 'failed', error: 'x' }), NOW);
   assert.not.ok(recordUnrunPostHooks(settled, batch, 'postBackup', 2, NOW), 'a failed global pre runs no post hook');
+});
+
+// The record outside Redis (docs/reliability.md): a hook's run is recorded before its action.
+const RUN = { worker: 'pod-a/0a1b2c3d', attempt: 1, startedAt: '2026-01-01T00:01:05.123Z', timeoutSeconds: 30 };
+
+test('a HookRunning condition reads back as the run record, and is not an outcome', () => {
+  const c = hookRunningCondition('preBackup', 'local', RUN);
+  assert.equal(
+    { status: c.status, reason: c.reason, message: c.message },
+    {
+      status: 'Unknown',
+      reason: 'HookRunning',
+      message: 'Running preBackup hook: worker pod-a/0a1b2c3d, attempt 1, started 2026-01-01T00:01:05.123Z, timeout 30s.',
+    },
+  );
+  assert.equal(parseHookRunning(c), RUN);
+  assert.equal(parseHookRunning(hookRunningCondition('postBackup', 'global', RUN)), RUN);
+  assert.is(parseHookRunning(hookCondition('preBackup', 'local', { kind: 'succeeded' })), undefined);
+  const s = backup();
+  assert.is(recordHookStart(s, 'preBackup', 'local', 1, RUN, undefined, NOW), 'started');
+  assert.equal(hookRunRecord(s, 'preBackup', 'local', 1), RUN);
+  assert.is(recordedHookCondition(s, 'preBackup', 'local', 1), undefined, 'running is not recorded');
+  assert.is(hookRunRecord(s, 'preBackup', 'local', 0), undefined);
+});
+
+test('recordHookStart: once per run — an outcome or another worker that started meanwhile wins', () => {
+  const s = backup();
+  const other = { ...RUN, worker: 'pod-b/ffff0000', startedAt: '2026-01-01T00:01:06.000Z' };
+  assert.is(recordHookStart(s, 'preBackup', 'local', 0, RUN, undefined, NOW), 'started');
+  // A second worker that read the session before the first record: it lost the race.
+  assert.is(recordHookStart(s, 'preBackup', 'local', 0, other, undefined, NOW), 'taken');
+  // One that judged this very record (its worker gone) takes it over.
+  assert.is(recordHookStart(s, 'preBackup', 'local', 0, other, RUN, NOW), 'started');
+  assert.equal(hookRunRecord(s, 'preBackup', 'local', 0), other);
+  // The outcome replaces the record; after it nobody starts the hook.
+  assert.ok(recordHookCondition(s, 'preBackup', 'local', 0, hookCondition('preBackup', 'local', { kind: 'succeeded' }), NOW));
+  assert.is(recordedHookCondition(s, 'preBackup', 'local', 0)?.status, 'True');
+  assert.is(recordHookStart(s, 'preBackup', 'local', 0, RUN, other, NOW), 'recorded');
+  assert.is(s.status!.targets![0].conditions!.filter((c) => c.type === 'PreBackupHookExecutionSucceeded').length, 1);
+});
+
+test("clearHookStart removes only its own worker's record (a run that ended without an outcome)", () => {
+  const r = restore();
+  assert.is(recordHookStart(r, 'preRestore', 'local', undefined, RUN, undefined, NOW), 'started');
+  assert.not.ok(clearHookStart(r, 'preRestore', 'local', undefined, 'pod-b/ffff0000'));
+  assert.ok(hookRunRecord(r, 'preRestore', 'local'));
+  assert.ok(clearHookStart(r, 'preRestore', 'local', undefined, RUN.worker));
+  assert.is(hookRunRecord(r, 'preRestore', 'local'), undefined);
+  assert.not.ok(clearHookStart(r, 'preRestore', 'local', undefined, RUN.worker));
 });
 
 test.run();

@@ -270,17 +270,9 @@ spec:
   });
 });
 
-skipUnless(
-  'devcluster bug: its simulated restore (devcluster/executor-simulator.ts) needs Running pods, so while stash-init runs the host fails with "no running pods" although both hooks succeeded',
-)(
-  'RestoreSession concept page sample, stash-init as Stash injects it (pods initialising): both exec hooks run in stash-init, the restore init-container; Succeeded',
-  async () => {
-    // SKIPPED — devcluster bug: its simulated restore (devcluster/executor-simulator.ts) requires Running pods, so
-    // while the pods initialise — the only time Stash's restore init-container stash-init runs and the restore
-    // actually happens in Stash — the host fails with "no running pods for StatefulSet demo/recovered-statefulset"
-    // although both hooks succeeded. The restore init-container is running while the pods initialise, as when
-    // Stash restores.
-    await p.apply(`
+test('RestoreSession concept page sample, stash-init as Stash injects it (pods initialising): both exec hooks run in stash-init, the restore init-container; Succeeded', async () => {
+  // Stash restores while the pods initialise: its init-container stash-init runs, the app containers wait.
+  await p.apply(`
 apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: recovered-statefulset-init, namespace: demo}
@@ -298,23 +290,28 @@ spec:
       containers:
         - {name: app, image: busybox}
 `);
-    const sample = readFileSync(join(CORPUS, 'concept-restoresession.yaml'), 'utf8');
-    await p.apply(
-      sample.replace('name: statefulset-restore', 'name: statefulset-restore-init').replace('name: recovered-statefulset', 'name: recovered-statefulset-init'),
-    );
-    const session = await p.waitForPhase('RestoreSession', 'demo', 'statefulset-restore-init', 30_000);
-    assert.is(session.status?.phase, 'Succeeded', JSON.stringify(session.status));
-    assert.equal(cond(session.status?.conditions, 'PreRestoreHookExecutionSucceeded'), {
-      status: 'True',
-      reason: 'SuccessfullyExecutedPreRestoreHook',
-      message: 'Successfully executed preRestore hook.',
-    });
-    assert.equal(cond(session.status?.conditions, 'PostRestoreHookExecutionSucceeded'), {
-      status: 'True',
-      reason: 'SuccessfullyExecutedPostRestoreHook',
-      message: 'Successfully executed postRestore hook.',
-    });
-  },
-);
+  const sample = readFileSync(join(CORPUS, 'concept-restoresession.yaml'), 'utf8');
+  await p.apply(
+    sample.replace('name: statefulset-restore', 'name: statefulset-restore-init').replace('name: recovered-statefulset', 'name: recovered-statefulset-init'),
+  );
+  const session = await p.waitForPhase('RestoreSession', 'demo', 'statefulset-restore-init', 30_000);
+  assert.is(session.status?.phase, 'Succeeded', JSON.stringify(session.status));
+  // As on the concept page's status: one entry per StatefulSet pod, named host-<ordinal>.
+  assert.is(session.status?.totalHosts, 1);
+  assert.equal(
+    session.status?.stats?.map((h) => [h.hostname, h.phase]),
+    [['host-0', 'Succeeded']],
+  );
+  assert.equal(cond(session.status?.conditions, 'PreRestoreHookExecutionSucceeded'), {
+    status: 'True',
+    reason: 'SuccessfullyExecutedPreRestoreHook',
+    message: 'Successfully executed preRestore hook.',
+  });
+  assert.equal(cond(session.status?.conditions, 'PostRestoreHookExecutionSucceeded'), {
+    status: 'True',
+    reason: 'SuccessfullyExecutedPostRestoreHook',
+    message: 'Successfully executed postRestore hook.',
+  });
+});
 
 test.run();

@@ -120,6 +120,22 @@ function hostName(kind: string, p: V1Pod): string {
   return p.spec?.nodeName || name;
 }
 
+/**
+ * Stash finds a target by its kind alone, each kind in its own API group (stash
+ * `pkg/util/util.go`, `IsTargetExist`, switches on `Kind`), so a ref `apiVersion: apps/v1,
+ * kind: AppBinding` names the appcatalog AppBinding. Kinds not listed are read as the ref says.
+ */
+const KIND_API_VERSION: Readonly<Record<string, string>> = {
+  Deployment: 'apps/v1',
+  StatefulSet: 'apps/v1',
+  DaemonSet: 'apps/v1',
+  ReplicaSet: 'apps/v1',
+  ReplicationController: 'v1',
+  PersistentVolumeClaim: 'v1',
+  DeploymentConfig: 'apps.openshift.io/v1',
+  AppBinding: 'appcatalog.appscode.com/v1alpha1',
+};
+
 /** host-2 before host-10. */
 function byHost(a: string, b: string): number {
   return a.localeCompare(b, 'en', { numeric: true });
@@ -295,7 +311,8 @@ export class ExecutorSimulator {
     const ns = ref.namespace || namespace;
     let target: KubernetesObject | undefined;
     try {
-      target = await this.objects.read({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ns } });
+      const apiVersion = KIND_API_VERSION[ref.kind] ?? ref.apiVersion;
+      target = await this.objects.read({ apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ns } });
     } catch (err) {
       // A target that does not exist as an object (e.g. a PVC kind we do not serve) backs up as one host.
       if (!isStatus(err, 404) && !/unrecognized|not found|resource .* not/i.test(String((err as Error)?.message))) throw err;

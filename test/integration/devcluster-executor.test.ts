@@ -295,6 +295,28 @@ test('a restore counts the pods still initialising in stash-init; a backup of th
   );
 });
 
+test('a target is found by its kind, as Stash finds it: a ref apps/v1 AppBinding is the appcatalog AppBinding', async () => {
+  await custom.createNamespacedCustomObject({
+    group: 'appcatalog.appscode.com',
+    version: 'v1alpha1',
+    namespace: 'default',
+    plural: 'appbindings',
+    body: {
+      apiVersion: 'appcatalog.appscode.com/v1alpha1',
+      kind: 'AppBinding',
+      metadata: { name: 'db', annotations: { [RESULT_ANNOTATION]: 'Failed', [ERROR_ANNOTATION]: 'dump failed' } },
+      spec: { clientConfig: { url: 'tcp(db:3306)/' } },
+    },
+  });
+  await initiate('bs-appbinding', [{ ref: ref('AppBinding', 'db'), gate: 'True' }]);
+  const t = await targetDone('bs-appbinding');
+  assert.is(t.phase, 'Failed', 'the annotation on the AppBinding was read');
+  assert.equal(
+    t.stats.map((h: any) => [h.hostname, h.phase, h.error]),
+    [['host-0', 'Failed', 'dump failed']],
+  );
+});
+
 test('a 200-member batch whose gates open in chunks while it runs: every target Succeeded, once, session phase untouched', async () => {
   const n = 200;
   const name = 'bs-200';

@@ -10,6 +10,12 @@
  * `stats` is empty, write `totalHosts`, wait, then `stats[]`. A gate that is False or absent
  * leaves the session untouched; the session `phase` is never written (stash-hooks owns it).
  *
+ * Hosts are counted and named as Stash does: a Deployment, ReplicaSet, ReplicationController or
+ * DeploymentConfig is one host `host-0` (its leader replica works for all), a StatefulSet's pods
+ * are `host-<ordinal>`, a DaemonSet's are named after their nodes, any other target is `host-0`.
+ * A backup needs Running pods; a restore also counts pods still initialising whose `stash-init`
+ * runs, where Stash restores.
+ *
  * Scale and robustness: every status change of one session goes through a {@link StatusWriter}
  * (coalesced read-modify-writes that retry 409s and transient errors until they land), and every
  * `resyncMs` the informers' caches are walked again, so a target whose gate is open is never
@@ -25,6 +31,7 @@ import {
   type KubeConfig,
   type KubernetesObject,
   type ObjectCache,
+  type V1Pod,
 } from '@kubernetes/client-node';
 import { formatDuration } from '../shared/duration.js';
 import { withKeepAlive } from '../shared/kube-keep-alive.js';
@@ -68,6 +75,71 @@ function isStatus(err: unknown, code: number): boolean {
 }
 
 class Closed extends Error {}
+
+type Operation = 'backup' | 'restore';
+
+/** What a target's backup or restore will do: its hosts, and whether (and how) they fail. */
+interface Plan {
+  hosts: string[];
+  failed: boolean;
+  error: string;
+}
+
+/** Stash's hostname when a target has one host (stash `pkg/util/util.go`, `DefaultHost`). */
+const DEFAULT_HOST = 'host-0';
+/** The restore init container Stash injects into a workload (stash `pkg/util`, `StashInitContainer`). */
+const RESTORE_INIT_CONTAINER = 'stash-init';
+/**
+ * Kinds whose backup and restore run in one replica: their pods elect a leader, and only the
+ * leader's sidecar or init container does the work (stash `pkg/backup/backupsession.go`,
+ * `electLeaderPod`; `pkg/restore`, `electRestoreLeader`), so the target has one host. Stash's
+ * operator counts them so: `getTotalHostForRestic` (stash `pkg/controller`) gives StatefulSet its
+ * replicas, DaemonSet its scheduled pods, every other kind 1. workers/execution/workload-pods.ts
+ * runs the hooks of these kinds in that one pod by the same rule.
+ */
+const LEADER_KINDS: ReadonlySet<string> = new Set(['Deployment', 'ReplicaSet', 'ReplicationController', 'DeploymentConfig']);
+
+/**
+ * Whether `p` takes part: a backup runs in a Running pod's sidecar; a restore runs in the
+ * `stash-init` init container while the pod is still initialising (phase Pending), or in a
+ * Running pod (a native sidecar, or a restore that found the pod up).
+ */
+function isHostPod(p: V1Pod, operation: Operation): boolean {
+  if (p.metadata?.deletionTimestamp) return false;
+  if (p.status?.phase === 'Running') return true;
+  return operation === 'restore' && (p.status?.initContainerStatuses ?? []).some((s) => s.name === RESTORE_INIT_CONTAINER && !!s.state?.running);
+}
+
+/**
+ * The hostname Stash reports for a pod of a StatefulSet or DaemonSet (stash `pkg/util/util.go`,
+ * `GetHostName`): `host-<ordinal>` for a StatefulSet pod, the node's name for a DaemonSet pod.
+ */
+function hostName(kind: string, p: V1Pod): string {
+  const name = p.metadata?.name ?? '';
+  if (kind === 'StatefulSet') return `host-${name.slice(name.lastIndexOf('-') + 1)}`;
+  return p.spec?.nodeName || name;
+}
+
+/**
+ * Stash finds a target by its kind alone, each kind in its own API group (stash
+ * `pkg/util/util.go`, `IsTargetExist`, switches on `Kind`), so a ref `apiVersion: apps/v1,
+ * kind: AppBinding` names the appcatalog AppBinding. Kinds not listed are read as the ref says.
+ */
+const KIND_API_VERSION: Readonly<Record<string, string>> = {
+  Deployment: 'apps/v1',
+  StatefulSet: 'apps/v1',
+  DaemonSet: 'apps/v1',
+  ReplicaSet: 'apps/v1',
+  ReplicationController: 'v1',
+  PersistentVolumeClaim: 'v1',
+  DeploymentConfig: 'apps.openshift.io/v1',
+  AppBinding: 'appcatalog.appscode.com/v1alpha1',
+};
+
+/** host-2 before host-10. */
+function byHost(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}
 
 const isClosed = (err: unknown): boolean => err instanceof Closed || err instanceof WriterClosed;
 
@@ -234,12 +306,13 @@ export class ExecutorSimulator {
   }
 
   /** The hosts of a target and the result the annotations ask for. */
-  private async plan(ref: TargetRef | undefined, namespace: string): Promise<{ hosts: string[]; failed: boolean; error: string }> {
-    if (!ref?.kind || !ref.name) return { hosts: ['host-0'], failed: false, error: '' };
+  private async plan(ref: TargetRef | undefined, namespace: string, operation: Operation): Promise<Plan> {
+    if (!ref?.kind || !ref.name) return { hosts: [DEFAULT_HOST], failed: false, error: '' };
     const ns = ref.namespace || namespace;
     let target: KubernetesObject | undefined;
     try {
-      target = await this.objects.read({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ns } });
+      const apiVersion = KIND_API_VERSION[ref.kind] ?? ref.apiVersion;
+      target = await this.objects.read({ apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ns } });
     } catch (err) {
       // A target that does not exist as an object (e.g. a PVC kind we do not serve) backs up as one host.
       if (!isStatus(err, 404) && !/unrecognized|not found|resource .* not/i.test(String((err as Error)?.message))) throw err;
@@ -247,21 +320,24 @@ export class ExecutorSimulator {
     const annotations = target?.metadata?.annotations ?? {};
     const failed = annotations[RESULT_ANNOTATION] === 'Failed';
     const error = annotations[ERROR_ANNOTATION] || 'backup failed';
-    if (!target || !isWorkloadKind(ref.kind)) return { hosts: ['host-0'], failed, error };
+    if (!target || !isWorkloadKind(ref.kind)) return { hosts: [DEFAULT_HOST], failed, error };
     const raw = ((target as { spec?: { selector?: LabelSelectorSpec | Record<string, string> } }).spec?.selector ?? {}) as Record<string, unknown>;
     // ReplicationController and DeploymentConfig select with a plain label map.
     const selector: LabelSelectorSpec =
       'matchLabels' in raw || 'matchExpressions' in raw ? (raw as LabelSelectorSpec) : { matchLabels: raw as Record<string, string> };
     const pods = await this.core.listNamespacedPod({ namespace: ns, labelSelector: labelSelectorToString(selector) });
-    const hosts = pods.items
-      .filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp)
-      .map((p) => p.metadata!.name!)
-      .sort();
-    if (hosts.length === 0) return { hosts: ['host-0'], failed: true, error: `no running pods for ${ref.kind} ${ns}/${ref.name}` };
+    const working = pods.items.filter((p) => isHostPod(p, operation));
+    if (working.length === 0) {
+      const what = operation === 'restore' ? `no running pods (nor pods running ${RESTORE_INIT_CONTAINER})` : 'no running pods';
+      return { hosts: [DEFAULT_HOST], failed: true, error: `${what} for ${ref.kind} ${ns}/${ref.name}` };
+    }
+    // One replica backs up or restores for the others (its leader); every replica does for the rest.
+    if (LEADER_KINDS.has(ref.kind)) return { hosts: [DEFAULT_HOST], failed, error };
+    const hosts = [...new Set(working.map((p) => hostName(ref.kind, p)))].sort(byHost);
     return { hosts, failed, error };
   }
 
-  private hostStats(plan: { hosts: string[]; failed: boolean; error: string }, ms: number): HostStats[] {
+  private hostStats(plan: Plan, ms: number): HostStats[] {
     return plan.hosts.map((hostname) =>
       plan.failed
         ? { hostname, phase: 'Failed', duration: formatDuration(ms), error: plan.error }
@@ -273,7 +349,7 @@ export class ExecutorSimulator {
     const namespace = bs.metadata.namespace!;
     const name = bs.metadata.name!;
     const uid = bs.metadata.uid;
-    const plan = await this.plan(ref, namespace);
+    const plan = await this.plan(ref, namespace, 'backup');
     const pick = (obj: BackupSession): BackupTargetStatus | undefined => {
       const t = obj.status?.targets?.[index];
       return obj.metadata.uid === uid && sameRef(t?.ref, ref) ? t : undefined;
@@ -309,7 +385,7 @@ export class ExecutorSimulator {
     const namespace = rs.metadata.namespace!;
     const name = rs.metadata.name!;
     const uid = rs.metadata.uid;
-    const plan = await this.plan(rs.spec?.target?.ref, namespace);
+    const plan = await this.plan(rs.spec?.target?.ref, namespace, 'restore');
     const key: SessionKey = { plural: 'restoresessions', namespace, name, uid: uid! };
     const started = await this.writer.update<RestoreSession>(key, (obj) => {
       if (obj.metadata.uid !== uid || (obj.status?.stats ?? []).length > 0 || FINAL_PHASES.has(obj.status?.phase ?? '')) return false;

@@ -106,7 +106,7 @@ run('the failing batch: the failed bar with its message, the skipped post hook, 
     assert.is(await failed.getAttribute('data-outcome'), 'failed');
     await failed.hover();
     const tip = page.locator('#tip');
-    await tip.getByText('db-b-0: Failed: failed to backup host-0. Reason: path not found').waitFor({ timeout: 5000 });
+    await tip.getByText('host-0: Failed: failed to backup host-0. Reason: path not found').waitFor({ timeout: 5000 });
     const skipped = bar(page, 'StatefulSet/db-a', 'postBackup');
     assert.is(await skipped.getAttribute('data-outcome'), 'skipped');
     await skipped.focus();

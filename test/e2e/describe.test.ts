@@ -74,7 +74,7 @@ test('the failing batch: the failed backup with its reason, the skipped post hoo
   const bar = (row: string, label: string) => t.rows.find((x) => x.label === row)!.bars.find((b) => b.label === label)!;
   assert.equal(
     [bar('StatefulSet/db-b', 'backup').outcome, bar('StatefulSet/db-b', 'backup').message],
-    ['failed', 'db-b-0: Failed: failed to backup host-0. Reason: path not found'],
+    ['failed', 'host-0: Failed: failed to backup host-0. Reason: path not found'],
   );
   assert.equal(
     [bar('StatefulSet/db-a', 'postBackup').outcome, bar('StatefulSet/db-a', 'postBackup').message],

@@ -81,7 +81,8 @@ spec:
     ['ReadyForBackup'],
   );
   assert.equal(cond(t.conditions, 'ReadyForBackup'), { status: 'True', reason: 'NoPreHook', message: 'Ready for backup: no pre-backup hook is set.' });
-  assert.is(t.totalHosts, 2);
+  // Two replicas, one host: a Deployment backs up from its leader replica only, as in Stash.
+  assert.is(t.totalHosts, 1);
   assert.equal(s.status?.conditions ?? [], []);
 });
 

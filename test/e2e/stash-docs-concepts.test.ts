@@ -6,8 +6,8 @@
 // tcpSocket hooks open. The named-port examples keep `my-port`/`my-container`: `my-app`'s
 // container `my-container` declares `my-port` as that server's port, and the hook goes to the pod's
 // IP (kmodules/prober resolves a named port in the hook executor pod's container, host = pod IP).
-// The CRD concept pages' samples (concept-*.yaml, whole objects, unchanged) run the same way where
-// their targets can exist; the BackupBatch sample cannot (see its corpus file).
+// The CRD concept pages' samples (concept-*.yaml, whole objects, unchanged) run the same way; the
+// BackupBatch sample ends as it would in Stash, its global preBackup failed (see its corpus file).
 // The CRDs' acceptance of every corpus file is checked by stash-docs-examples.test.ts.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -19,7 +19,7 @@ import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { startPipeline, cond, type Pipeline } from '../helpers/pipeline.js';
 import { skipUnless } from '../helpers/skip.js';
-import type { BackupSession, Session } from '../../shared/resources.js';
+import type { BackupSession, RestoreSession, Session } from '../../shared/resources.js';
 import { INIT_RUNNING_ANNOTATION } from '../../devcluster/kinds.js';
 
 const CORPUS = fileURLToPath(new URL('../corpus/stash-docs/', import.meta.url));
@@ -270,17 +270,9 @@ spec:
   });
 });
 
-skipUnless(
-  'devcluster bug: its simulated restore (devcluster/executor-simulator.ts) needs Running pods, so while stash-init runs the host fails with "no running pods" although both hooks succeeded',
-)(
-  'RestoreSession concept page sample, stash-init as Stash injects it (pods initialising): both exec hooks run in stash-init, the restore init-container; Succeeded',
-  async () => {
-    // SKIPPED — devcluster bug: its simulated restore (devcluster/executor-simulator.ts) requires Running pods, so
-    // while the pods initialise — the only time Stash's restore init-container stash-init runs and the restore
-    // actually happens in Stash — the host fails with "no running pods for StatefulSet demo/recovered-statefulset"
-    // although both hooks succeeded. The restore init-container is running while the pods initialise, as when
-    // Stash restores.
-    await p.apply(`
+test('RestoreSession concept page sample, stash-init as Stash injects it (pods initialising): both exec hooks run in stash-init, the restore init-container; Succeeded', async () => {
+  // Stash restores while the pods initialise: its init-container stash-init runs, the app containers wait.
+  await p.apply(`
 apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: recovered-statefulset-init, namespace: demo}
@@ -298,23 +290,98 @@ spec:
       containers:
         - {name: app, image: busybox}
 `);
-    const sample = readFileSync(join(CORPUS, 'concept-restoresession.yaml'), 'utf8');
-    await p.apply(
-      sample.replace('name: statefulset-restore', 'name: statefulset-restore-init').replace('name: recovered-statefulset', 'name: recovered-statefulset-init'),
-    );
-    const session = await p.waitForPhase('RestoreSession', 'demo', 'statefulset-restore-init', 30_000);
-    assert.is(session.status?.phase, 'Succeeded', JSON.stringify(session.status));
-    assert.equal(cond(session.status?.conditions, 'PreRestoreHookExecutionSucceeded'), {
-      status: 'True',
-      reason: 'SuccessfullyExecutedPreRestoreHook',
-      message: 'Successfully executed preRestore hook.',
-    });
-    assert.equal(cond(session.status?.conditions, 'PostRestoreHookExecutionSucceeded'), {
-      status: 'True',
-      reason: 'SuccessfullyExecutedPostRestoreHook',
-      message: 'Successfully executed postRestore hook.',
-    });
-  },
-);
+  const sample = readFileSync(join(CORPUS, 'concept-restoresession.yaml'), 'utf8');
+  await p.apply(
+    sample.replace('name: statefulset-restore', 'name: statefulset-restore-init').replace('name: recovered-statefulset', 'name: recovered-statefulset-init'),
+  );
+  const session = (await p.waitForPhase('RestoreSession', 'demo', 'statefulset-restore-init', 30_000)) as RestoreSession;
+  assert.is(session.status?.phase, 'Succeeded', JSON.stringify(session.status));
+  // As on the concept page's status: one entry per StatefulSet pod, named host-<ordinal>.
+  assert.is(session.status?.totalHosts, 1);
+  assert.equal(
+    session.status?.stats?.map((h) => [h.hostname, h.phase]),
+    [['host-0', 'Succeeded']],
+  );
+  assert.equal(cond(session.status?.conditions, 'PreRestoreHookExecutionSucceeded'), {
+    status: 'True',
+    reason: 'SuccessfullyExecutedPreRestoreHook',
+    message: 'Successfully executed preRestore hook.',
+  });
+  assert.equal(cond(session.status?.conditions, 'PostRestoreHookExecutionSucceeded'), {
+    status: 'True',
+    reason: 'SuccessfullyExecutedPostRestoreHook',
+    message: 'Successfully executed postRestore hook.',
+  });
+});
+
+test('BackupBatch concept page sample: its global exec hooks run in no target pod, as in Stash (the operator pod), so the global preBackup fails, no member is backed up; Failed', async () => {
+  // The members as the page names them: the AppBinding wordpress-mysql (its ref says apps/v1, and
+  // Stash, like stash-hooks, goes by the kind), whose database pod even has the container
+  // my-database-container the hooks name, and the Deployment wordpress.
+  await p.apply(`
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: wordpress-mysql, namespace: demo}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: wordpress-mysql}}
+  template:
+    metadata: {labels: {app: wordpress-mysql}}
+    spec:
+      containers:
+        - {name: my-database-container, image: mysql, ports: [{name: mysql, containerPort: 3306}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: wordpress-mysql, namespace: demo}
+spec:
+  selector: {app: wordpress-mysql}
+  ports: [{name: mysql, port: 3306, targetPort: mysql}]
+---
+apiVersion: appcatalog.appscode.com/v1alpha1
+kind: AppBinding
+metadata: {name: wordpress-mysql, namespace: demo}
+spec:
+  clientConfig:
+    service: {name: wordpress-mysql, port: 3306, scheme: mysql}
+  type: kubedb.com/mysql
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: wordpress, namespace: demo}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: wordpress}}
+  template:
+    metadata: {labels: {app: wordpress}}
+    spec:
+      containers:
+        - {name: wordpress, image: wordpress}
+`);
+  await p.apply(readFileSync(join(CORPUS, 'concept-backupbatch.yaml'), 'utf8'));
+  await p.apply(`
+apiVersion: stash.appscode.com/v1beta1
+kind: BackupSession
+metadata: {name: deploy-backup-batch-1, namespace: demo}
+spec:
+  invoker: {apiGroup: stash.appscode.com, kind: BackupBatch, name: deploy-backup-batch}
+`);
+  const session = (await p.waitForPhase('BackupSession', 'demo', 'deploy-backup-batch-1', 30_000)) as BackupSession;
+  assert.is(session.status?.phase, 'Failed', JSON.stringify(session.status));
+  // Stash runs a BackupBatch's global hooks with the operator's own pod as the executor (stash
+  // pkg/controller/backup_session.go, executeGlobalPreBackupHook: ExecutorPod = meta.PodNamespace()/
+  // meta.PodName()); that pod has no container my-database-container, so the exec fails there.
+  // stash-hooks runs a global exec hook only where executor.pod says, and says so.
+  assert.equal(cond(session.status?.conditions, 'GlobalPreBackupHookSucceeded'), {
+    status: 'False',
+    reason: 'GlobalPreBackupHookExecutionFailed',
+    message: "Failed to execute global PreBackup Hook. Reason: preBackup.exec: a global hook runs in no target's pods; set executor.pod to choose them.",
+  });
+  assert.is(cond(session.status?.conditions, 'GlobalPostBackupHookSucceeded'), undefined, 'no global post after a failed global pre');
+  assert.not.ok(
+    p.history.some((o) => o.name === 'deploy-backup-batch-1' && ((o.status as BackupSession['status'])?.targets ?? []).some((t) => t.phase === 'Running')),
+    'no member was backed up',
+  );
+});
 
 test.run();

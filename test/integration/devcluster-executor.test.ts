@@ -1,11 +1,14 @@
 // The backup executor simulator (DESIGN §4), driven only through session status as stash-hooks
 // would drive it: gate True → Running, totalHosts, stats, Succeeded; the result annotation →
 // Failed with the host error; gate False → untouched; RestoreSessions likewise; the session
-// phase is never written.
+// phase is never written. Hosts as Stash counts them: a Deployment's leader replica is its one
+// host `host-0`, every StatefulSet pod is `host-<ordinal>`, a DaemonSet pod is named after its
+// node; a restore also counts pods still initialising in `stash-init`.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AppsV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { ERROR_ANNOTATION, RESULT_ANNOTATION, startDevCluster, type DevCluster } from '../../devcluster/index.js';
+import { INIT_RUNNING_ANNOTATION } from '../../devcluster/kinds.js';
 import { ExecutorSimulator } from '../../devcluster/executor-simulator.js';
 import { eventually, installStashCrds, raw } from '../fixtures/devcluster/helpers.js';
 
@@ -88,6 +91,10 @@ async function session(name: string, plural = 'backupsessions'): Promise<any> {
   return custom.getNamespacedCustomObject({ ...G, plural, name });
 }
 
+async function pods(labelSelector: string): Promise<V1Pod[]> {
+  return (await cluster.kubeConfig.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'default', labelSelector })).items;
+}
+
 async function targetDone(name: string, i = 0): Promise<any> {
   return eventually(`${name} target ${i} complete`, async () => {
     const t = (await session(name)).status.targets[i];
@@ -95,7 +102,7 @@ async function targetDone(name: string, i = 0): Promise<any> {
   });
 }
 
-test('gate True on a workload: Running with totalHosts, then stats per pod and Succeeded; session phase untouched', async () => {
+test('gate True on a 2-replica Deployment: Running with totalHosts 1 (its leader), then stats for host-0 and Succeeded; session phase untouched', async () => {
   await initiate('bs-good', [{ ref: ref('Deployment', 'good'), gate: 'True' }]);
   const running = await eventually('Running', async () => {
     const t = (await session('bs-good')).status.targets[0];
@@ -104,13 +111,11 @@ test('gate True on a workload: Running with totalHosts, then stats per pod and S
   assert.ok(running.phase === 'Running' || running.phase === 'Succeeded');
   const t = await targetDone('bs-good');
   assert.is(t.phase, 'Succeeded');
-  assert.is(t.totalHosts, 2);
-  assert.is(t.stats.length, 2);
-  for (const s of t.stats) {
-    assert.match(s.hostname, /^good-/);
-    assert.is(s.phase, 'Succeeded');
-    assert.match(s.duration, /^\d+s$/);
-  }
+  assert.is(t.totalHosts, 1);
+  assert.is(t.stats.length, 1);
+  assert.is(t.stats[0].hostname, 'host-0');
+  assert.is(t.stats[0].phase, 'Succeeded');
+  assert.match(t.stats[0].duration, /^\d+s$/);
   const bs = await session('bs-good');
   assert.is(bs.status.phase, 'Running', 'the executor never writes the session phase');
   assert.is(bs.status.targets[0].conditions[0].type, 'ReadyForBackup', 'conditions are kept');
@@ -120,7 +125,7 @@ test('the result annotation on the target makes every host Failed with its error
   await initiate('bs-broken', [{ ref: ref('Deployment', 'broken'), gate: 'True' }]);
   const t = await targetDone('bs-broken');
   assert.is(t.phase, 'Failed');
-  assert.is(t.totalHosts, 2);
+  assert.is(t.totalHosts, 1);
   assert.ok(t.stats.every((s: any) => s.phase === 'Failed' && s.error === 'disk full on /data'));
 });
 
@@ -153,7 +158,7 @@ test('a batch: only targets whose gate is True run, each once', async () => {
   const second = await targetDone('bs-batch', 1);
   assert.is(second.phase, 'Failed');
   const after = await session('bs-batch');
-  assert.is(after.status.targets[0].stats.length, 2);
+  assert.is(after.status.targets[0].stats.length, 1);
   assert.equal(after.status.targets[0].stats, first.stats, 'the finished target was not touched again');
 });
 
@@ -178,7 +183,7 @@ test('RestoreSession: ReadyForRestore True → totalHosts and host stats; False 
       return s.stats?.length ? s : undefined;
     });
   const good = await done('rs-good');
-  assert.is(good.totalHosts, 2);
+  assert.is(good.totalHosts, 1);
   assert.ok(good.stats.every((s: any) => s.phase === 'Succeeded'));
   assert.is(good.phase, 'Running');
   const broken = await done('rs-broken');
@@ -186,6 +191,130 @@ test('RestoreSession: ReadyForRestore True → totalHosts and host stats; False 
   const gated = (await session('rs-gated', 'restoresessions')).status;
   assert.is(gated.totalHosts, undefined);
   assert.is(gated.stats, undefined);
+});
+
+test('a StatefulSet backs up from every pod as host-<ordinal>, a DaemonSet from its pod named after the node', async () => {
+  await apps.createNamespacedStatefulSet({
+    namespace: 'default',
+    body: {
+      metadata: { name: 'db' },
+      spec: {
+        replicas: 3,
+        serviceName: 'db',
+        selector: { matchLabels: { app: 'db' } },
+        template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'c', image: 'i' }] } },
+      },
+    },
+  });
+  await apps.createNamespacedDaemonSet({
+    namespace: 'default',
+    body: {
+      metadata: { name: 'agent' },
+      spec: {
+        selector: { matchLabels: { app: 'agent' } },
+        template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'c', image: 'i' }] } },
+      },
+    },
+  });
+  await eventually('db pods running', async () => ((await pods('app=db')).filter((p) => p.status?.phase === 'Running').length === 3 ? true : undefined));
+  await initiate('bs-sts', [
+    { ref: ref('StatefulSet', 'db'), gate: 'True' },
+    { ref: ref('DaemonSet', 'agent'), gate: 'True' },
+  ]);
+  const sts = await targetDone('bs-sts', 0);
+  assert.is(sts.phase, 'Succeeded');
+  assert.is(sts.totalHosts, 3);
+  assert.equal(
+    sts.stats.map((h: any) => [h.hostname, h.phase]),
+    [
+      ['host-0', 'Succeeded'],
+      ['host-1', 'Succeeded'],
+      ['host-2', 'Succeeded'],
+    ],
+  );
+  const ds = await targetDone('bs-sts', 1);
+  assert.is(ds.totalHosts, 1);
+  assert.equal(
+    ds.stats.map((h: any) => [h.hostname, h.phase]),
+    [['devcluster', 'Succeeded']],
+  );
+});
+
+test('a restore counts the pods still initialising in stash-init; a backup of those pods has no host', async () => {
+  await apps.createNamespacedStatefulSet({
+    namespace: 'default',
+    body: {
+      metadata: { name: 'restoring' },
+      spec: {
+        replicas: 2,
+        serviceName: 'restoring',
+        selector: { matchLabels: { app: 'restoring' } },
+        template: {
+          metadata: { labels: { app: 'restoring' }, annotations: { [INIT_RUNNING_ANNOTATION]: 'stash-init' } },
+          spec: { initContainers: [{ name: 'stash-init', image: 'stash' }], containers: [{ name: 'c', image: 'i' }] },
+        },
+      },
+    },
+  });
+  await eventually('restoring pods initialising', async () => {
+    const all = await pods('app=restoring');
+    return all.length === 2 && all.every((p) => p.status?.phase === 'Pending') ? true : undefined;
+  });
+  await custom.createNamespacedCustomObject({
+    ...G,
+    plural: 'restoresessions',
+    body: {
+      apiVersion: 'stash.appscode.com/v1beta1',
+      kind: 'RestoreSession',
+      metadata: { name: 'rs-init' },
+      spec: { target: { ref: ref('StatefulSet', 'restoring') } },
+    },
+  });
+  await custom.patchNamespacedCustomObjectStatus(
+    { ...G, plural: 'restoresessions', name: 'rs-init', body: { status: { phase: 'Running', conditions: [{ type: 'ReadyForRestore', status: 'True' }] } } },
+    merge,
+  );
+  const restored = await eventually('rs-init stats', async () => {
+    const st = (await session('rs-init', 'restoresessions')).status;
+    return st.stats?.length ? st : undefined;
+  });
+  assert.is(restored.totalHosts, 2);
+  assert.equal(
+    restored.stats.map((h: any) => [h.hostname, h.phase]),
+    [
+      ['host-0', 'Succeeded'],
+      ['host-1', 'Succeeded'],
+    ],
+  );
+  await initiate('bs-init', [{ ref: ref('StatefulSet', 'restoring'), gate: 'True' }]);
+  const t = await targetDone('bs-init');
+  assert.is(t.phase, 'Failed');
+  assert.equal(
+    t.stats.map((h: any) => [h.hostname, h.phase, h.error]),
+    [['host-0', 'Failed', 'no running pods for StatefulSet default/restoring']],
+  );
+});
+
+test('a target is found by its kind, as Stash finds it: a ref apps/v1 AppBinding is the appcatalog AppBinding', async () => {
+  await custom.createNamespacedCustomObject({
+    group: 'appcatalog.appscode.com',
+    version: 'v1alpha1',
+    namespace: 'default',
+    plural: 'appbindings',
+    body: {
+      apiVersion: 'appcatalog.appscode.com/v1alpha1',
+      kind: 'AppBinding',
+      metadata: { name: 'db', annotations: { [RESULT_ANNOTATION]: 'Failed', [ERROR_ANNOTATION]: 'dump failed' } },
+      spec: { clientConfig: { url: 'tcp(db:3306)/' } },
+    },
+  });
+  await initiate('bs-appbinding', [{ ref: ref('AppBinding', 'db'), gate: 'True' }]);
+  const t = await targetDone('bs-appbinding');
+  assert.is(t.phase, 'Failed', 'the annotation on the AppBinding was read');
+  assert.equal(
+    t.stats.map((h: any) => [h.hostname, h.phase, h.error]),
+    [['host-0', 'Failed', 'dump failed']],
+  );
 });
 
 test('a 200-member batch whose gates open in chunks while it runs: every target Succeeded, once, session phase untouched', async () => {
@@ -232,9 +361,8 @@ test('a 200-member batch whose gates open in chunks while it runs: every target 
   assert.is(done.status.phase, 'Running', 'the executor never writes the session phase');
   done.status.targets.forEach((t: any, i: number) => {
     assert.is(t.phase, 'Succeeded', `target ${i}`);
-    const hosts = i % 2 === 0 ? 2 : 1;
-    assert.is(t.totalHosts, hosts, `target ${i} totalHosts`);
-    assert.is(t.stats.length, hosts, `target ${i} stats: one entry per host, written once`);
+    assert.is(t.totalHosts, 1, `target ${i} totalHosts`);
+    assert.is(t.stats.length, 1, `target ${i} stats: one entry per host, written once`);
     assert.is(t.conditions[0].status, 'True', `target ${i} keeps its gate condition`);
   });
 });

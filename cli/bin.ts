@@ -2,6 +2,7 @@
  * The process entry of the CLI. `bin/stash-hooks.js` loads the compiled form of this file
  * (`dist/cli/bin.js`); tests and benchmarks that want the sources run it through tsx.
  */
+import { noteExitReason } from './exit-reason.js';
 import { main } from './main.js';
 
 await main(process.argv.slice(2));
@@ -9,6 +10,6 @@ await main(process.argv.slice(2));
 // open (a socket, a reconnect timer) must not keep the process alive after that: exit within 5 s,
 // saying why. Unref'd, so a process with nothing left open exits at once as usual.
 setTimeout(() => {
-  process.stderr.write(`stash-hooks: exiting with code ${Number(process.exitCode ?? 0)}: handles were still open 5 s after the command finished\n`);
+  noteExitReason('handles were still open 5 s after the role stopped; exiting anyway');
   process.exit();
 }, 5000).unref();

@@ -3,6 +3,7 @@
  * settings table in shared/config.ts, validates the configuration once, and hands over to the
  * role's runner. Signal handlers live here and in the runners only.
  */
+import { noteExitReason, reportExitAlways } from './exit-reason.js';
 import { Command, CommanderError, Option } from 'commander';
 import { ROLES, ROLE_SUMMARY, SECRET_ENV, settingsFor, loadConfig, type Role, type Config } from '../shared/config.js';
 import { ConfigError } from '../shared/errors.js';
@@ -59,7 +60,9 @@ export function buildProgram(run: (role: Role, config: Config | undefined, flags
     cmd.addHelpText('after', roleHelp(role));
     cmd.action(async (flags: Record<string, unknown>) => {
       const config = role === 'devcluster' ? undefined : loadConfig(role, flags, process.env);
+      reportExitAlways(role);
       const code = await run(role, config, flags);
+      noteExitReason(`the role stopped (exit code ${code})`);
       process.exitCode = code;
     });
   }

@@ -3,6 +3,7 @@
  * ops server (/healthz, /readyz, /metrics), and the stop signal. Components are started by the
  * role and closed here in reverse order, every step run even if one fails.
  */
+import { noteExitReason } from './exit-reason.js';
 import { delimiter } from 'node:path';
 import { KubeConfig, VersionApi } from '@kubernetes/client-node';
 import { Queue } from 'bullmq';
@@ -139,7 +140,10 @@ export async function createRuntime(
   }
 
   const signal = new Promise<string>((resolve) => {
-    const on = (sig: string) => () => resolve(sig);
+    const on = (sig: string) => () => {
+      noteExitReason(`${sig} received`);
+      resolve(sig);
+    };
     process.once('SIGINT', on('SIGINT'));
     process.once('SIGTERM', on('SIGTERM'));
   });

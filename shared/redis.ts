@@ -132,6 +132,10 @@ export function redisOptions(target: RedisTarget, options: RedisClientOptions): 
       sentinelPassword: target.password,
       enableTLSForSentinelMode: target.tls,
       sentinelTLS: tls,
+      // After a failover: follow Sentinel's +switch-master at once, and treat a write refused by a
+      // demoted master (READONLY) as a cue to reconnect to the new one and resend.
+      failoverDetector: true,
+      reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 2 : false),
     };
   }
   return { ...common, host: target.nodes[0].host, port: target.nodes[0].port };

@@ -157,13 +157,17 @@ function jobState(job: TimelineJob): string {
 /** The bars of one hook: its attempts (earlier `maxRetry` attempts estimated), per host where several. */
 function hookBars(
   hook: HookName,
-  condition: Condition | undefined,
+  recorded: Condition | undefined,
   job: TimelineJob | undefined,
 ): { bars: TimelineBar[]; hosts: Array<{ host: string; bar: TimelineBar }> } | undefined {
+  // A HookRunning condition (status Unknown) is the hook in flight, not its outcome: it says who
+  // runs it since when, which keeps the bar right after Redis lost the job.
+  const run = parseHookRunning(recorded);
+  const condition = run ? undefined : recorded;
   const result = isHookResult(job?.returnvalue) ? (job!.returnvalue as HookJobResult) : undefined;
   // A hook the invoker does not have: its job ends at once, "no <hook> hook", and records nothing.
   if (!condition && result?.outcome === 'skipped' && /^no \w+ hook$/.test(result.message)) return undefined;
-  if (!condition && !job) return undefined;
+  if (!condition && !job && !run) return undefined;
   const ref = job ? { queue: job.queue, id: job.id, state: jobState(job) } : undefined;
   let outcome: TimelineOutcome;
   let message: string | undefined = condition?.message;
@@ -175,10 +179,13 @@ function hookBars(
   } else if (ref?.state === 'failed') {
     outcome = 'failed';
     message = job?.failedReason;
+  } else if (run && ref?.state !== 'completed') {
+    outcome = 'running';
+    message = `running on worker ${run.worker} (attempt ${run.attempt})`;
   } else outcome = ref?.state === 'active' ? 'running' : 'waiting';
 
   const condEnd = ms(condition?.lastTransitionTime);
-  let startMs = job?.processedOn;
+  let startMs = job?.processedOn ?? (run ? ms(run.startedAt) : undefined);
   let endMs = job?.finishedOn ?? (outcome === 'running' || outcome === 'waiting' ? undefined : condEnd);
   let source: TimelineSource = job?.processedOn ? 'job' : 'condition';
   if (outcome === 'waiting') startMs = undefined;

@@ -9,7 +9,7 @@
  * {@link STALE_LEASE_MS} are deleted by the next worker that starts.
  */
 import { randomBytes } from 'node:crypto';
-import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, PatchStrategy, setHeaderOptions, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { apiStatusCode, kubeError } from '../shared/kube-api.js';
 import type { Logger } from '../shared/logger.js';
 import { errorMessage } from '../shared/errors.js';
@@ -28,7 +28,10 @@ export interface WorkerHeartbeatOptions {
   logger: Logger;
   /** A worker that has not renewed for this long is gone. Default 15. */
   leaseDurationSeconds?: number;
-  /** Default 5000. */
+  /**
+   * Default 3000. Renewals go out on this beat whether or not the last one has answered, so a slow
+   * API server (a request taking up to `leaseDurationSeconds` minus this) does not let it lapse.
+   */
   renewIntervalMs?: number;
 }
 
@@ -47,7 +50,8 @@ export class WorkerHeartbeat {
   private readonly api: CoordinationV1Api;
   private readonly opts: Required<Omit<WorkerHeartbeatOptions, 'kubeConfig'>>;
   private readonly name: string;
-  private lease: V1Lease | undefined;
+  private created = false;
+  private creating: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private lastRenewMs = 0;
@@ -55,13 +59,15 @@ export class WorkerHeartbeat {
 
   constructor(options: WorkerHeartbeatOptions) {
     this.api = options.kubeConfig.makeApiClient(CoordinationV1Api);
-    this.opts = { leaseDurationSeconds: 15, renewIntervalMs: 5000, ...options };
+    this.opts = { leaseDurationSeconds: 15, renewIntervalMs: 3000, ...options };
     this.worker = `${options.podName}/${randomBytes(4).toString('hex')}`;
     this.name = heartbeatLeaseName(this.worker);
   }
 
   /** Starts renewing; resolves after the first attempt (success or not: a failure is logged and retried). */
   async start(): Promise<void> {
+    this.timer = setInterval(() => void this.beat(), this.opts.renewIntervalMs);
+    this.timer.unref();
     await this.beat();
     void this.cleanUp();
   }
@@ -71,39 +77,28 @@ export class WorkerHeartbeat {
     return Date.now() - this.lastRenewMs < this.opts.leaseDurationSeconds * 1000;
   }
 
-  private schedule(): void {
-    if (this.closed) return;
-    this.timer = setTimeout(() => void this.beat(), this.opts.renewIntervalMs);
-    this.timer.unref();
-  }
-
   private async beat(): Promise<void> {
+    if (this.closed) return;
     const { namespace, leaseDurationSeconds } = this.opts;
     // MicroTime fields must be written with six fractional digits, or a real API server refuses them.
     const now = new V1MicroTime();
     try {
-      if (!this.lease) {
-        this.lease = await this.api.createNamespacedLease({
-          namespace,
-          body: {
-            metadata: { name: this.name, namespace, labels: { [HEARTBEAT_LABEL]: 'true' }, annotations: { [HEARTBEAT_LABEL]: this.worker } },
-            spec: { holderIdentity: this.worker, leaseDurationSeconds, acquireTime: now, renewTime: now },
-          },
-        });
+      if (!this.created) {
+        // One create at a time; beats meanwhile wait for it rather than racing it.
+        this.creating ??= this.create(now).finally(() => (this.creating = undefined));
+        await this.creating;
       } else {
-        this.lease = await this.api.replaceNamespacedLease({
-          name: this.name,
-          namespace,
-          body: { ...this.lease, spec: { ...this.lease.spec, renewTime: now } },
-        });
+        // A merge patch of renewTime alone: concurrent beats never conflict.
+        await this.api.patchNamespacedLease(
+          { name: this.name, namespace, body: { spec: { renewTime: now, leaseDurationSeconds } } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
       }
-      this.lastRenewMs = now.getTime();
+      this.lastRenewMs = Math.max(this.lastRenewMs, now.getTime());
       if (this.warned) this.opts.logger.info({ lease: `${namespace}/${this.name}` }, 'worker heartbeat renewed again');
       this.warned = false;
     } catch (err) {
-      const code = apiStatusCode(err);
-      // 409: our copy is stale (or a create raced a retry that landed): read it and go on.
-      if (code === 409 || code === 404) this.lease = code === 409 ? await this.read(this.name).catch(() => undefined) : undefined;
+      if (apiStatusCode(err) === 404) this.created = false; // deleted under us: create it again
       if (!this.warned || !this.healthy) {
         this.opts.logger.warn(
           { lease: `${namespace}/${this.name}`, err: errorMessage(err) },
@@ -114,7 +109,23 @@ export class WorkerHeartbeat {
         this.warned = true;
       }
     }
-    this.schedule();
+  }
+
+  private async create(now: V1MicroTime): Promise<void> {
+    const { namespace, leaseDurationSeconds } = this.opts;
+    try {
+      await this.api.createNamespacedLease({
+        namespace,
+        body: {
+          metadata: { name: this.name, namespace, labels: { [HEARTBEAT_LABEL]: 'true' } },
+          spec: { holderIdentity: this.worker, leaseDurationSeconds, acquireTime: now, renewTime: now },
+        },
+      });
+    } catch (err) {
+      // 409: an earlier create landed though its answer was lost; the next beat renews it.
+      if (apiStatusCode(err) !== 409) throw kubeError(err, `creating Lease ${namespace}/${this.name}`);
+    }
+    this.created = true;
   }
 
   private async read(name: string): Promise<V1Lease | undefined> {
@@ -157,7 +168,7 @@ export class WorkerHeartbeat {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) clearInterval(this.timer);
     try {
       await this.api.deleteNamespacedLease({ name: this.name, namespace: this.opts.namespace });
     } catch (err) {

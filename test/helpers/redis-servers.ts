@@ -153,45 +153,83 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterServer
   };
 }
 
-/** A master and one Sentinel monitoring it as `masterName`. */
+/** A master and one Sentinel monitoring it as `masterName`; with `replica`, a replica too, so Sentinel can fail over. */
 export interface RedisSentinelServers {
   master: RedisServer;
   sentinel: RedisServer;
+  replica?: RedisServer;
   /** `redis-sentinel://127.0.0.1:<sentinel port>/<masterName>` */
   url: string;
+  /** The port of the server Sentinel names as master now. */
+  masterPort(): Promise<number>;
+  /** `SENTINEL FAILOVER`: the replica becomes the master (needs `replica`); resolves when Sentinel names it. */
+  failover(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startRedisSentinel(masterName = 'mymaster'): Promise<RedisSentinelServers> {
+export async function startRedisSentinel(masterName = 'mymaster', options: { replica?: boolean } = {}): Promise<RedisSentinelServers> {
   const master = await startProcess();
+  const started: RedisServer[] = [master];
   let sentinel: RedisServer;
+  let replica: RedisServer | undefined;
+  const sentinelCli = async (...args: string[]) =>
+    (await run('redis-cli', ['-p', String(sentinel.port), 'SENTINEL', ...args]).catch(() => ({ stdout: '' }))).stdout;
   try {
+    if (options.replica) {
+      replica = await startProcess({ extraArgs: (port) => ['--port', String(port), '--replicaof', '127.0.0.1', String(master.port)] });
+      started.push(replica);
+    }
     sentinel = await startProcess({
       extraArgs: (port, dir) => {
         const conf = join(dir, 'sentinel.conf');
         // Sentinel rewrites its config file, so it must be a writable file of its own.
         writeFileSync(
           conf,
-          `port ${port}\nbind 127.0.0.1\nsentinel monitor ${masterName} 127.0.0.1 ${master.port} 1\nsentinel down-after-milliseconds ${masterName} 5000\n`,
+          `port ${port}\nbind 127.0.0.1\nsentinel monitor ${masterName} 127.0.0.1 ${master.port} 1\nsentinel down-after-milliseconds ${masterName} 5000\n` +
+            `sentinel failover-timeout ${masterName} 10000\n`,
         );
         return [conf, '--sentinel'];
       },
     });
-    await waitUntil(`sentinel to know ${masterName}`, async () => {
-      const { stdout } = await run('redis-cli', ['-p', String(sentinel.port), 'SENTINEL', 'get-master-addr-by-name', masterName]).catch(() => ({ stdout: '' }));
-      return stdout.includes(String(master.port));
-    });
+    started.push(sentinel);
+    await waitUntil(`sentinel to know ${masterName}`, async () => (await sentinelCli('get-master-addr-by-name', masterName)).includes(String(master.port)));
+    if (replica) {
+      const r = replica;
+      await waitUntil(
+        `sentinel to know the replica of ${masterName}`,
+        async () => (await sentinelCli('replicas', masterName)).includes(String(r.port)),
+        20_000,
+      );
+    }
   } catch (err) {
-    await master.stop();
+    await Promise.all(started.map((x) => x.stop()));
     throw err;
   }
+  const masterPort = async () => Number((await sentinelCli('get-master-addr-by-name', masterName)).trim().split(/\s+/)[1]);
   return {
     master,
     sentinel,
+    replica,
     url: `redis-sentinel://127.0.0.1:${sentinel.port}/${masterName}`,
+    masterPort,
+    failover: async () => {
+      if (!replica) throw new Error('failover needs a replica: startRedisSentinel(name, { replica: true })');
+      const before = await masterPort();
+      // Sentinel refuses while a previous failover settles ("INPROG"): retry until it takes.
+      await waitUntil(
+        `sentinel to fail ${masterName} over`,
+        async () => {
+          if ((await masterPort()) !== before) return true;
+          await sentinelCli('failover', masterName);
+          await new Promise((r) => setTimeout(r, 500));
+          return (await masterPort()) !== before;
+        },
+        30_000,
+      );
+    },
     stop: async () => {
       await sentinel.stop();
-      await master.stop();
+      await Promise.all([master.stop(), replica?.stop()]);
     },
   };
 }

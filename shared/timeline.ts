@@ -7,7 +7,7 @@
  * times to the millisecond. A session whose jobs were removed still shows what its conditions say,
  * at the second resolution of `lastTransitionTime`, as end-only bars.
  */
-import { ConditionType, findCondition, hookConditionType, type HookName, type HookScope } from './conditions.js';
+import { ConditionType, findCondition, hookConditionType, parseHookRunning, type HookName, type HookScope } from './conditions.js';
 import { parseDuration } from './duration.js';
 import { hookJobId, lifecycleJobId, QueueName, safeIdPart, HOOK_QUEUE_OF, type HookJobResult, type SessionRef } from './queues.js';
 import type { BackupSession, Condition, HostStats, RestoreSession, Session, SessionKind } from './resources.js';

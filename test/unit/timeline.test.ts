@@ -11,7 +11,7 @@ import {
   type TimelineBar,
   type TimelineJob,
 } from '../../shared/timeline.js';
-import { gateCondition, hookCondition } from '../../shared/conditions.js';
+import { gateCondition, hookCondition, hookRunningCondition } from '../../shared/conditions.js';
 import { hookJobId, type HookJobResult } from '../../shared/queues.js';
 import { finalizeJobId } from '../../workers/flow-plan.js';
 import type { BackupSession, BackupTargetStatus, Condition, RestoreSession } from '../../shared/resources.js';
@@ -204,6 +204,19 @@ test('a running hook job has a start and no end', () => {
   const t = buildTimeline({ session: s, jobs: new Map([job('pre-backup', id, { processedOn: T0 + 100 })]), nowMs: T0 + 400 });
   const [b] = bars(t, 't0');
   assert.equal([b.outcome, b.startMs, b.endMs, b.job?.state], ['running', T0 + 100, undefined, 'active']);
+});
+
+test('a hook whose job Redis lost but whose HookRunning condition says it runs: running since its start, on that worker', () => {
+  const running = hookRunningCondition('preBackup', 'local', {
+    worker: 'w-1/0a1b2c3d',
+    attempt: 1,
+    startedAt: new Date(T0 + 250).toISOString(),
+    timeoutSeconds: 30,
+  });
+  const s = batch([{ phase: 'Pending', conditions: [stamp(running, 0)] }], [], { phase: 'Running' });
+  const t = buildTimeline({ session: s, jobs: new Map(), nowMs: T0 + 900 });
+  const [b] = bars(t, 't0');
+  assert.equal([b.outcome, b.startMs, b.endMs, b.message], ['running', T0 + 250, undefined, 'running on worker w-1/0a1b2c3d (attempt 1)']);
 });
 
 test('a RestoreSession: session conditions, the restore window from its host stats, the deadline message', () => {

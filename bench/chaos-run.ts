@@ -527,7 +527,9 @@ export async function runChaos(o: ChaosOptions, seed = Date.now() % 1_000_000): 
         }
       } else {
         const on = action === 'faults-on';
-        await setFaults(on ? { writeErrorRate: 0.05, watchGoneRate: 0.3, latencyMs: 30 } : { writeErrorRate: 0, watchGoneRate: 0, latencyMs: 0 });
+        // A latency spike in progress keeps its latency until it ends.
+        const latency: Record<string, number> = spikeEndsAt ? {} : { latencyMs: on ? 30 : 0 };
+        await setFaults(on ? { writeErrorRate: 0.05, watchGoneRate: 0.3, ...latency } : { writeErrorRate: 0, watchGoneRate: 0, ...latency });
         event(`faults ${on ? 'on (5% write 500s, 30% watch 410s, 0-30 ms latency)' : 'off'}`);
       }
     }

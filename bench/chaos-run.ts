@@ -114,6 +114,8 @@ export interface ChaosReport {
   latencySpikes: number;
   /** Every role process exit chaos did not cause, with its code/signal and last words. */
   selfExits: string[];
+  /** Hook runs a worker SIGKILL interrupted (cut off, or killed before the outcome could be kept): the most re-runs the bar allows. */
+  interruptedRuns: number;
   /** Hook re-runs whose condition says which stopped worker they took over from. */
   rerunsNamedInConditions: number;
   /** The duplicate bar of this run. */
@@ -485,7 +487,7 @@ export async function runChaos(o: ChaosOptions, seed = Date.now() % 1_000_000): 
       }
       if (restartAt.length && Date.now() >= restartAt[0]) {
         restartAt.shift();
-        event('redis restarted empty');
+        event(`redis restarted empty (${sink.inflight()} hooks in flight)`);
         await redis!.restart();
         redisRestarts++;
         continue;
@@ -597,6 +599,7 @@ export async function runChaos(o: ChaosOptions, seed = Date.now() % 1_000_000): 
       latencySpikes,
       selfExits,
       rerunsNamedInConditions: rerunsNamed,
+      interruptedRuns: sink.requests.filter((r) => interruptedBy(r, killedWorkers) !== undefined).length,
       duplicateBar: o.duplicates ?? 'killed-only',
       diagnostics: [],
     };
@@ -640,6 +643,15 @@ const KILL_ATTRIBUTION_MS = 10_000;
 /** How much later than the SIGKILL the sink may log a request the killed worker sent. */
 const KILL_CLOCK_SLACK_MS = 250;
 
+/** Whether a worker SIGKILL interrupted this run of a hook: its request was cut off, or its sender was killed soon after. */
+function interruptedBy(r: SinkRequest, killedWorkers: ReadonlyMap<string, number>): 'cut off' | 'killed' | undefined {
+  if (r.cutOff) return 'cut off';
+  const at = killedWorkers.get(r.worker);
+  // A request the sink logged just after the SIGKILL was already on its way (the sink and
+  // the chaos loop stamp times separately): the killed worker still sent it.
+  return at !== undefined && at >= r.at - KILL_CLOCK_SLACK_MS && at - r.at <= KILL_ATTRIBUTION_MS ? 'killed' : undefined;
+}
+
 /**
  * Why a hook ran more than once. Each re-run must be paid for by an earlier run of the same hook
  * that a worker SIGKILL interrupted: its request was cut off, or its worker (identified by the
@@ -654,14 +666,7 @@ export function explainDuplicate(
   t0: number,
   bar: 'killed-only' | 'none' = 'killed-only',
 ): DuplicateHook {
-  const interrupted = (r: SinkRequest): 'cut off' | 'killed' | undefined => {
-    if (r.cutOff) return 'cut off';
-    const at = killedWorkers.get(r.worker);
-    // A request the sink logged just after the SIGKILL was already on its way (the sink and
-    // the chaos loop stamp times separately): the killed worker still sent it.
-    return at !== undefined && at >= r.at - KILL_CLOCK_SLACK_MS && at - r.at <= KILL_ATTRIBUTION_MS ? 'killed' : undefined;
-  };
-  const kinds = requests.slice(0, -1).map(interrupted);
+  const kinds = requests.slice(0, -1).map((r) => interruptedBy(r, killedWorkers));
   const paid = bar === 'none' ? 0 : kinds.filter((k) => k !== undefined).length;
   const unexplained = Math.max(0, requests.length - 1 - paid);
   const first = requests[0].at;
@@ -710,6 +715,7 @@ export function formatReport(r: ChaosReport): string {
     ['unexpected hook requests', String(r.unexpectedHooks.length)],
     ['SIGKILLs: watcher / coordinator / worker', `${r.kills.watcher} / ${r.kills.coordinator} / ${r.kills.worker}`],
     ['worker SIGKILLs with a hook in flight', String(r.workerKillsMidHook)],
+    ['hook runs those SIGKILLs interrupted (the most re-runs allowed)', String(r.interruptedRuns)],
     ['re-runs named in their condition (re-run: worker … stopped)', String(r.rerunsNamedInConditions)],
     ['processes that ended by themselves', String(r.selfExits.length)],
     ['Redis restarts (empty) / Sentinel failovers', `${r.redisRestarts} / ${r.failovers}`],

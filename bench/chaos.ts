@@ -95,7 +95,8 @@ function passed(report: ChaosReport): boolean {
     report.missingHooks.length === 0 &&
     report.unexpectedHooks.length === 0 &&
     report.selfExits.length === 0 &&
-    unexplainedReruns(report) === 0
+    unexplainedReruns(report) === 0 &&
+    report.duplicateHooks.reduce((n, d) => n + d.count - 1, 0) <= (report.duplicateBar === 'none' ? 0 : report.interruptedRuns)
   );
 }
 

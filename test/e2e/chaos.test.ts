@@ -38,6 +38,7 @@ test('chaos (short): every session finalized with the right phase, nothing lost 
     0,
     `hooks run again without a worker SIGKILL that interrupted them:\n${report.duplicateHooks.map((d) => `${d.path} ×${d.count} (${d.cause}): ${d.timeline}`).join('\n')}`,
   );
+  assert.equal(report.selfExits, [], 'role processes that ended by themselves');
   assert.ok(report.kills.worker >= 2 && report.kills.coordinator >= 1 && report.kills.watcher >= 1 && report.redisRestarts === 1, table);
 });
 

@@ -439,13 +439,51 @@ export class HookWorkerPool {
     try {
       this.unrecorded.set(runKey, outcome);
       await this.saveOutcome(job, outcome, log);
-      const r = await this.finish(job, session, invoker, outcome, started, log, run, claim.rerunOf);
+      let r: HookJobResult;
+      try {
+        r = await this.finish(job, session, invoker, outcome, started, log, run, claim.rerunOf);
+      } catch (err) {
+        // Other jobs of this hook wait while this worker lives: keep trying to record it here too.
+        this.recordLater(job, session, invoker, outcome, claim.rerunOf, log);
+        throw err;
+      }
       this.unrecorded.delete(runKey);
       if (isPostHook(data.hook)) await this.afterLocalPost(job, invoker);
       return r;
     } finally {
       this.running.delete(runKey);
     }
+  }
+
+  /**
+   * Records an outcome whose condition write failed, retrying in the background until it lands
+   * (or 5 minutes pass, or the pool closes): the HookRunning record names this live worker, so
+   * other jobs of the hook wait for exactly this write.
+   */
+  private recordLater(job: HookJob, session: Session, invoker: Invoker, outcome: HookOutcome, rerunOf: string | undefined, log: Logger): void {
+    const runKey = runKeyOf(job);
+    this.retryInBackground(log, 'could not record the outcome of a hook this worker ran', async () => {
+      if (!this.unrecorded.has(runKey)) return; // recorded meanwhile by a retry of the job
+      await this.finish(job, session, invoker, outcome, Date.now(), log, undefined, rerunOf);
+      this.unrecorded.delete(runKey);
+    });
+  }
+
+  /** Runs `step` until it succeeds, with backoff from 1 s to 30 s, for CLEAR_RECORD_TRIES_MS or until the pool closes. */
+  private retryInBackground(log: Logger, failure: string, step: () => Promise<void>): void {
+    const until = Date.now() + CLEAR_RECORD_TRIES_MS;
+    const attempt = async (delayMs: number): Promise<void> => {
+      try {
+        await step();
+      } catch (err) {
+        if (this.state === 'closed' || Date.now() > until) {
+          log.warn({ err: errorMessage(err) }, `${failure}; other jobs of this hook wait until this worker stops`);
+          return;
+        }
+        setTimeout(() => void attempt(Math.min(delayMs * 2, 30_000)), delayMs).unref();
+      }
+    };
+    void attempt(1000);
   }
 
   /**
@@ -481,7 +519,7 @@ export class HookWorkerPool {
     }
     if (!this.heartbeat.healthy) {
       // Other workers would take this worker's runs for stopped ones and run them again.
-      throw new Error("this worker's heartbeat Lease is not renewed (is the API server reachable?): it starts no hook until it is");
+      throw new Error(`this worker's heartbeat Lease is not renewed (${this.heartbeat.problem}): it starts no hook until it is`);
     }
     const asked = spec.timeoutSeconds ?? this.opts.defaultHookTimeoutSeconds;
     const run: HookRunRecord = {
@@ -497,6 +535,8 @@ export class HookWorkerPool {
       written = await this.store.updateStatus(
         data.session,
         (s) => (verdict = recordHookStart(s, data.hook, data.scope, data.targetIndex, run, seen)) === 'started',
+        // The session was read at the start of this job: write over it rather than read it again.
+        { base: session },
       );
     } catch (err) {
       this.running.delete(runKey);
@@ -524,19 +564,9 @@ export class HookWorkerPool {
    */
   private clearRunRecord(job: HookJob, log: Logger): void {
     const data = job.data;
-    const until = Date.now() + CLEAR_RECORD_TRIES_MS;
-    const attempt = async (delayMs: number): Promise<void> => {
-      try {
-        await this.store.updateStatus(data.session, (s) => clearHookStart(s, data.hook, data.scope, data.targetIndex, this.worker));
-      } catch (err) {
-        if (this.state === 'closed' || Date.now() > until) {
-          log.warn({ err: errorMessage(err) }, "could not remove this worker's HookRunning record; another worker waits until this worker stops");
-          return;
-        }
-        setTimeout(() => void attempt(Math.min(delayMs * 2, 30_000)), delayMs).unref();
-      }
-    };
-    void attempt(1000);
+    this.retryInBackground(log, "could not remove this worker's HookRunning record", async () => {
+      await this.store.updateStatus(data.session, (s) => clearHookStart(s, data.hook, data.scope, data.targetIndex, this.worker));
+    });
   }
 
   /** Runs the hook's action: its outcome, or why it was stopped without one; throws to hand the job back. */

@@ -20,6 +20,8 @@ export type EventType = 'Normal' | 'Warning';
 
 interface PendingWrite {
   mutate: (session: Session) => boolean;
+  /** A copy of the session the caller read just now: the first attempt writes over it instead of reading again. */
+  base?: Session;
   resolve: (session: Session | undefined) => void;
   reject: (err: unknown) => void;
 }
@@ -112,7 +114,7 @@ export class SessionStore {
    * hook jobs of a large BackupBatch (every member's conditions live in the one session) each
    * raced a full read + PUT of the whole object and most lost on 409 (docs/performance.md).
    */
-  updateStatus(ref: SessionRef, mutate: (session: Session) => boolean): Promise<Session | undefined> {
+  updateStatus(ref: SessionRef, mutate: (session: Session) => boolean, options: { base?: Session } = {}): Promise<Session | undefined> {
     const key = `${ref.kind}/${ref.namespace}/${ref.name}/${ref.uid}`;
     return new Promise((resolve, reject) => {
       let q = this.writes.get(key);
@@ -120,7 +122,7 @@ export class SessionStore {
         q = { ref, pending: [], running: false };
         this.writes.set(key, q);
       }
-      q.pending.push({ mutate, resolve, reject });
+      q.pending.push({ mutate, resolve, reject, base: options.base });
       if (!q.running) void this.drain(key, q);
     });
   }
@@ -150,8 +152,11 @@ export class SessionStore {
     const out = new Map<PendingWrite, Session | undefined>();
     let live = batch;
     let transientRetries = 0;
+    // A caller's fresh read saves this write's own read; a stale one costs a 409 and a read.
+    let base = batch.length === 1 && batch[0].base?.metadata?.uid === ref.uid ? batch[0].base : undefined;
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
-      const session = await this.getSession(ref);
+      const session = base ?? (await this.getSession(ref));
+      base = undefined;
       if (!session) {
         for (const w of live) out.set(w, undefined);
         return out;

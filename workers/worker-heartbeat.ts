@@ -56,6 +56,7 @@ export class WorkerHeartbeat {
   private closed = false;
   private lastRenewMs = 0;
   private warned = false;
+  private lastError: string | undefined;
 
   constructor(options: WorkerHeartbeatOptions) {
     this.api = options.kubeConfig.makeApiClient(CoordinationV1Api);
@@ -70,6 +71,11 @@ export class WorkerHeartbeat {
     this.timer.unref();
     await this.beat();
     void this.cleanUp();
+  }
+
+  /** Why the Lease is not renewed, for messages: which Lease, and the last error. */
+  get problem(): string {
+    return `Lease ${this.opts.namespace}/${this.name}: ${this.lastError ?? 'not renewed yet'}`;
   }
 
   /** Whether this process's Lease was renewed within its duration (a hook it starts is covered). */
@@ -98,6 +104,7 @@ export class WorkerHeartbeat {
       if (this.warned) this.opts.logger.info({ lease: `${namespace}/${this.name}` }, 'worker heartbeat renewed again');
       this.warned = false;
     } catch (err) {
+      this.lastError = errorMessage(err);
       if (apiStatusCode(err) === 404) this.created = false; // deleted under us: create it again
       if (!this.warned || !this.healthy) {
         this.opts.logger.warn(

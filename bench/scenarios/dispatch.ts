@@ -180,7 +180,12 @@ export async function burst(count: number, hopts: HarnessOptions & { timeoutMs?:
       const name: string = obj.metadata?.name ?? '';
       if (!name.startsWith('b-')) return;
       const now = performance.now();
-      if (!preAt.has(name) && obj.status?.targets?.[0]?.conditions?.some((c: { type: string }) => c.type === 'PreBackupHookExecutionSucceeded'))
+      if (
+        !preAt.has(name) &&
+        obj.status?.targets?.[0]?.conditions?.some(
+          (c: { type: string; status: string }) => c.type === 'PreBackupHookExecutionSucceeded' && c.status !== 'Unknown',
+        )
+      )
         preAt.set(name, now);
       const phase = obj.status?.phase;
       if (!finalAt.has(name) && (phase === 'Succeeded' || phase === 'Failed')) {

@@ -274,35 +274,23 @@ function sinkHook(sink: Sink, path: string): string {
   return `{httpPost: {host: 127.0.0.1, port: ${sink.port}, path: "${path}", body: '{{ .Status.Phase }}'}}`;
 }
 
-function invokersYaml(sink: Sink): string {
+/** A BackupConfiguration `name` whose pre and post hooks POST to the sink under `/<prefix>h/<session>/`. */
+function configYaml(sink: Sink, name: string, prefix: string): string {
   return `
 apiVersion: stash.appscode.com/v1beta1
 kind: BackupConfiguration
-metadata: {name: ok, namespace: ${NS}}
+metadata: {name: ${name}, namespace: ${NS}}
 spec:
   target: {ref: {apiVersion: apps/v1, kind: Deployment, name: app}}
   hooks:
-    preBackup: ${sinkHook(sink, '/h/{{ .Name }}/pre')}
-    postBackup: ${sinkHook(sink, '/h/{{ .Name }}/post')}
----
-apiVersion: stash.appscode.com/v1beta1
-kind: BackupConfiguration
-metadata: {name: failing, namespace: ${NS}}
-spec:
-  target: {ref: {apiVersion: apps/v1, kind: Deployment, name: app}}
-  hooks:
-    preBackup: ${sinkHook(sink, '/fail/h/{{ .Name }}/pre')}
-    postBackup: ${sinkHook(sink, '/fail/h/{{ .Name }}/post')}
----
-apiVersion: stash.appscode.com/v1beta1
-kind: BackupConfiguration
-metadata: {name: slow, namespace: ${NS}}
-spec:
-  target: {ref: {apiVersion: apps/v1, kind: Deployment, name: app}}
-  hooks:
-    preBackup: ${sinkHook(sink, '/slow/h/{{ .Name }}/pre')}
-    postBackup: ${sinkHook(sink, '/slow/h/{{ .Name }}/post')}
----
+    preBackup: ${sinkHook(sink, `/${prefix}h/{{ .Name }}/pre`)}
+    postBackup: ${sinkHook(sink, `/${prefix}h/{{ .Name }}/post`)}
+`;
+}
+
+/** Single sessions' configurations (`ok`; `failing`, whose sink paths answer 500; `slow`, whose hooks take seconds) and the batch. */
+function invokersYaml(sink: Sink): string {
+  return `${configYaml(sink, 'ok', '')}---${configYaml(sink, 'failing', 'fail/')}---${configYaml(sink, 'slow', 'slow/')}---
 apiVersion: stash.appscode.com/v1beta1
 kind: BackupBatch
 metadata: {name: batch, namespace: ${NS}}

@@ -132,9 +132,10 @@ export function redisOptions(target: RedisTarget, options: RedisClientOptions): 
       sentinelPassword: target.password,
       enableTLSForSentinelMode: target.tls,
       sentinelTLS: tls,
-      // After a failover: follow Sentinel's +switch-master at once, and treat a write refused by a
-      // demoted master (READONLY) as a cue to reconnect to the new one and resend.
-      failoverDetector: true,
+      // After a failover Sentinel makes the demoted master drop its clients, and ioredis asks the
+      // Sentinels for the new one. A write that still reaches the demoted master (READONLY) is a
+      // cue to reconnect and resend. (ioredis's failoverDetector is left off: its Sentinel
+      // subscriptions outlive quit() and keep a stopping process alive, redis/ioredis#1362.)
       reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 2 : false),
     };
   }

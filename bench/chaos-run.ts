@@ -134,6 +134,8 @@ export interface DuplicateHook {
   count: number;
   /** Re-runs no worker SIGKILL accounts for (the chaos bar: zero). */
   unexplained: number;
+  /** Its condition says it ran again after a worker chaos SIGKILLed (the product's own account of the re-run). */
+  namedStoppedWorker?: boolean;
   cause: DuplicateCause;
   /** Its requests and the chaos actions around them, in seconds since the start of the run. */
   timeline: string;
@@ -531,6 +533,8 @@ export async function runChaos(o: ChaosOptions, seed = Date.now() % 1_000_000): 
     const settleStart = Date.now();
     const phases = new Map<string, string>();
     let rerunsNamed = 0;
+    /** By sink path (without /fail or /slow): the worker incarnation a hook's final run took over from. */
+    const tookOver = new Map<string, string>();
     while (Date.now() - settleStart < o.settleTimeoutMs) {
       const list = (await custom.listNamespacedCustomObject({ group: 'stash.appscode.com', version: 'v1beta1', namespace: NS, plural: 'backupsessions' })) as {
         items: Session[];
@@ -538,13 +542,24 @@ export async function runChaos(o: ChaosOptions, seed = Date.now() % 1_000_000): 
       for (const s of list.items) phases.set(s.metadata.name!, s.status?.phase ?? '');
       const open = expects.filter((e) => !['Succeeded', 'Failed'].includes(phases.get(e.session) ?? ''));
       if (open.length === 0) {
-        // The conditions that say a hook was run again, and after which stopped worker.
-        for (const s of list.items)
-          for (const c of [
-            ...(s.status?.conditions ?? []),
-            ...((s as { status?: { targets?: Array<{ conditions?: Array<{ message?: string }> }> } }).status?.targets ?? []).flatMap((t) => t.conditions ?? []),
-          ])
-            if (/\(re-run: worker \S+ stopped while the hook was running\)/.test(c.message ?? '')) rerunsNamed++;
+        // The conditions that say a hook was run again, and after which stopped worker, by sink path.
+        for (const s of list.items) {
+          const name = s.metadata.name!;
+          const targets = (s as { status?: { targets?: Array<{ conditions?: Array<{ type: string; message?: string }> }> } }).status?.targets ?? [];
+          const at = (part: string, conditions: Array<{ type: string; message?: string }> | undefined, type: string) => {
+            const m = RERUN_NOTE.exec(conditions?.find((c) => c.type === type)?.message ?? '');
+            if (!m) return;
+            rerunsNamed++;
+            tookOver.set(`/h/${name}/${part}`, m[1]);
+          };
+          at('global/pre', s.status?.conditions, 'GlobalPreBackupHookSucceeded');
+          at('global/post', s.status?.conditions, 'GlobalPostBackupHookSucceeded');
+          const members = targets.length > 1 ? ['a/', 'b/'] : [''];
+          members.forEach((m, i) => {
+            at(`${m}pre`, targets[i]?.conditions, 'PreBackupHookExecutionSucceeded');
+            at(`${m}post`, targets[i]?.conditions, 'PostBackupHookExecutionSucceeded');
+          });
+        }
         break;
       }
       await sleep(500);
@@ -575,7 +590,10 @@ export async function runChaos(o: ChaosOptions, seed = Date.now() % 1_000_000): 
       missingHooks: [...expectedPaths].filter((p) => !seen.has(p)),
       duplicateHooks: [...byPath]
         .filter(([, rs]) => rs.length > 1)
-        .map(([path, rs]) => explainDuplicate(path, rs, events, killedWorkers, t0, o.duplicates ?? 'killed-only')),
+        .map(([path, rs]) => ({
+          ...explainDuplicate(path, rs, events, killedWorkers, t0, o.duplicates ?? 'killed-only'),
+          namedStoppedWorker: namedKilled(tookOver.get(path.replace(/^\/(fail|slow)\//, '/')), killedWorkers),
+        })),
       unexpectedHooks: [...seen.keys()].filter((p) => !expectedPaths.has(p)),
       kills,
       workerKillsMidHook,
@@ -628,6 +646,14 @@ export async function runChaos(o: ChaosOptions, seed = Date.now() % 1_000_000): 
 
 /** How long after a hook's request its worker's SIGKILL can still have caught it unrecorded. */
 const KILL_ATTRIBUTION_MS = 10_000;
+/** The note a re-run's condition carries; group 1 is the stopped worker (`<POD_NAME>/<id>`). */
+const RERUN_NOTE = /\(re-run: worker (\S+) stopped while the hook was running\)/;
+
+/** Whether a re-run's condition names a worker incarnation chaos SIGKILLed (`worker-1.g3/0a1b2c3d` is `worker-1.g3`). */
+function namedKilled(worker: string | undefined, killedWorkers: ReadonlyMap<string, number>): boolean {
+  return worker !== undefined && killedWorkers.has(worker.slice(0, worker.lastIndexOf('/')));
+}
+
 /** How much later than the SIGKILL the sink may log a request the killed worker sent. */
 const KILL_CLOCK_SLACK_MS = 250;
 
@@ -703,8 +729,12 @@ export function formatReport(r: ChaosReport): string {
     ['unexpected hook requests', String(r.unexpectedHooks.length)],
     ['SIGKILLs: watcher / coordinator / worker', `${r.kills.watcher} / ${r.kills.coordinator} / ${r.kills.worker}`],
     ['worker SIGKILLs with a hook in flight', String(r.workerKillsMidHook)],
-    ['hook runs those SIGKILLs interrupted (the most re-runs allowed)', String(r.interruptedRuns)],
-    ['re-runs named in their condition (re-run: worker … stopped)', String(r.rerunsNamedInConditions)],
+    ['hook runs those SIGKILLs may have interrupted (cut off, or answered ≤ 10 s before)', String(r.interruptedRuns)],
+    ['hooks taken over from a stopped worker (condition: re-run: worker … stopped)', String(r.rerunsNamedInConditions)],
+    [
+      'duplicated hooks whose condition names the SIGKILLed worker',
+      `${r.duplicateHooks.filter((d) => d.namedStoppedWorker).length} of ${r.duplicateHooks.length}`,
+    ],
     ['processes that ended by themselves', String(r.selfExits.length)],
     ['Redis restarts (empty) / Sentinel failovers', `${r.redisRestarts} / ${r.failovers}`],
     ['API latency spikes', String(r.latencySpikes)],

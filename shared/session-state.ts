@@ -65,16 +65,21 @@ export function conditionsOf(session: Session, scope: HookScope, targetIndex?: n
   return session.status?.conditions;
 }
 
+/** A hook's condition as it stands: its outcome, or `Unknown` (HookRunning) while it runs. */
+export function hookConditionOf(session: Session, hook: HookName, scope: HookScope, targetIndex?: number): Condition | undefined {
+  return findCondition(conditionsOf(session, scope, targetIndex), hookConditionType(hook, scope));
+}
+
 /** The recorded condition of a hook, if it ran (or was skipped) already: exactly-once per condition. */
 export function recordedHookCondition(session: Session, hook: HookName, scope: HookScope, targetIndex?: number): Condition | undefined {
-  const c = findCondition(conditionsOf(session, scope, targetIndex), hookConditionType(hook, scope));
+  const c = hookConditionOf(session, hook, scope, targetIndex);
   // `Unknown` says the hook is running (HookRunning), not that its outcome is recorded.
   return c?.status === 'Unknown' ? undefined : c;
 }
 
 /** Who runs the hook, when its condition says it is running (see `hookRunningCondition`). */
 export function hookRunRecord(session: Session, hook: HookName, scope: HookScope, targetIndex?: number): HookRunRecord | undefined {
-  return parseHookRunning(findCondition(conditionsOf(session, scope, targetIndex), hookConditionType(hook, scope)));
+  return parseHookRunning(hookConditionOf(session, hook, scope, targetIndex));
 }
 
 /** A backup target is complete at `Succeeded`/`Failed`; a restore when every host reported. */

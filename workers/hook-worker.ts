@@ -83,8 +83,6 @@ export interface HookWorkerPoolOptions {
   identity?: string;
   /** Namespace of the worker heartbeat Leases (`--lease-namespace`); default `default`. */
   leaseNamespace?: string;
-  /** The heartbeat's Lease duration (default 15 s; tests shorten it). */
-  heartbeatLeaseSeconds?: number;
   logger: Logger;
   metrics?: Metrics;
   /**
@@ -157,9 +155,6 @@ export class HookWorkerPool {
       namespace: options.leaseNamespace ?? 'default',
       podName: options.identity ?? 'worker',
       logger: options.logger,
-      ...(options.heartbeatLeaseSeconds
-        ? { leaseDurationSeconds: options.heartbeatLeaseSeconds, renewIntervalMs: (options.heartbeatLeaseSeconds * 1000) / 3 }
-        : {}),
     });
     this.exec = {
       kube: kubeAccessFromConfig(options.kubeConfig),
@@ -289,22 +284,19 @@ export class HookWorkerPool {
       // Past the deadline the coordinator settles the session with the reason (DESIGN §5).
       return result('skipped', 'the session deadline passed before the global pre hook could run', started);
     }
-    const ranHere = this.unrecorded.get(runKeyOf(job));
-    if (ranHere && !data.outcome) {
-      log.info({ outcome: ranHere.kind }, 'this worker ran the hook in an earlier attempt; recording its outcome without running it again');
-      const r = await this.finish(job, session, invoker, ranHere, started, log);
-      this.unrecorded.delete(runKeyOf(job));
-      if (isPostHook(data.hook)) await this.afterLocalPost(job, invoker);
-      return r;
-    }
-    if (data.outcome && !this.seal.verify(sealedFor(job), data.outcome, data.outcomeSeal)) {
+    const sealed = data.outcome && this.seal.verify(sealedFor(job), data.outcome, data.outcomeSeal);
+    if (data.outcome && !sealed) {
       // Written by something that does not hold the key (another process without a shared key,
       // or a hand in Redis): running the hook again is safe, trusting it could open a gate.
       log.warn({ outcome: data.outcome.kind }, 'the hook outcome kept on this job does not carry a valid seal; ignoring it and running the hook');
-    } else if (data.outcome) {
-      // An earlier attempt ran the hook but its condition did not land: record, do not re-run.
-      log.info({ outcome: data.outcome.kind }, 'the hook ran in an earlier attempt; recording its outcome without running it again');
-      const r = await this.finish(job, session, invoker, data.outcome, started, log);
+    }
+    // An earlier attempt ran the hook but its condition did not land: record, do not re-run. The
+    // outcome is kept on the job, or (Redis lost the job) in this worker's memory if it ran it.
+    const kept = data.outcome ? (sealed ? data.outcome : undefined) : this.unrecorded.get(runKeyOf(job));
+    if (kept) {
+      log.info({ outcome: kept.kind }, 'the hook ran in an earlier attempt; recording its outcome without running it again');
+      const r = await this.finish(job, session, invoker, kept, started, log);
+      this.unrecorded.delete(runKeyOf(job));
       if (isPostHook(data.hook)) await this.afterLocalPost(job, invoker);
       return r;
     }

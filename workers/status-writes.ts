@@ -11,7 +11,6 @@ import {
   hookCondition,
   hookConditionType,
   hookRunningCondition,
-  parseHookRunning,
   upsertCondition,
   type HookName,
   type HookRunRecord,
@@ -19,7 +18,7 @@ import {
 } from '../shared/conditions.js';
 import { formatDuration } from '../shared/duration.js';
 import type { BackupSession, BackupTargetStatus, Condition, Session, TargetRef } from '../shared/resources.js';
-import { hookSpec, kindOf, type Invoker } from '../shared/session-state.js';
+import { hookRunRecord, hookSpec, kindOf, recordedHookCondition, type Invoker } from '../shared/session-state.js';
 
 function isBackup(session: Session): session is BackupSession {
   return kindOf(session) === 'BackupSession';
@@ -60,11 +59,8 @@ export function recordHookCondition(
   condition: Condition,
   now = new Date(),
 ): boolean {
-  const where = hookLocation(session, scope, targetIndex);
-  const list = where === 'session' ? session.status?.conditions : target(session, where)?.conditions;
-  const current = findCondition(list, hookConditionType(hook, scope));
-  if (current && current.status !== 'Unknown') return false;
-  return upsertAt(session, where, condition, now);
+  if (recordedHookCondition(session, hook, scope, targetIndex)) return false;
+  return upsertAt(session, hookLocation(session, scope, targetIndex), condition, now);
 }
 
 /**
@@ -82,22 +78,19 @@ export function recordHookStart(
   seen: HookRunRecord | undefined,
   now = new Date(),
 ): 'started' | 'recorded' | 'taken' {
-  const where = hookLocation(session, scope, targetIndex);
-  const list = where === 'session' ? session.status?.conditions : target(session, where)?.conditions;
-  const current = findCondition(list, hookConditionType(hook, scope));
-  if (current && current.status !== 'Unknown') return 'recorded';
-  const running = parseHookRunning(current);
+  if (recordedHookCondition(session, hook, scope, targetIndex)) return 'recorded';
+  const running = hookRunRecord(session, hook, scope, targetIndex);
   if (running && !(seen && running.worker === seen.worker && running.startedAt === seen.startedAt)) return 'taken';
-  upsertAt(session, where, hookRunningCondition(hook, scope, run), now);
+  upsertAt(session, hookLocation(session, scope, targetIndex), hookRunningCondition(hook, scope, run), now);
   return 'started';
 }
 
 /** Removes a hook's `HookRunning` condition if it is `worker`'s (its run ended without an outcome). */
 export function clearHookStart(session: Session, hook: HookName, scope: HookScope, targetIndex: number | undefined, worker: string): boolean {
+  if (hookRunRecord(session, hook, scope, targetIndex)?.worker !== worker) return false;
   const where = hookLocation(session, scope, targetIndex);
-  const holder = where === 'session' ? session.status : target(session, where);
+  const holder = (where === 'session' ? session.status : target(session, where))!;
   const type = hookConditionType(hook, scope);
-  if (!holder || parseHookRunning(findCondition(holder.conditions, type))?.worker !== worker) return false;
   holder.conditions = holder.conditions!.filter((c) => c.type !== type);
   return true;
 }

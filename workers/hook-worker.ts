@@ -431,34 +431,15 @@ export class HookWorkerPool {
     try {
       this.unrecorded.set(runKey, outcome);
       await this.saveOutcome(job, outcome, log);
-      let r: HookJobResult;
-      try {
-        r = await this.finish(job, session, invoker, outcome, started, log, run, claim.rerunOf);
-      } catch (err) {
-        // Other jobs of this hook wait while this worker lives: keep trying to record it here too.
-        this.recordLater(job, session, invoker, outcome, claim.rerunOf, log);
-        throw err;
-      }
+      // A failed write throws: BullMQ retries the job, which records the kept outcome. A job that
+      // fails for good leaves the record to the pipeline's rules (an unrun post is recorded False).
+      const r = await this.finish(job, session, invoker, outcome, started, log, run, claim.rerunOf);
       this.unrecorded.delete(runKey);
       if (isPostHook(data.hook)) await this.afterLocalPost(job, invoker);
       return r;
     } finally {
       this.running.delete(runKey);
     }
-  }
-
-  /**
-   * Records an outcome whose condition write failed, retrying in the background until it lands
-   * (or 5 minutes pass, or the pool closes): the HookRunning record names this live worker, so
-   * other jobs of the hook wait for exactly this write.
-   */
-  private recordLater(job: HookJob, session: Session, invoker: Invoker, outcome: HookOutcome, rerunOf: string | undefined, log: Logger): void {
-    const runKey = runKeyOf(job);
-    this.retryInBackground(log, 'could not record the outcome of a hook this worker ran', async () => {
-      if (!this.unrecorded.has(runKey)) return; // recorded meanwhile by a retry of the job
-      await this.finish(job, session, invoker, outcome, Date.now(), log, undefined, rerunOf);
-      this.unrecorded.delete(runKey);
-    });
   }
 
   /** Runs `step` until it succeeds, with backoff from 1 s to 30 s, for CLEAR_RECORD_TRIES_MS or until the pool closes. */
